@@ -1,0 +1,94 @@
+r"""Base configuration: the paper's settings (DESIGN.md §2-§5).
+
+Dataset configs import this module and change what differs. Every field here can
+be overridden on the command line, e.g.
+
+  python -m relgan_jax.main --config=configs/bu3dfe.py --workdir=runs/bu3dfe \
+      --config.train.batch_size=32
+
+The config is locked: a misspelt field fails instead of being silently added.
+"""
+
+import ml_collections
+
+
+def get_config() -> ml_collections.ConfigDict:
+  """Returns the paper's default configuration."""
+  config = ml_collections.ConfigDict()
+  config.seed = 0
+
+  # --- Prepared data (DESIGN.md §8) ------------------------------------------
+  config.data = ml_collections.ConfigDict()
+  config.data.name = 'synthetic'  # Dataset name; chooses the data_prep hint.
+  config.data.dir = ''  # Folder with manifest.json + TFRecord shards.
+  # If the prepared data is missing, generate it (synthetic set only).
+  config.data.generate_if_missing = False
+  config.data.synthetic_identities = 64  # Only for name == 'synthetic'.
+  config.data.num_workers = 0  # grain mp_prefetch workers (0 = in-process).
+  config.data.prefetch_buffer_size = 2
+
+  # --- Augmentation (DESIGN.md §4, paper §4.1) -------------------------------
+  config.augment = ml_collections.ConfigDict()
+  # Stored faces are resized to round(image_size * margin_ratio) and a
+  # image_size crop is taken (112 / 96 in the paper).
+  config.augment.margin_ratio = 112 / 96
+  config.augment.rotations = (-6.0, -3.0, 0.0, 3.0, 6.0)  # Degrees.
+  config.augment.five_crops = True  # Centre + 4 corners; else centre only.
+  config.augment.flip = True
+  config.augment.five_crop_eval = False  # Average f(e) over the five crops.
+
+  # --- Networks (DESIGN.md §2) ------------------------------------------------
+  config.model = ml_collections.ConfigDict()
+  config.model.image_size = 96  # Multiple of 32.
+  config.model.width = 1.0  # Multiplies every conv channel count.
+  config.model.norm = 'group'  # 'group' | 'batch' | 'none' (generator only).
+  config.model.f_e_dim = 30
+  config.model.f_i_dim = 50
+  config.model.dtype = 'float32'  # Compute dtype: 'float32' | 'bfloat16'.
+
+  # --- Losses (DESIGN.md §3) --------------------------------------------------
+  config.loss = ml_collections.ConfigDict()
+  config.loss.lambda_adv = 0.7  # λ1
+  config.loss.lambda_pix = 20.0  # λ2
+  config.loss.lambda_exp = 50.0  # λ3
+  config.loss.lambda_id = 30.0  # λ4
+
+  # --- Stage 1: adversarial reenactment training (DESIGN.md §4) ---------------
+  config.train = ml_collections.ConfigDict()
+  config.train.batch_size = 64  # Global, across all devices and hosts.
+  config.train.num_epochs = 300
+  config.train.num_steps = -1  # If > 0, overrides num_epochs.
+  config.train.g_lr = 1e-4
+  config.train.d_lr = 1e-4
+  config.train.b1 = 0.5
+  config.train.b2 = 0.999
+  # From this fraction of training on, G takes g_steps_per_d_step updates per
+  # D update (the paper's "G is updated more frequently in later iterations").
+  config.train.g_boost_start = 0.5
+  config.train.g_steps_per_d_step = 2
+  config.train.log_every = 50
+  config.train.checkpoint_every = 1000
+  config.train.keep_checkpoints = 3
+  config.train.image_summary_every = 1000
+
+  # --- Stage 2: recognition on the frozen f(e) (DESIGN.md §5) -----------------
+  config.stage2 = ml_collections.ConfigDict()
+  config.stage2.mlp_epochs = 50
+  config.stage2.mlp_lr = 1e-3
+  config.stage2.mlp_batch_size = 64
+  config.stage2.mlp_hidden = (256, 128)
+  config.stage2.dropout = 0.5
+  config.stage2.baseline_epochs = 50
+  config.stage2.baseline_lr = 1e-4
+  config.stage2.baseline_batch_size = 64
+  config.stage2.run_baseline = True
+
+  # --- Protocol (DESIGN.md §5) ------------------------------------------------
+  config.protocol = ml_collections.ConfigDict()
+  config.protocol.num_folds = 10  # Must match the manifest's folds.
+  config.protocol.folds = ()  # Subset of folds to run; () = all.
+  # A stage-1 checkpoint (e.g. BU-4DFE pre-training) to start every fold from.
+  config.protocol.pretrained_checkpoint = ''
+  # With a pre-trained checkpoint: skip per-fold stage 1 and use it frozen.
+  config.protocol.freeze_pretrained = False
+  return config

@@ -1,0 +1,26 @@
+r"""Tiny configuration for tests and smoke runs: 32x32 faces, width 1/8.
+
+  python -m relgan_jax.main --config=configs/tiny.py --workdir=/tmp/relgan_tiny
+"""
+
+from configs import default
+
+
+def get_config():
+  config = default.get_config()
+  config.data.name = 'synthetic'
+  config.data.generate_if_missing = True
+  config.data.synthetic_identities = 12
+  config.model.image_size = 32
+  config.model.width = 0.125
+  config.train.batch_size = 8
+  config.train.num_steps = 4
+  config.train.log_every = 2
+  config.train.checkpoint_every = 2
+  config.train.image_summary_every = 2
+  config.stage2.mlp_epochs = 2
+  config.stage2.mlp_batch_size = 8
+  config.stage2.baseline_epochs = 1
+  config.stage2.baseline_batch_size = 8
+  config.protocol.num_folds = 2
+  return config

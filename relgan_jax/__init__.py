@@ -1,0 +1,1 @@
+"""REL-GAN in JAX/Flax."""
