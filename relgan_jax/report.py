@@ -1,0 +1,279 @@
+"""The protocol's report: report.json, report.md and the two figures (DESIGN §9).
+
+Paper names used here: `Ges` (expression encoder), `Get` (identity encoder),
+`Gde` (decoder), `x_s` (source face, gives the expression), `x_t` (target face,
+gives the identity) and `f(e) = Ges(x)` (the expression code).
+
+`summarize` turns the per-fold results written by `relgan_jax.protocol` into the
+report dictionary, whose keys are exactly:
+
+  dataset, num_folds, class_names,
+  relgan   {fold_accuracy: [%...], mean: %, std: %},
+  baseline {fold_accuracy: [%...], mean: %, std: %},
+  confusion_matrix   (summed over folds, REL-GAN; rows = true, cols = predicted),
+  identity_leakage   {relgan: %, baseline: %, chance: %} (means over folds),
+  config (the full config used), seconds.
+
+`write_report` writes it as report.json, a Markdown table like the paper's
+(report.md), confusion_matrix.png and, when given, reenactment_grid.png.
+Standard deviations are sample standard deviations over folds (0 for one fold).
+"""
+
+import json
+import math
+import os
+from typing import Any, Optional, Sequence
+
+import matplotlib
+
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+REPORT_KEYS = (
+    'dataset', 'num_folds', 'class_names', 'relgan', 'baseline',
+    'confusion_matrix', 'identity_leakage', 'config', 'seconds')
+
+
+def _mean_std(values: Sequence[float]) -> tuple[Optional[float], Optional[float]]:
+  """Mean and sample std of `values`; (None, None) when empty."""
+  values = [float(v) for v in values if v is not None]
+  if not values:
+    return None, None
+  std = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+  return float(np.mean(values)), std
+
+
+def _summary(accuracies: Sequence[float]) -> dict[str, Any]:
+  mean, std = _mean_std(accuracies)
+  return {'fold_accuracy': [float(a) for a in accuracies],
+          'mean': mean, 'std': std}
+
+
+def _config_dict(config) -> dict[str, Any]:
+  """The config as plain JSON data (ConfigDict or dict)."""
+  if hasattr(config, 'to_json_best_effort'):
+    return json.loads(config.to_json_best_effort())
+  return json.loads(json.dumps(config, default=str))
+
+
+def summarize(fold_results: Sequence[dict[str, Any]], config, *,
+              dataset_name: str, class_names: Sequence[str],
+              seconds: float) -> dict[str, Any]:
+  """Builds the report dictionary from per-fold results.
+
+  Args:
+    fold_results: one dict per fold, in fold order, as written by
+      `protocol.run_fold`: {'fold', 'relgan': {'accuracy', 'confusion_matrix'},
+      'baseline': {'accuracy', 'confusion_matrix'} or None,
+      'identity_leakage': {'relgan', 'baseline', 'chance'}}; accuracies in %.
+    config: the config used (ConfigDict).
+    dataset_name: the manifest's dataset name.
+    class_names: expression class names (index = label).
+    seconds: wall seconds of the whole protocol.
+
+  Returns:
+    The report dictionary with exactly `REPORT_KEYS`.
+
+  Raises:
+    ValueError: no folds, or a confusion matrix of the wrong shape.
+  """
+  if not fold_results:
+    raise ValueError('summarize: no fold results to report.')
+  num_classes = len(class_names)
+  confusion = np.zeros((num_classes, num_classes), np.int64)
+  for result in fold_results:
+    cm = np.asarray(result['relgan']['confusion_matrix'], np.int64)
+    if cm.shape != confusion.shape:
+      raise ValueError(
+          f'fold {result.get("fold")}: confusion matrix has shape {cm.shape}, '
+          f'expected {confusion.shape} for classes {list(class_names)}.')
+    confusion += cm
+  baseline_results = [r['baseline'] for r in fold_results if r.get('baseline')]
+  leakage = {}
+  for key in ('relgan', 'baseline', 'chance'):
+    leakage[key], _ = _mean_std(
+        [r['identity_leakage'][key] for r in fold_results
+         if r.get('identity_leakage')])
+  report = {
+      'dataset': dataset_name,
+      'num_folds': len(fold_results),
+      'class_names': list(class_names),
+      'relgan': _summary([r['relgan']['accuracy'] for r in fold_results]),
+      'baseline': _summary([b['accuracy'] for b in baseline_results]),
+      'confusion_matrix': confusion.tolist(),
+      'identity_leakage': leakage,
+      'config': _config_dict(config),
+      'seconds': float(seconds),
+  }
+  assert tuple(report) == REPORT_KEYS
+  return report
+
+
+def _pct(value: Optional[float], std: Optional[float] = None) -> str:
+  if value is None or (isinstance(value, float) and math.isnan(value)):
+    return 'n/a'
+  if std is None:
+    return f'{value:.2f}'
+  return f'{value:.2f} ± {std:.2f}'
+
+
+def markdown(report: dict[str, Any],
+             fold_results: Sequence[dict[str, Any]]) -> str:
+  """The report as Markdown: the paper's table plus per-fold rows and leakage."""
+  folds = [r.get('fold', i) for i, r in enumerate(fold_results)]
+  lines = [f'# REL-GAN on {report["dataset"]}', '',
+           f'{report["num_folds"]} fold(s) (folds {folds}), '
+           f'{len(report["class_names"])} classes: '
+           f'{", ".join(report["class_names"])}. '
+           f'Subject-independent: no test subject is seen in training.', '',
+           '## Expression recognition accuracy (%)', '',
+           '| method | mean ± std | ' + ' | '.join(f'fold {f}' for f in folds)
+           + ' |',
+           '| --- | --- | ' + ' | '.join('---' for _ in folds) + ' |']
+  rows = (('CNN (baseline)', 'baseline'), ('REL-GAN (MLP on f(e))', 'relgan'))
+  for title, key in rows:
+    summary = report[key]
+    if not summary['fold_accuracy']:
+      lines.append(f'| {title} | not run | ' +
+                   ' | '.join('' for _ in folds) + ' |')
+      continue
+    lines.append(f'| {title} | {_pct(summary["mean"], summary["std"])} | '
+                 + ' | '.join(_pct(a) for a in summary['fold_accuracy'])
+                 + ' |')
+  leak = report['identity_leakage']
+  lines += ['', '## Identity leakage (linear probe accuracy, %; lower is better)',
+            '',
+            'A softmax-regression probe predicts identity from the features; '
+            'it is trained and tested on disjoint images of the fold\'s '
+            'training identities.', '',
+            '| features | identity accuracy |', '| --- | --- |',
+            f'| CNN baseline penultimate | {_pct(leak["baseline"])} |',
+            f'| REL-GAN f(e) | {_pct(leak["relgan"])} |',
+            f'| chance | {_pct(leak["chance"])} |', '',
+            f'Wall time: {report["seconds"]:.0f} s.', '']
+  return '\n'.join(lines)
+
+
+def plot_confusion_matrix(confusion: np.ndarray, class_names: Sequence[str],
+                          path: str, *, baseline: Optional[np.ndarray] = None):
+  """Saves the summed confusion matrix (row-normalised colours, counts)."""
+  panels = [('REL-GAN (MLP on f(e))', np.asarray(confusion))]
+  if baseline is not None:
+    panels.append(('CNN baseline', np.asarray(baseline)))
+  n = len(class_names)
+  size = 1.0 + 0.55 * n
+  fig, axes = plt.subplots(1, len(panels), figsize=(size * len(panels), size),
+                           squeeze=False)
+  for ax, (title, cm) in zip(axes[0], panels):
+    rows = cm.sum(axis=1, keepdims=True)
+    frac = cm / np.maximum(rows, 1)
+    ax.imshow(frac, cmap='Blues', vmin=0.0, vmax=1.0)
+    for i in range(n):
+      for j in range(n):
+        ax.text(j, i, str(int(cm[i, j])), ha='center', va='center',
+                fontsize=8, color='white' if frac[i, j] > 0.5 else 'black')
+    acc = 100.0 * np.trace(cm) / max(cm.sum(), 1)
+    ax.set_title(f'{title}\naccuracy {acc:.1f}%', fontsize=10)
+    ax.set_xticks(range(n), class_names, rotation=45, ha='right', fontsize=8)
+    ax.set_yticks(range(n), class_names, fontsize=8)
+    ax.set_xlabel('predicted')
+    ax.set_ylabel('true')
+  fig.tight_layout()
+  fig.savefig(path, dpi=110)
+  plt.close(fig)
+
+
+def plot_reenactment_grid(sources: np.ndarray, targets: np.ndarray,
+                          generated: np.ndarray, path: str, *,
+                          source_labels: Optional[Sequence[str]] = None,
+                          target_labels: Optional[Sequence[str]] = None,
+                          title: str = ''):
+  """Saves a reenactment grid like the paper's Fig. 3.
+
+  Args:
+    sources: uint8 [R, S, S, 3], the source faces x_s (left margin).
+    targets: uint8 [C, S, S, 3], the target faces x_t (top margin).
+    generated: uint8 [R, C, S, S, 3]; cell (r, c) = Gde(Ges(x_s[r]),
+      Get(x_t[c])): target c's identity with source r's expression.
+    path: the PNG to write.
+    source_labels: optional text per row (e.g. the source's expression).
+    target_labels: optional text per column.
+    title: optional figure title.
+  """
+  sources, targets, generated = map(np.asarray, (sources, targets, generated))
+  rows, cols = generated.shape[:2]
+  if sources.shape[0] != rows or targets.shape[0] != cols:
+    raise ValueError(
+        f'reenactment grid: {sources.shape[0]} sources and {targets.shape[0]} '
+        f'targets do not match generated {generated.shape[:2]}.')
+  s = generated.shape[2]
+  pad = max(1, s // 16)
+  step = s + pad
+  canvas = np.full(((rows + 1) * step + pad, (cols + 1) * step + 2 * pad, 3),
+                   255, np.uint8)
+  # Margins: targets on the top row, sources in the left column; a wider gap
+  # separates them from the generated cells.
+  for c in range(cols):
+    x = (c + 1) * step + 2 * pad
+    canvas[pad:pad + s, x:x + s] = targets[c]
+  for r in range(rows):
+    y = (r + 1) * step + pad
+    canvas[y:y + s, pad:pad + s] = sources[r]
+    for c in range(cols):
+      x = (c + 1) * step + 2 * pad
+      canvas[y:y + s, x:x + s] = generated[r, c]
+  scale = max(1, 96 // s)
+  fig_w = canvas.shape[1] * scale / 100 + 1.2
+  fig_h = canvas.shape[0] * scale / 100 + 0.8
+  fig, ax = plt.subplots(figsize=(fig_w, fig_h))
+  ax.imshow(canvas, interpolation='nearest')
+  ax.set_xticks([(c + 1) * step + 2 * pad + s / 2 for c in range(cols)],
+                list(target_labels) if target_labels is not None else
+                [f'x_t {c}' for c in range(cols)], fontsize=7)
+  ax.xaxis.tick_top()
+  ax.set_yticks([(r + 1) * step + pad + s / 2 for r in range(rows)],
+                list(source_labels) if source_labels is not None else
+                [f'x_s {r}' for r in range(rows)], fontsize=7)
+  ax.tick_params(length=0)
+  for spine in ax.spines.values():
+    spine.set_visible(False)
+  ax.set_title(title or 'rows: source x_s (expression), columns: target x_t '
+               '(identity); cell: Gde(Ges(x_s), Get(x_t))', fontsize=8)
+  fig.tight_layout()
+  fig.savefig(path, dpi=100)
+  plt.close(fig)
+
+
+def _write_atomic(path: str, text: str):
+  tmp = path + '.tmp'
+  with open(tmp, 'w') as f:
+    f.write(text)
+  os.replace(tmp, path)
+
+
+def write_report(workdir: str, fold_results: Sequence[dict[str, Any]], config,
+                 *, dataset_name: str, class_names: Sequence[str],
+                 seconds: float) -> dict[str, Any]:
+  """Writes report.json, report.md and confusion_matrix.png into `workdir`.
+
+  The reenactment grid is drawn per fold by the protocol (it needs the
+  generator); this function copies nothing else.
+
+  Returns:
+    The report dictionary (see `summarize`).
+  """
+  os.makedirs(workdir, exist_ok=True)
+  report = summarize(fold_results, config, dataset_name=dataset_name,
+                     class_names=class_names, seconds=seconds)
+  _write_atomic(os.path.join(workdir, 'report.json'),
+                json.dumps(report, indent=2) + '\n')
+  _write_atomic(os.path.join(workdir, 'report.md'),
+                markdown(report, fold_results))
+  baseline_cms = [np.asarray(r['baseline']['confusion_matrix'])
+                  for r in fold_results if r.get('baseline')]
+  plot_confusion_matrix(
+      np.asarray(report['confusion_matrix']), class_names,
+      os.path.join(workdir, 'confusion_matrix.png'),
+      baseline=sum(baseline_cms) if baseline_cms else None)
+  return report
