@@ -1,0 +1,148 @@
+"""REL-GAN stage-1 losses (DESIGN.md §3, the paper's Eqs. 1-4).
+
+Paper names: x_s (source face, gives the expression y_e^s), x_t (target face,
+gives the identity y_i^t), x_tg (real photo of the target person with the
+source's expression), x_bar = Gde(Ges(x_s), Get(x_t)) (the reenacted face).
+De has Ne + 1 logits, the last one (index Ne) meaning "fake"; Di has Ni
+logits. CE = softmax cross-entropy.
+
+  L_D = λ1·CE(De(x_bar), fake) + λ3·CE(De(x_s), y_e^s) + λ4·CE(Di(x_t), y_i^t)
+  L_G = λ1·L_adv + λ2·|x_bar − x_tg|_1 + λ3·CE(De(x_bar), y_e^s)
+        + λ4·CE(Di(x_bar), y_i^t)
+  L_adv = −log(1 − softmax(De(x_bar))[fake])
+
+Everything is computed from logits in float32 with log-softmax / logsumexp; no
+probability is ever subtracted from 1. A label < 0 (unknown, e.g. SFEW's
+identities) is left out of its cross-entropy; a term with no known label is 0.
+"""
+
+from typing import Dict, Optional, Tuple
+
+import jax.numpy as jnp
+import jax.nn
+import ml_collections
+
+Metrics = Dict[str, jnp.ndarray]
+
+
+def cross_entropy(logits: jnp.ndarray, labels: jnp.ndarray) -> jnp.ndarray:
+  """Mean softmax cross-entropy over the examples whose label is >= 0.
+
+  Args:
+    logits: [B, K] unnormalised scores.
+    labels: [B] int class indices in [0, K), or < 0 for "unknown".
+
+  Returns:
+    A float32 scalar (0 when no label is known).
+  """
+  logits = logits.astype(jnp.float32)
+  log_p = jax.nn.log_softmax(logits, axis=-1)
+  valid = labels >= 0
+  safe = jnp.where(valid, labels, 0)
+  nll = -jnp.take_along_axis(log_p, safe[:, None], axis=-1)[:, 0]
+  count = jnp.sum(valid)
+  return jnp.sum(jnp.where(valid, nll, 0.0)) / jnp.maximum(count, 1)
+
+
+def fake_cross_entropy(de_logits: jnp.ndarray) -> jnp.ndarray:
+  """CE(De(x), fake): mean of −log softmax(De)[Ne], fake being the last class."""
+  de_logits = de_logits.astype(jnp.float32)
+  return jnp.mean(jax.nn.logsumexp(de_logits, axis=-1) - de_logits[:, -1])
+
+
+def adversarial_loss(de_logits: jnp.ndarray) -> jnp.ndarray:
+  """L_adv = mean of −log(1 − p_fake), p = softmax(De(x_bar)).
+
+  1 − p_fake = Σ_{k≠fake} e^{z_k} / Σ_k e^{z_k}, so
+  −log(1 − p_fake) = logsumexp(z) − logsumexp(z without fake): exact and
+  finite even when p_fake rounds to 1.
+  """
+  de_logits = de_logits.astype(jnp.float32)
+  return jnp.mean(jax.nn.logsumexp(de_logits, axis=-1)
+                  - jax.nn.logsumexp(de_logits[:, :-1], axis=-1))
+
+
+def pixel_loss(x_bar: jnp.ndarray, x_tg: jnp.ndarray) -> jnp.ndarray:
+  """|x_bar − x_tg|_1 as the mean absolute error over all pixels/channels."""
+  return jnp.mean(jnp.abs(x_bar.astype(jnp.float32)
+                          - x_tg.astype(jnp.float32)))
+
+
+def check_loss_config(loss_config: ml_collections.ConfigDict) -> None:
+  """Raises ValueError naming a negative λ in config.loss."""
+  for name in ('lambda_adv', 'lambda_pix', 'lambda_exp', 'lambda_id'):
+    if loss_config[name] < 0:
+      raise ValueError(f'config.loss.{name} must be >= 0, got '
+                       f'{loss_config[name]}.')
+
+
+def d_loss(de_fake: jnp.ndarray, de_source: jnp.ndarray,
+           di_target: jnp.ndarray, y_e_s: jnp.ndarray, y_i_t: jnp.ndarray,
+           loss_config: ml_collections.ConfigDict
+           ) -> Tuple[jnp.ndarray, Metrics]:
+  """L_D (Eq. 1/3 of the paper as DESIGN.md §3 pins it down).
+
+  Args:
+    de_fake: De(x_bar) logits [B, Ne + 1].
+    de_source: De(x_s) logits [B, Ne + 1].
+    di_target: Di(x_t) logits [B, Ni].
+    y_e_s: expression labels of x_s [B].
+    y_i_t: identity labels of x_t [B] (< 0 = unknown).
+    loss_config: config.loss (the λs).
+
+  Returns:
+    (L_D, metrics with the unweighted terms d_fake, d_exp, d_id and d_total).
+  """
+  terms = {
+      'd_fake': fake_cross_entropy(de_fake),
+      'd_exp': cross_entropy(de_source, y_e_s),
+      'd_id': cross_entropy(di_target, y_i_t),
+  }
+  total = (loss_config.lambda_adv * terms['d_fake']
+           + loss_config.lambda_exp * terms['d_exp']
+           + loss_config.lambda_id * terms['d_id'])
+  terms['d_total'] = total
+  return total, terms
+
+
+def g_loss(de_fake: jnp.ndarray, di_fake: jnp.ndarray, x_bar: jnp.ndarray,
+           x_tg: jnp.ndarray, y_e_s: jnp.ndarray, y_i_t: jnp.ndarray,
+           loss_config: ml_collections.ConfigDict,
+           ) -> Tuple[jnp.ndarray, Metrics]:
+  """L_G (Eq. 2/4 of the paper as DESIGN.md §3 pins it down).
+
+  Args:
+    de_fake: De(x_bar) logits [B, Ne + 1].
+    di_fake: Di(x_bar) logits [B, Ni].
+    x_bar: the reenacted faces [B, S, S, 3] in [-1, 1].
+    x_tg: the real target-with-source-expression faces, same shape and range.
+    y_e_s: expression labels of x_s [B].
+    y_i_t: identity labels of x_t [B] (< 0 = unknown).
+    loss_config: config.loss (the λs).
+
+  Returns:
+    (L_G, metrics with the unweighted terms g_adv, g_pix, g_exp, g_id and
+    g_total).
+  """
+  terms = {
+      'g_adv': adversarial_loss(de_fake),
+      'g_pix': pixel_loss(x_bar, x_tg),
+      'g_exp': cross_entropy(de_fake, y_e_s),
+      'g_id': cross_entropy(di_fake, y_i_t),
+  }
+  total = (loss_config.lambda_adv * terms['g_adv']
+           + loss_config.lambda_pix * terms['g_pix']
+           + loss_config.lambda_exp * terms['g_exp']
+           + loss_config.lambda_id * terms['g_id'])
+  terms['g_total'] = total
+  return total, terms
+
+
+def accuracy(logits: jnp.ndarray, labels: jnp.ndarray,
+             mask: Optional[jnp.ndarray] = None) -> jnp.ndarray:
+  """Fraction of (known-label, unmasked) examples whose argmax is the label."""
+  valid = labels >= 0
+  if mask is not None:
+    valid = valid & mask
+  hit = (jnp.argmax(logits, axis=-1) == labels) & valid
+  return jnp.sum(hit) / jnp.maximum(jnp.sum(valid), 1)

@@ -1,0 +1,343 @@
+"""REL-GAN networks (DESIGN.md §2) as Flax Linen modules.
+
+Paper names used throughout:
+  Ges: expression encoder, x -> f_e (the identity-free expression code, 30-d).
+  Get: identity encoder, x -> f_i (50-d).
+  Gde: decoder, concat(f_e, f_i) -> x_bar (a face in [-1, 1]).
+  Generator (G): Gde(Ges(x_s), Get(x_t)), i.e. the target person x_t wearing
+    the source expression of x_s. Submodules are named 'Ges', 'Get', 'Gde', so
+    G's variables['params'] == {'Ges': ..., 'Get': ..., 'Gde': ...}.
+  Discriminator (D): a shared trunk with two heads, De (Ne expressions + one
+    "fake" class) and Di (Ni identities).
+  MLP: the stage-2 classifier on the frozen f_e.
+  CNNBaseline: the Ges trunk + one dense layer, trained end to end.
+
+Inputs are NHWC floats in [-1, 1] of size image_size x image_size (a multiple
+of 32). `width` multiplies every conv channel count (never the dense sizes).
+Computation runs in `dtype`; parameters are always float32 and every module's
+outputs are float32, so losses never see bfloat16.
+"""
+
+import math
+from typing import Any, Optional, Sequence
+
+import flax.linen as nn
+import jax.numpy as jnp
+import ml_collections
+
+Dtype = Any
+
+ENCODER_CHANNELS = (64, 128, 256, 512, 512)
+DECODER_CHANNELS = (512, 256, 128, 64, 32)
+DISCRIMINATOR_CHANNELS = (16, 32, 64, 128)
+DISCRIMINATOR_SHARED = 1024
+DISCRIMINATOR_HEAD = (512, 256)
+NORMS = ('group', 'batch', 'none')
+LEAKY_SLOPE = 0.2
+
+
+def conv_channels(channels: int, width: float) -> int:
+  """The width-scaled channel count: max(1, round(channels * width))."""
+  return max(1, int(round(channels * width)))
+
+
+def norm_groups(channels: int) -> int:
+  """GroupNorm groups: gcd(32, C), so every narrow width stays valid."""
+  return math.gcd(32, channels)
+
+
+def _check_image(x: jnp.ndarray, image_size: int, module: str) -> None:
+  if image_size % 32:
+    raise ValueError(
+        f'{module}: image_size={image_size} is not a multiple of 32 '
+        '(config.model.image_size).')
+  if x.ndim != 4 or x.shape[1:] != (image_size, image_size, 3):
+    raise ValueError(
+        f'{module}: expected images of shape [B, {image_size}, {image_size}, 3]'
+        f' (NHWC, config.model.image_size), got {tuple(x.shape)}.')
+
+
+def normalize_layer(kind: str, x: jnp.ndarray, train: bool, *, dtype: Dtype,
+                    axis_name: Optional[str], name: str) -> jnp.ndarray:
+  """The generator's normalisation, 'group' | 'batch' | 'none'.
+
+  Call from inside a compact method: the layer becomes a submodule `name`.
+  BatchNorm in training averages its statistics over `axis_name` (the train
+  step passes 'data'), so every device count gives the same result.
+  """
+  if kind == 'group':
+    return nn.GroupNorm(num_groups=norm_groups(x.shape[-1]), dtype=dtype,
+                        name=name)(x)
+  if kind == 'batch':
+    return nn.BatchNorm(use_running_average=not train, momentum=0.9,
+                        axis_name=axis_name if train else None, dtype=dtype,
+                        name=name)(x)
+  if kind == 'none':
+    return x
+  raise ValueError(f'norm must be one of {NORMS} (config.model.norm), got '
+                   f'{kind!r}.')
+
+
+def upsample_nearest(x: jnp.ndarray) -> jnp.ndarray:
+  """Nearest-neighbour 2x upsampling of NHWC images."""
+  b, h, w, c = x.shape
+  x = jnp.broadcast_to(x[:, :, None, :, None, :], (b, h, 2, w, 2, c))
+  return x.reshape(b, 2 * h, 2 * w, c)
+
+
+class EncoderTrunk(nn.Module):
+  """Five down blocks (Conv 3x3 -> norm -> LeakyReLU(0.2) -> 2x2 avg pool).
+
+  Returns the flattened (image_size/32)^2 * C5 features.
+  """
+  image_size: int = 96
+  width: float = 1.0
+  norm: str = 'group'
+  dtype: Dtype = jnp.float32
+  bn_axis_name: Optional[str] = None
+
+  @nn.compact
+  def __call__(self, x: jnp.ndarray, train: bool = False) -> jnp.ndarray:
+    _check_image(x, self.image_size, type(self).__name__)
+    x = x.astype(self.dtype)
+    for i, c in enumerate(ENCODER_CHANNELS):
+      x = nn.Conv(conv_channels(c, self.width), (3, 3), padding='SAME',
+                  dtype=self.dtype, name=f'conv{i}')(x)
+      x = normalize_layer(self.norm, x, train, dtype=self.dtype,
+                          axis_name=self.bn_axis_name, name=f'norm{i}')
+      x = nn.leaky_relu(x, LEAKY_SLOPE)
+      x = nn.avg_pool(x, (2, 2), strides=(2, 2))
+    return x.reshape(x.shape[0], -1)
+
+
+class _Encoder(nn.Module):
+  """Encoder trunk + Dense to `features` (float32 output)."""
+  image_size: int = 96
+  width: float = 1.0
+  norm: str = 'group'
+  dtype: Dtype = jnp.float32
+  bn_axis_name: Optional[str] = None
+
+  def _encode(self, x, train, features):
+    h = EncoderTrunk(self.image_size, self.width, self.norm, self.dtype,
+                     self.bn_axis_name, name='trunk')(x, train)
+    return nn.Dense(features, dtype=self.dtype, name='head')(h).astype(
+        jnp.float32)
+
+
+class Ges(_Encoder):
+  """Expression encoder: x [B, S, S, 3] -> f_e [B, f_e_dim]."""
+  f_e_dim: int = 30
+
+  @nn.compact
+  def __call__(self, x: jnp.ndarray, train: bool = False) -> jnp.ndarray:
+    return self._encode(x, train, self.f_e_dim)
+
+
+class Get(_Encoder):
+  """Identity encoder: x [B, S, S, 3] -> f_i [B, f_i_dim]."""
+  f_i_dim: int = 50
+
+  @nn.compact
+  def __call__(self, x: jnp.ndarray, train: bool = False) -> jnp.ndarray:
+    return self._encode(x, train, self.f_i_dim)
+
+
+class Gde(nn.Module):
+  """Decoder: (f_e, f_i) -> x_bar [B, S, S, 3] in [-1, 1].
+
+  Dense -> (S/32, S/32, C) -> ReLU -> five up blocks (nearest 2x -> Conv 3x3 ->
+  norm -> ReLU) -> Conv 3x3 to 3 channels -> tanh.
+  """
+  image_size: int = 96
+  width: float = 1.0
+  norm: str = 'group'
+  dtype: Dtype = jnp.float32
+  bn_axis_name: Optional[str] = None
+
+  @nn.compact
+  def __call__(self, f_e: jnp.ndarray, f_i: jnp.ndarray,
+               train: bool = False) -> jnp.ndarray:
+    if self.image_size % 32:
+      raise ValueError(f'Gde: image_size={self.image_size} is not a multiple '
+                       'of 32 (config.model.image_size).')
+    s = self.image_size // 32
+    c0 = conv_channels(DECODER_CHANNELS[0], self.width)
+    h = jnp.concatenate([f_e, f_i], axis=-1).astype(self.dtype)
+    h = nn.Dense(s * s * c0, dtype=self.dtype, name='dense')(h)
+    h = nn.relu(h.reshape(h.shape[0], s, s, c0))
+    for i, c in enumerate(DECODER_CHANNELS):
+      h = upsample_nearest(h)
+      h = nn.Conv(conv_channels(c, self.width), (3, 3), padding='SAME',
+                  dtype=self.dtype, name=f'conv{i}')(h)
+      h = normalize_layer(self.norm, h, train, dtype=self.dtype,
+                          axis_name=self.bn_axis_name, name=f'norm{i}')
+      h = nn.relu(h)
+    h = nn.Conv(3, (3, 3), padding='SAME', dtype=self.dtype, name='to_rgb')(h)
+    return jnp.tanh(h.astype(jnp.float32))
+
+
+class Generator(nn.Module):
+  """G: x_bar = Gde(Ges(x_s), Get(x_t)) (reenactment)."""
+  image_size: int = 96
+  width: float = 1.0
+  norm: str = 'group'
+  dtype: Dtype = jnp.float32
+  f_e_dim: int = 30
+  f_i_dim: int = 50
+  bn_axis_name: Optional[str] = None
+
+  def setup(self):
+    common = dict(image_size=self.image_size, width=self.width,
+                  norm=self.norm, dtype=self.dtype,
+                  bn_axis_name=self.bn_axis_name)
+    self.Ges = Ges(f_e_dim=self.f_e_dim, **common)
+    self.Get = Get(f_i_dim=self.f_i_dim, **common)
+    self.Gde = Gde(**common)
+
+  def __call__(self, x_s: jnp.ndarray, x_t: jnp.ndarray,
+               train: bool = False) -> jnp.ndarray:
+    return self.Gde(self.Ges(x_s, train), self.Get(x_t, train), train)
+
+  def encode_expression(self, x: jnp.ndarray, train: bool = False):
+    """f_e = Ges(x)."""
+    return self.Ges(x, train)
+
+  def encode_identity(self, x: jnp.ndarray, train: bool = False):
+    """f_i = Get(x)."""
+    return self.Get(x, train)
+
+  def decode(self, f_e: jnp.ndarray, f_i: jnp.ndarray, train: bool = False):
+    """x_bar = Gde(f_e, f_i)."""
+    return self.Gde(f_e, f_i, train)
+
+
+class _DHead(nn.Module):
+  """Dense 512 -> LeakyReLU -> Dense 256 -> LeakyReLU -> Dense num_outputs."""
+  num_outputs: int
+  dtype: Dtype = jnp.float32
+
+  @nn.compact
+  def __call__(self, h: jnp.ndarray) -> jnp.ndarray:
+    for i, features in enumerate(DISCRIMINATOR_HEAD):
+      h = nn.leaky_relu(nn.Dense(features, dtype=self.dtype,
+                                 name=f'dense{i}')(h), LEAKY_SLOPE)
+    return nn.Dense(self.num_outputs, dtype=self.dtype, name='logits')(
+        h).astype(jnp.float32)
+
+
+class Discriminator(nn.Module):
+  """D: x -> (de_logits [B, Ne + 1], di_logits [B, Ni]); no normalisation.
+
+  Class Ne of De is "fake". Four down blocks (Conv 3x3 -> LeakyReLU(0.2) ->
+  2x2 avg pool), Dense 1024 shared, then the De and Di heads.
+  """
+  image_size: int = 96
+  width: float = 1.0
+  dtype: Dtype = jnp.float32
+  num_expressions: int = 6
+  num_identities: int = 101
+
+  @nn.compact
+  def __call__(self, x: jnp.ndarray, train: bool = False):
+    del train  # D has no train-dependent layers; kept for a uniform call.
+    _check_image(x, self.image_size, 'Discriminator')
+    h = x.astype(self.dtype)
+    for i, c in enumerate(DISCRIMINATOR_CHANNELS):
+      h = nn.Conv(conv_channels(c, self.width), (3, 3), padding='SAME',
+                  dtype=self.dtype, name=f'conv{i}')(h)
+      h = nn.leaky_relu(h, LEAKY_SLOPE)
+      h = nn.avg_pool(h, (2, 2), strides=(2, 2))
+    h = h.reshape(h.shape[0], -1)
+    h = nn.leaky_relu(nn.Dense(DISCRIMINATOR_SHARED, dtype=self.dtype,
+                               name='shared')(h), LEAKY_SLOPE)
+    de = _DHead(self.num_expressions + 1, self.dtype, name='De')(h)
+    di = _DHead(self.num_identities, self.dtype, name='Di')(h)
+    return de, di
+
+
+class MLP(nn.Module):
+  """Stage-2 classifier: f_e -> Dense 256 -> ReLU -> dropout -> Dense 128 ->
+  ReLU -> Dense Ne (logits). Dropout needs the 'dropout' rng when train."""
+  num_expressions: int = 6
+  hidden: Sequence[int] = (256, 128)
+  dropout_rate: float = 0.5
+  dtype: Dtype = jnp.float32
+
+  @nn.compact
+  def __call__(self, f_e: jnp.ndarray, train: bool = False) -> jnp.ndarray:
+    h = f_e.astype(self.dtype)
+    for i, features in enumerate(self.hidden):
+      h = nn.relu(nn.Dense(features, dtype=self.dtype, name=f'dense{i}')(h))
+      if i == 0:
+        h = nn.Dropout(self.dropout_rate, deterministic=not train)(h)
+    return nn.Dense(self.num_expressions, dtype=self.dtype, name='logits')(
+        h).astype(jnp.float32)
+
+
+class CNNBaseline(nn.Module):
+  """The paper's "CNN (baseline)": the Ges trunk + Dense to Ne logits."""
+  image_size: int = 96
+  width: float = 1.0
+  norm: str = 'group'
+  dtype: Dtype = jnp.float32
+  num_expressions: int = 6
+  bn_axis_name: Optional[str] = None
+
+  @nn.compact
+  def __call__(self, x: jnp.ndarray, train: bool = False,
+               return_features: bool = False):
+    """Returns logits, or (logits, penultimate features) if return_features."""
+    features = EncoderTrunk(self.image_size, self.width, self.norm, self.dtype,
+                            self.bn_axis_name, name='trunk')(x, train)
+    logits = nn.Dense(self.num_expressions, dtype=self.dtype, name='head')(
+        features).astype(jnp.float32)
+    if return_features:
+      return logits, features.astype(jnp.float32)
+    return logits
+
+
+# --- Factories from the config ------------------------------------------------
+
+
+def check_model_config(model_config: ml_collections.ConfigDict) -> None:
+  """Raises ValueError naming the config.model field that is invalid."""
+  if model_config.image_size <= 0 or model_config.image_size % 32:
+    raise ValueError('config.model.image_size must be a positive multiple of '
+                     f'32 (five 2x poolings), got {model_config.image_size}.')
+  if model_config.width <= 0:
+    raise ValueError(f'config.model.width must be > 0, got {model_config.width}.')
+  if model_config.norm not in NORMS:
+    raise ValueError(f'config.model.norm must be one of {NORMS}, got '
+                     f'{model_config.norm!r}.')
+  if model_config.dtype not in ('float32', 'bfloat16', 'float16'):
+    raise ValueError('config.model.dtype must be float32 | bfloat16 | float16, '
+                     f'got {model_config.dtype!r}.')
+  for field in ('f_e_dim', 'f_i_dim'):
+    if model_config[field] <= 0:
+      raise ValueError(f'config.model.{field} must be > 0.')
+
+
+def build_generator(config: ml_collections.ConfigDict,
+                    bn_axis_name: Optional[str] = None) -> Generator:
+  """G from config.model (bn_axis_name: the mapped axis for BatchNorm)."""
+  m = config.model
+  check_model_config(m)
+  return Generator(image_size=m.image_size, width=m.width, norm=m.norm,
+                   dtype=jnp.dtype(m.dtype), f_e_dim=m.f_e_dim,
+                   f_i_dim=m.f_i_dim, bn_axis_name=bn_axis_name)
+
+
+def build_discriminator(config: ml_collections.ConfigDict,
+                        num_expressions: int,
+                        num_identities: int) -> Discriminator:
+  """D from config.model with Ne + 1 De logits and Ni Di logits."""
+  m = config.model
+  check_model_config(m)
+  if num_expressions < 1 or num_identities < 1:
+    raise ValueError('Discriminator needs >= 1 expression and identity class, '
+                     f'got Ne={num_expressions}, Ni={num_identities}.')
+  return Discriminator(image_size=m.image_size, width=m.width,
+                       dtype=jnp.dtype(m.dtype),
+                       num_expressions=num_expressions,
+                       num_identities=num_identities)

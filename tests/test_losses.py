@@ -1,0 +1,114 @@
+"""Each loss term against a value computed by hand in numpy."""
+
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import pytest
+
+from relgan_jax import losses
+
+# Two examples, Ne = 2 expressions (+ "fake" at index 2), Ni = 3 identities.
+DE_FAKE = np.array([[1.0, 2.0, 0.5], [0.0, -1.0, 3.0]], np.float32)
+DE_SOURCE = np.array([[2.0, 0.0, -1.0], [0.5, 1.5, 0.0]], np.float32)
+DI = np.array([[0.2, 0.1, -0.3], [1.0, 0.0, 2.0]], np.float32)
+Y_E_S = np.array([1, 0], np.int32)
+Y_I_T = np.array([2, 0], np.int32)
+X_BAR = np.array([0.5, -0.25, 1.0, 0.0], np.float32).reshape(1, 1, 2, 2)
+X_TG = np.array([0.0, 0.25, -1.0, 0.5], np.float32).reshape(1, 1, 2, 2)
+LAMBDAS = ml_collections.ConfigDict(dict(
+    lambda_adv=0.7, lambda_pix=20.0, lambda_exp=50.0, lambda_id=30.0))
+
+
+def _softmax(z):
+  e = np.exp(z - z.max(-1, keepdims=True))
+  return e / e.sum(-1, keepdims=True)
+
+
+def _ce(z, y):
+  p = _softmax(z.astype(np.float64))
+  return -np.mean(np.log(p[np.arange(len(y)), y]))
+
+
+def test_cross_entropy_matches_numpy():
+  np.testing.assert_allclose(losses.cross_entropy(DE_SOURCE, Y_E_S),
+                             _ce(DE_SOURCE, Y_E_S), rtol=1e-6)
+  # By hand, example 0: -log(e^0 / (e^2 + e^0 + e^-1)).
+  hand = -np.log(1 / (np.e**2 + 1 + np.e**-1))
+  np.testing.assert_allclose(losses.cross_entropy(DE_SOURCE[:1], Y_E_S[:1]),
+                             hand, rtol=1e-6)
+
+
+def test_cross_entropy_skips_unknown_labels():
+  labels = np.array([2, -1], np.int32)
+  np.testing.assert_allclose(losses.cross_entropy(DI, labels),
+                             _ce(DI[:1], labels[:1]), rtol=1e-6)
+  assert float(losses.cross_entropy(DI, np.array([-1, -1]))) == 0.0
+
+
+def test_fake_cross_entropy():
+  fake = np.array([2, 2])
+  np.testing.assert_allclose(losses.fake_cross_entropy(DE_FAKE),
+                             _ce(DE_FAKE, fake), rtol=1e-6)
+
+
+def test_adversarial_loss_is_minus_log_not_fake():
+  p_fake = _softmax(DE_FAKE.astype(np.float64))[:, 2]
+  np.testing.assert_allclose(losses.adversarial_loss(DE_FAKE),
+                             np.mean(-np.log(1 - p_fake)), rtol=1e-6)
+
+
+def test_adversarial_loss_stable_when_p_fake_rounds_to_one():
+  # p_fake = 1 - e^-100 (1.0 in float32): log(1 - p) would be -inf; the
+  # logsumexp form gives the exact value, 100 + log(1 + e^-100) ~ 100.
+  z = jnp.array([[0.0, -1e9, 100.0]], jnp.float32)
+  value = float(losses.adversarial_loss(z))
+  assert np.isfinite(value)
+  np.testing.assert_allclose(value, 100.0, rtol=1e-6)
+
+
+def test_pixel_loss_is_mean_absolute_error():
+  # |0.5| + |-0.5| + |2| + |-0.5| = 3.5, over 4 values.
+  np.testing.assert_allclose(losses.pixel_loss(X_BAR, X_TG), 3.5 / 4)
+
+
+def test_d_loss_weights_and_terms():
+  total, terms = losses.d_loss(DE_FAKE, DE_SOURCE, DI, Y_E_S, Y_I_T, LAMBDAS)
+  d_fake = _ce(DE_FAKE, np.array([2, 2]))
+  d_exp = _ce(DE_SOURCE, Y_E_S)
+  d_id = _ce(DI, Y_I_T)
+  np.testing.assert_allclose(terms['d_fake'], d_fake, rtol=1e-6)
+  np.testing.assert_allclose(terms['d_exp'], d_exp, rtol=1e-6)
+  np.testing.assert_allclose(terms['d_id'], d_id, rtol=1e-6)
+  np.testing.assert_allclose(total, 0.7 * d_fake + 50 * d_exp + 30 * d_id,
+                             rtol=1e-6)
+  np.testing.assert_allclose(terms['d_total'], total)
+
+
+def test_g_loss_weights_and_terms():
+  x_bar = np.broadcast_to(X_BAR, (2, 1, 2, 2))
+  x_tg = np.broadcast_to(X_TG, (2, 1, 2, 2))
+  total, terms = losses.g_loss(DE_FAKE, DI, x_bar, x_tg, Y_E_S, Y_I_T,
+                               LAMBDAS)
+  g_adv = np.mean(-np.log(1 - _softmax(DE_FAKE.astype(np.float64))[:, 2]))
+  g_pix = 3.5 / 4
+  g_exp = _ce(DE_FAKE, Y_E_S)
+  g_id = _ce(DI, Y_I_T)
+  for name, hand in [('g_adv', g_adv), ('g_pix', g_pix), ('g_exp', g_exp),
+                     ('g_id', g_id)]:
+    np.testing.assert_allclose(terms[name], hand, rtol=1e-6, err_msg=name)
+  np.testing.assert_allclose(
+      total, 0.7 * g_adv + 20 * g_pix + 50 * g_exp + 30 * g_id, rtol=1e-6)
+
+
+def test_negative_lambda_is_rejected():
+  bad = ml_collections.ConfigDict(dict(LAMBDAS))
+  bad.lambda_id = -1.0
+  with pytest.raises(ValueError, match='config.loss.lambda_id'):
+    losses.check_loss_config(bad)
+
+
+def test_accuracy():
+  np.testing.assert_allclose(losses.accuracy(DE_SOURCE, np.array([0, 0])), 0.5)
+  np.testing.assert_allclose(
+      losses.accuracy(DE_SOURCE, np.array([0, 1]), mask=np.array([True, False])),
+      1.0)
