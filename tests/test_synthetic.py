@@ -1,0 +1,139 @@
+"""Tests for the built-in synthetic face set (data_prep.synthetic)."""
+
+import collections
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from data_prep import face_drawing
+from data_prep import synthetic
+from relgan_jax import folds
+from relgan_jax import records
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope='module')
+def small_set(tmp_path_factory):
+  out = str(tmp_path_factory.mktemp('synthetic'))
+  manifest = synthetic.generate(out, num_identities=5, seed=3, size=40,
+                                num_folds=5, neutral_images=2,
+                                images_per_intensity=1, workers=1)
+  return out, manifest
+
+
+def test_manifest_and_counts(small_set):
+  out, manifest = small_set
+  n_classes = len(synthetic.EXPRESSION_CLASSES)
+  # Per person: 2 neutral + 6 expressions x 3 intensities x 1 copy.
+  assert manifest['num_records'] == 5 * (2 + (n_classes - 1) * 3)
+  assert manifest['expression_classes'] == list(synthetic.EXPRESSION_CLASSES)
+  assert manifest['identities'] == [synthetic.subject_id(i) for i in range(5)]
+  assert manifest['num_folds'] == 5
+  assert sorted(manifest['folds'].values()) == [0, 1, 2, 3, 4]
+  assert manifest['stored_size'] == [40, 40]
+  assert manifest['prep']['seed'] == 3
+  ds = records.PreparedDataset(out)
+  assert ds[0]['image'].shape == (40, 40, 3)
+  pairs = collections.Counter(zip(ds.identities, ds.expressions))
+  # Every (person, expression) has >= 2 images, so x_t != x_tg is possible.
+  assert len(pairs) == 5 * n_classes and min(pairs.values()) >= 2
+  neutral = ds.expressions == synthetic.NEUTRAL
+  assert set(ds.intensities[neutral]) == {0}
+  assert set(ds.intensities[~neutral]) == {1, 2, 3}
+  for fold in range(5):
+    train, test = folds.split_indices(ds, fold)
+    assert not set(ds.identities[train]) & set(ds.identities[test])
+
+
+def test_render_is_deterministic_and_matches_records(small_set):
+  out, _ = small_set
+  ds = records.PreparedDataset(out)
+  i = 7
+  rec = ds[i]
+  again = synthetic.render_image(3, rec['identity'], rec['expression'],
+                                 int(ds.intensities[i]),
+                                 int(rec['source_path'][-5]), size=40)
+  np.testing.assert_array_equal(rec['image'], again)
+
+
+def test_identity_is_the_stronger_nuisance():
+  """Without jitter, changing the person moves pixels more than the expression."""
+  size = 64
+  expr_diff, id_diff = [], []
+  for a in range(4):
+    b = a + 4
+    neutral_a = synthetic.render_image(0, a, synthetic.NEUTRAL, 0, 0, size,
+                                       jitter=False).astype(float)
+    neutral_b = synthetic.render_image(0, b, synthetic.NEUTRAL, 0, 0, size,
+                                       jitter=False).astype(float)
+    id_diff.append(np.abs(neutral_a - neutral_b).mean())
+    for e in range(1, len(synthetic.EXPRESSION_CLASSES)):
+      face = synthetic.render_image(0, a, e, 3, 0, size, jitter=False)
+      d = np.abs(face.astype(float) - neutral_a)
+      assert d.mean() > 0.2, synthetic.EXPRESSION_CLASSES[e]  # Visible change.
+      expr_diff.append(d.mean())
+  assert max(expr_diff) < min(id_diff)
+
+
+def test_expressions_differ_from_each_other():
+  size = 48
+  faces = [synthetic.render_image(0, 1, e, 3, 0, size, jitter=False)
+           for e in range(len(synthetic.EXPRESSION_CLASSES))]
+  for i in range(len(faces)):
+    for j in range(i):
+      assert np.abs(faces[i].astype(int) - faces[j]).mean() > 0.2
+
+
+def test_contact_sheet(tmp_path):
+  path = str(tmp_path / 'sheet.png')
+  sheet = synthetic.contact_sheet(path, num_identities=2, size=32)
+  assert os.path.exists(path)
+  assert sheet.shape == (16 + 2 * 32, 7 * 32, 3)
+
+
+def test_bad_arguments(tmp_path):
+  with pytest.raises(ValueError, match='num_identities'):
+    synthetic.generate(str(tmp_path), num_identities=1)
+  with pytest.raises(ValueError, match='neutral_images'):
+    synthetic.generate(str(tmp_path), num_identities=2, neutral_images=1)
+
+
+def test_command_line_with_workers(tmp_path):
+  out = tmp_path / 'cli'
+  result = subprocess.run(
+      [sys.executable, '-m', 'data_prep.synthetic', f'--out_dir={out}',
+       '--num_identities=3', '--size=24', '--num_folds=3', '--workers=2',
+       '--neutral_images=2', '--images_per_intensity=1',
+       f'--contact_sheet={tmp_path / "sheet.png"}'],
+      cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+  assert result.returncode == 0, result.stderr
+  assert 'wrote 60 images of 3 identities' in result.stdout
+  ds = records.PreparedDataset(str(out))
+  assert len(ds) == 60 and ds.manifest['num_folds'] == 3
+  # Worker processes render exactly what the in-process path renders.
+  np.testing.assert_array_equal(
+      ds[25]['image'],
+      synthetic.render_image(0, 1, int(ds.expressions[25]),
+                             int(ds.intensities[25]), 0, 24))
+  assert (tmp_path / 'sheet.png').exists()
+
+
+def test_maybe_generate(tmp_path):
+  from configs import tiny  # pylint: disable=import-outside-toplevel
+  config = tiny.get_config()
+  config.data.dir = str(tmp_path / 'gen')
+  config.data.synthetic_identities = 2
+  with pytest.raises(FileNotFoundError, match='data_prep'):
+    config.data.generate_if_missing = False
+    synthetic.maybe_generate(config)
+  config.data.generate_if_missing = True
+  assert synthetic.maybe_generate(config) == config.data.dir
+  ds = records.PreparedDataset(config.data.dir)
+  side = round(config.model.image_size * config.augment.margin_ratio)
+  assert ds[0]['image'].shape == (side, side, 3)
+  assert ds.manifest['num_folds'] == config.protocol.num_folds
+  assert face_drawing.EXPRESSION_CLASSES == tuple(ds.expression_classes)
