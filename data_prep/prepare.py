@@ -1,0 +1,476 @@
+r"""Prepares a raw face dataset as aligned, labelled, fold-assigned TFRecords.
+
+  python -m data_prep.prepare --dataset=ckplus --raw_dir=/data/CK+ \
+      --out_dir=data/ckplus --workers=4
+
+Datasets: ckplus, oulu_casia, bu3dfe, bu4dfe, sfew, image_folder (layouts and
+protocols in DESIGN.md §5-§6 and the `data_prep.readers` modules). Each image
+is read, converted to RGB (grayscale replicated to 3 channels), its face
+detected and warped so the eyes sit on fixed positions of a stored_size crop
+(`data_prep.align`; `--no_align` only resizes, for pre-aligned data, and is the
+default for image_folder), and written through
+`relgan_jax.records.write_prepared_dataset` with subject-independent folds from
+`relgan_jax.folds.assign_folds` (SFEW: Val = fold 0, Train = fold -1).
+
+Restartable: processed images are kept in OUT/.prep_work/ in chunks that only
+count once renamed into place, so an interrupted run resumes where it stopped
+(with the same settings; different settings start over). The manifest is
+written last, so a folder without manifest.json is never taken as complete. A
+complete folder with the same settings is left as it is; different settings
+need --overwrite. The raw tree is only read.
+
+OUT/prep_report.json lists counts per class / subject / split and every input
+not used, with its path and reason; a summary line is printed.
+"""
+
+import argparse
+import hashlib
+import io
+import json
+import multiprocessing
+import os
+import pickle
+import shutil
+import sys
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from data_prep import align as align_lib
+from data_prep import prep_report
+from data_prep import readers
+from data_prep.readers import base
+from relgan_jax import folds as folds_lib
+from relgan_jax import records
+
+WORK_DIR = '.prep_work'
+CHUNK = 'chunk-{:06d}.pkl'
+_NO_ALIGN_BY_DEFAULT = frozenset({'image_folder'})
+
+
+# ------------------------------------------------------------------------------
+# One image: read, convert, detect, align, encode (runs in the workers).
+# ------------------------------------------------------------------------------
+
+
+def load_rgb(data: bytes) -> np.ndarray:
+  """Decodes image bytes to uint8 HxWx3; grayscale is replicated to 3 channels.
+
+  16-bit and float grayscale are scaled to 8 bits; EXIF orientation is applied.
+  """
+  with Image.open(io.BytesIO(data)) as im:
+    im.load()
+    im = ImageOps.exif_transpose(im)
+    if im.mode in ('I', 'I;16', 'I;16B', 'I;16L', 'F'):
+      arr = np.asarray(im, np.float64)
+      if arr.max(initial=0) > 255:
+        arr = arr * (255.0 / 65535.0)
+      grey = np.clip(np.round(arr), 0, 255).astype(np.uint8)
+      return np.repeat(grey[..., None], 3, axis=-1)
+    return np.asarray(im.convert('RGB'))
+
+
+class _Processor:
+  """Turns one raw image into a stored face, or says why it cannot."""
+
+  def __init__(self, raw_dir: str, settings: dict[str, Any]):
+    self.raw_dir = raw_dir
+    self.stored_size = settings['stored_size']
+    self.template = tuple(settings['eye_template'])
+    self.detector = None
+    if settings['align']:
+      self.detector = align_lib.make_detector(
+          settings['backend'], landmarks=settings['landmarks'],
+          detect_max_side=settings['detect_max_side'])
+
+  def __call__(self, job: tuple[int, str]) -> dict[str, Any]:
+    index, rel = job
+    out = dict(index=index)
+    try:
+      with open(os.path.join(self.raw_dir, rel), 'rb') as f:
+        data = f.read()
+      out['sha1'] = hashlib.sha1(data).hexdigest()
+      image = load_rgb(data)
+    except Exception as e:  # PIL raises many types for corrupt files.
+      return dict(out, reason=base.UNREADABLE, detail=f'{type(e).__name__}: {e}')
+    if self.detector is None:
+      crop, matrix = align_lib.resize_only(image, self.stored_size)
+    else:
+      detection = self.detector.eyes(image)
+      if detection is None:
+        return dict(out, reason=base.NO_FACE,
+                    detail=f'no face found in {image.shape[1]}x'
+                    f'{image.shape[0]} image')
+      out['num_faces'] = detection.num_faces
+      crop, matrix = align_lib.align(image, detection, self.stored_size,
+                                     self.template)
+    buf = io.BytesIO()
+    Image.fromarray(crop, 'RGB').save(buf, format='PNG', compress_level=1)
+    return dict(out, png=buf.getvalue(),
+                transform=[float(t) for t in matrix.ravel()])
+
+
+_WORKER: _Processor | None = None
+
+
+def _init_worker(raw_dir: str, settings: dict[str, Any]) -> None:
+  global _WORKER
+  _WORKER = _Processor(raw_dir, settings)
+
+
+def _work(job: tuple[int, str]) -> dict[str, Any]:
+  return _WORKER(job)
+
+
+# ------------------------------------------------------------------------------
+# Restartable processing in chunks.
+# ------------------------------------------------------------------------------
+
+
+def _atomic_write(path: str, data: bytes) -> None:
+  tmp = f'{path}.tmp-{os.getpid()}'
+  with open(tmp, 'wb') as f:
+    f.write(data)
+  os.replace(tmp, path)
+
+
+def _fingerprint(settings: dict[str, Any], items: Sequence[base.Item]) -> str:
+  """Identifies the per-image work: the inputs and the image settings only,
+  so that chunks stay valid when e.g. the number of folds changes."""
+  image_settings = {k: v for k, v in settings.items()
+                    if k not in ('num_folds', 'seed', 'options')}
+  h = hashlib.sha256(json.dumps(image_settings, sort_keys=True).encode())
+  for it in items:
+    h.update(f'{it.path}\0{it.expression}\0{it.subject}\0{it.split}\0'
+             f'{it.intensity}\n'.encode())
+  return h.hexdigest()
+
+
+def _process_all(items: Sequence[base.Item], work: str, raw_dir: str,
+                 settings: dict[str, Any], *, workers: int, chunk_size: int,
+                 progress: bool, desc: str) -> int:
+  """Processes every item not already in a finished chunk of `work`.
+
+  Returns:
+    The number of chunks (chunk k holds the results of items k*chunk_size...).
+  """
+  num_chunks = -(-len(items) // chunk_size)
+  todo = [k for k in range(num_chunks)
+          if not os.path.exists(os.path.join(work, CHUNK.format(k)))]
+  done = len(items) - sum(
+      len(items[k * chunk_size:(k + 1) * chunk_size]) for k in todo)
+  if done:
+    print(f'resuming: {done} of {len(items)} images already processed in '
+          f'{work}')
+  jobs = [(i, items[i].path) for k in todo
+          for i in range(k * chunk_size, min((k + 1) * chunk_size, len(items)))]
+  from tqdm import tqdm  # pylint: disable=g-import-not-at-top
+  bar = tqdm(total=len(items), initial=done, unit='img', desc=desc,
+             disable=not progress, file=sys.stderr, smoothing=0.1)
+  pool = None
+  if workers > 1 and len(jobs) > 1:
+    # spawn, not fork: the parent may hold JAX/absl threads (e.g. under tests).
+    pool = multiprocessing.get_context('spawn').Pool(
+        workers, initializer=_init_worker, initargs=(raw_dir, settings))
+    results = pool.imap(_work, jobs, chunksize=4)
+  else:
+    results = map(_Processor(raw_dir, settings), jobs) if jobs else iter(())
+  try:
+    buffer = []
+    for result in results:
+      buffer.append(result)
+      bar.update(1)
+      k = result['index'] // chunk_size
+      if len(buffer) == len(items[k * chunk_size:(k + 1) * chunk_size]):
+        _atomic_write(os.path.join(work, CHUNK.format(k)),
+                      pickle.dumps(buffer, protocol=pickle.HIGHEST_PROTOCOL))
+        buffer = []
+  finally:
+    bar.close()
+    if pool is not None:
+      pool.terminate()
+      pool.join()
+  return num_chunks
+
+
+def _load_chunks(work: str, num_chunks: int) -> Iterator[dict[str, Any]]:
+  for k in range(num_chunks):
+    with open(os.path.join(work, CHUNK.format(k)), 'rb') as f:
+      yield from pickle.load(f)
+
+
+# ------------------------------------------------------------------------------
+# The whole run.
+# ------------------------------------------------------------------------------
+
+
+def _resolve_duplicates(items: Sequence[base.Item],
+                        results: Sequence[dict[str, Any]]
+                       ) -> dict[int, base.Rejection]:
+  """Rejections for usable images whose bytes repeat another usable image.
+
+  Same bytes and label: the first (in listing order) is kept, the rest are
+  'duplicate'. Same bytes, different labels: all copies are 'ambiguous label'.
+  """
+  groups: dict[str, list[int]] = {}
+  for r in results:
+    if 'png' in r:
+      groups.setdefault(r['sha1'], []).append(r['index'])
+  out = {}
+  for idx in groups.values():
+    if len(idx) < 2:
+      continue
+    labels = {items[i].expression for i in idx}
+    if len(labels) > 1:
+      for i in idx:
+        others = [items[j].path for j in idx if j != i]
+        out[i] = base.Rejection(items[i].path, base.AMBIGUOUS_LABEL,
+                                f'same image content with another label at '
+                                f'{", ".join(others)}')
+    else:
+      for i in idx[1:]:
+        out[i] = base.Rejection(items[i].path, base.DUPLICATE,
+                                f'same image content as {items[idx[0]].path}')
+  return out
+
+
+def prepare(dataset: str, raw_dir: str, out_dir: str, *, workers: int = 2,
+            align: bool | None = None, num_folds: int | None = None,
+            seed: int = 0, stored_size: int = 112, backend: str = 'dlib',
+            landmarks: int = 68,
+            eye_template: Sequence[float] = align_lib.DEFAULT_EYE_TEMPLATE,
+            detect_max_side: int = 640,
+            options: base.ReaderOptions = base.ReaderOptions(),
+            records_per_shard: int = 1000, overwrite: bool = False,
+            progress: bool = True, chunk_size: int = 512) -> dict[str, Any]:
+  """Prepares one dataset; returns the manifest (see the module docstring).
+
+  Args:
+    dataset: a key of `data_prep.readers.READERS`.
+    raw_dir: the raw dataset folder (only read).
+    out_dir: the prepared folder (must not lie inside raw_dir).
+    workers: processes for decoding/detection (<= 1: in this process).
+    align: detect and align faces; None = the dataset's default (True except
+      for image_folder).
+    num_folds: subject-independent folds; None = 10 (SFEW: always 1, Val).
+    seed: fold-assignment seed.
+    stored_size: side of the stored square faces.
+    backend, landmarks, eye_template, detect_max_side: alignment settings
+      (`data_prep.align`).
+    options: the readers' protocol options.
+    records_per_shard: records per TFRecord shard.
+    overwrite: replace a complete prepared folder made with other settings.
+    progress: show a progress bar.
+    chunk_size: images per restart checkpoint.
+
+  Returns:
+    The manifest dict.
+
+  Raises:
+    ValueError: bad arguments, or no usable image at all.
+    FileExistsError: out_dir is complete with other settings (no overwrite).
+  """
+  if dataset not in readers.READERS:
+    raise ValueError(f'unknown dataset {dataset!r}; known: '
+                     f'{sorted(readers.READERS)}')
+  raw_dir, out_dir = os.path.abspath(raw_dir), os.path.abspath(out_dir)
+  real_raw, real_out = os.path.realpath(raw_dir), os.path.realpath(out_dir)
+  if os.path.commonpath([real_raw, real_out]) == real_raw:
+    raise ValueError(f'out_dir {out_dir} lies inside raw_dir {raw_dir}; the '
+                     'raw tree is never written to')
+  listing = readers.READERS[dataset](raw_dir, options)
+  if align is None:
+    align = dataset not in _NO_ALIGN_BY_DEFAULT
+  if listing.fixed_split:
+    num_folds = 1
+  elif num_folds is None:
+    num_folds = 10
+  settings = dict(
+      dataset=dataset, raw_dir=raw_dir, align=bool(align), backend=backend,
+      landmarks=int(landmarks), eye_template=[float(v) for v in eye_template],
+      detect_max_side=int(detect_max_side), stored_size=int(stored_size),
+      num_folds=int(num_folds), seed=int(seed), options=options.as_dict())
+  settings['options']['classes'] = (list(options.classes) if options.classes
+                                    else None)
+  num_subjects = len({it.subject for it in listing.items})
+  if not listing.fixed_split and num_folds > num_subjects:
+    raise ValueError(f'num_folds={num_folds} exceeds the {num_subjects} '
+                     f'subjects listed in {raw_dir}')
+  if align:  # Fail early (and in this process) if the backend is missing.
+    align_lib.template_eyes(stored_size, eye_template)
+    align_lib.landmark_model_path(landmarks)
+
+  manifest_path = os.path.join(out_dir, records.MANIFEST)
+  if os.path.exists(manifest_path):
+    with open(manifest_path) as f:
+      previous = json.load(f)
+    if previous.get('prep') == settings and not overwrite:
+      print(f'{out_dir} is already prepared with these settings; nothing to do '
+            '(pass --overwrite to redo it)')
+      return previous
+    if not overwrite:
+      raise FileExistsError(
+          f'{out_dir} holds a prepared dataset made with other settings '
+          f'({previous.get("prep")}); pass --overwrite to replace it')
+    os.remove(manifest_path)  # From here on the folder is incomplete.
+
+  work = os.path.join(out_dir, WORK_DIR)
+  state = dict(fingerprint=_fingerprint(settings, listing.items),
+               chunk_size=chunk_size)
+  state_path = os.path.join(work, 'state.json')
+  if os.path.isdir(work):
+    try:
+      with open(state_path) as f:
+        same = json.load(f) == state
+    except (OSError, ValueError):
+      same = False
+    if not same:
+      print(f'discarding {work}: made with other settings or inputs')
+      shutil.rmtree(work)
+  os.makedirs(work, exist_ok=True)
+  _atomic_write(state_path, json.dumps(state).encode())
+
+  num_chunks = _process_all(
+      listing.items, work, raw_dir, settings, workers=workers,
+      chunk_size=chunk_size, progress=progress, desc=f'prep {dataset}')
+
+  # Pass 1: labels and rejections (no pixels kept).
+  meta = [dict(r, png=True) if 'png' in r else r
+          for r in _load_chunks(work, num_chunks)]
+  items = listing.items
+  dropped = _resolve_duplicates(items, meta)
+  rejections = list(listing.rejections)
+  used_index, multiple_faces = [], []
+  for r in meta:
+    i = r['index']
+    if 'png' not in r:
+      rejections.append(base.Rejection(items[i].path, r['reason'], r['detail']))
+    elif i in dropped:
+      rejections.append(dropped[i])
+    else:
+      used_index.append(i)
+      if r.get('num_faces', 1) > 1:
+        multiple_faces.append(items[i].path)
+  used = [dict(path=items[i].path, expression=items[i].expression,
+               subject=items[i].subject, split=items[i].split)
+          for i in used_index]
+
+  subjects = sorted({u['subject'] for u in used})
+  if listing.fixed_split:
+    fold_of_subject = {u['subject']: 0 if u['split'] == 'test' else -1
+                       for u in used}
+  else:
+    fold_of_subject = (folds_lib.assign_folds(subjects, num_folds, seed)
+                       if subjects else {})
+  identity_of = ({s: n for n, s in enumerate(subjects)}
+                 if listing.has_identities else {})
+  report = prep_report.build_report(
+      dataset=dataset, raw_dir=raw_dir, out_dir=out_dir, settings=settings,
+      listing=listing, used=used, rejections=rejections,
+      fold_of_subject=fold_of_subject, multiple_faces=multiple_faces)
+  if not used:
+    os.makedirs(out_dir, exist_ok=True)
+    _atomic_write(os.path.join(out_dir, records.REPORT),
+                  json.dumps(report, indent=1).encode())
+    raise ValueError(f'no usable image in {raw_dir} for {dataset}; see '
+                     f'{os.path.join(out_dir, records.REPORT)}')
+
+  # Pass 2: stream the faces into the writer.
+  keep = set(used_index)
+
+  def examples():
+    for r in _load_chunks(work, num_chunks):
+      if r['index'] not in keep:
+        continue
+      it = items[r['index']]
+      ex = dict(png=r['png'], expression=it.expression,
+                identity=identity_of.get(it.subject, -1), subject=it.subject,
+                source_path=it.path, transform=r['transform'])
+      if it.intensity is not None:
+        ex['intensity'] = it.intensity
+      yield ex
+
+  manifest = records.write_prepared_dataset(
+      out_dir, examples(), name=dataset, expression_classes=listing.classes,
+      num_folds=num_folds, fold_of_subject=fold_of_subject,
+      prep_settings=settings, stored_size=stored_size,
+      records_per_shard=records_per_shard, report=report)
+  shutil.rmtree(work)
+  print(prep_report.summary_line(report))
+  return manifest
+
+
+# ------------------------------------------------------------------------------
+# Command line.
+# ------------------------------------------------------------------------------
+
+
+def _floats(text: str) -> tuple[float, ...]:
+  return tuple(float(v) for v in text.split(','))
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+  p = argparse.ArgumentParser(
+      prog='python -m data_prep.prepare',
+      description=__doc__.split('\n\n')[0].strip(),
+      formatter_class=argparse.RawDescriptionHelpFormatter)
+  p.add_argument('--dataset', required=True, choices=sorted(readers.READERS))
+  p.add_argument('--raw_dir', required=True, help='raw dataset folder (read only)')
+  p.add_argument('--out_dir', required=True, help='prepared-data folder')
+  p.add_argument('--workers', type=int, default=2,
+                 help='worker processes for decoding and detection')
+  p.add_argument('--align', dest='align', action='store_true', default=None,
+                 help='detect and align faces (default except image_folder)')
+  p.add_argument('--no_align', dest='align', action='store_false',
+                 help='data is already aligned: centre square crop + resize')
+  p.add_argument('--num_folds', type=int, default=None,
+                 help='subject-independent folds (default 10; SFEW: 1 = Val)')
+  p.add_argument('--seed', type=int, default=0, help='fold assignment seed')
+  p.add_argument('--stored_size', type=int, default=112,
+                 help='side of the stored square faces')
+  p.add_argument('--landmarks', type=int, default=68, choices=(68, 5),
+                 help='dlib landmark model')
+  p.add_argument('--eye_template', type=_floats,
+                 default=align_lib.DEFAULT_EYE_TEMPLATE,
+                 help='left-eye centre x,y as fractions of the crop '
+                 '(right eye mirrored)')
+  p.add_argument('--detect_max_side', type=int, default=640,
+                 help='detect faces on a copy downscaled to this longer side')
+  p.add_argument('--frames_per_sequence', type=int, default=3,
+                 help='CK+ / Oulu-CASIA: last N frames of each sequence')
+  p.add_argument('--frame_stride', type=int, default=1,
+                 help='BU-4DFE: use every k-th frame')
+  p.add_argument('--include_neutral', action='store_true',
+                 help='BU-3DFE: add the neutral image as a 7th class')
+  p.add_argument('--subject_regex', default=None,
+                 help="image_folder: regex on the relative path; group "
+                 "'subject' (or group 1) is the subject id")
+  p.add_argument('--classes', default=None,
+                 help='image_folder: comma-separated class folders, in label '
+                 'order (default: sorted sub-folders)')
+  p.add_argument('--records_per_shard', type=int, default=1000)
+  p.add_argument('--overwrite', action='store_true',
+                 help='replace a prepared folder made with other settings')
+  p.add_argument('--no_progress', action='store_true', help='no progress bar')
+  return p.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+  args = parse_args(argv)
+  options = base.ReaderOptions(
+      frames_per_sequence=args.frames_per_sequence,
+      frame_stride=args.frame_stride, include_neutral=args.include_neutral,
+      subject_regex=args.subject_regex,
+      classes=tuple(args.classes.split(',')) if args.classes else None)
+  prepare(args.dataset, args.raw_dir, args.out_dir, workers=args.workers,
+          align=args.align, num_folds=args.num_folds, seed=args.seed,
+          stored_size=args.stored_size, landmarks=args.landmarks,
+          eye_template=args.eye_template,
+          detect_max_side=args.detect_max_side, options=options,
+          records_per_shard=args.records_per_shard, overwrite=args.overwrite,
+          progress=not args.no_progress)
+
+
+if __name__ == '__main__':
+  main()
