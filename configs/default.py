@@ -25,7 +25,9 @@ def get_config() -> ml_collections.ConfigDict:
   config.data.generate_if_missing = False
   config.data.synthetic_identities = 64  # Only for name == 'synthetic'.
   config.data.num_workers = 0  # grain mp_prefetch workers (0 = in-process).
-  config.data.prefetch_buffer_size = 2
+  config.data.prefetch_buffer_size = 2  # Batches buffered (per worker).
+  # Threads decoding/augmenting batches in each process (grain ReadOptions).
+  config.data.read_threads = 2
 
   # --- Augmentation (DESIGN.md §4, paper §4.1) -------------------------------
   config.augment = ml_collections.ConfigDict()
