@@ -1,0 +1,171 @@
+"""Tests for relgan_jax.stage2: classifiers on features, the identity probe,
+feature extraction with the exported encoder, and the CNN baseline."""
+
+import jax
+import ml_collections
+import numpy as np
+import pytest
+
+from configs import tiny
+from relgan_jax import models
+from relgan_jax import stage2
+
+
+def _blobs(n_per_class, num_classes, dim, *, seed, spread=0.5):
+  """Train and test Gaussian blobs around the same random class centres."""
+  rng = np.random.default_rng(seed)
+  centres = rng.normal(size=(num_classes, dim)) * 2.0
+  y = np.repeat(np.arange(num_classes), n_per_class)
+  out = []
+  for _ in range(2):
+    f = centres[y] + spread * rng.normal(size=(len(y), dim))
+    out.append((f.astype(np.float32) * 7.0 + 3.0, y))  # Not standardised.
+  return out
+
+
+def test_accuracy_and_confusion_by_hand():
+  acc, cm = stage2.accuracy_and_confusion([0, 0, 1, 2, 2], [0, 1, 1, 2, 0], 3)
+  assert acc == pytest.approx(60.0)
+  np.testing.assert_array_equal(cm, [[1, 1, 0], [0, 1, 0], [1, 0, 1]])
+
+
+def test_epoch_batches_cover_every_example():
+  rng = np.random.default_rng(0)
+  batches = stage2._epoch_batches(rng, 10, 4)
+  assert batches.shape == (3, 4)
+  assert set(batches.ravel()[:10]) == set(range(10))
+
+
+def test_mlp_learns_separable_features_and_dropout_is_used():
+  config = tiny.get_config()
+  config.stage2.mlp_epochs = 30
+  (f, y), (f_test, y_test) = _blobs(20, 4, 30, seed=0)
+  train = stage2.Features(f, y.astype(np.int32), np.zeros_like(y),
+                          np.arange(len(y)))
+  clf = stage2.train_mlp(train, 4, config, seed=0)
+  acc, _ = stage2.accuracy_and_confusion(
+      y_test, clf.logits(f_test).argmax(-1), 4)
+  assert acc >= 95.0
+  # Standardisation statistics come from the training features.
+  np.testing.assert_allclose(clf.mean, f.mean(0), rtol=1e-5, atol=1e-4)
+  mlp = stage2.build_mlp(config, 4)
+  assert mlp.dropout_rate == config.stage2.dropout
+  assert tuple(mlp.hidden) == tuple(config.stage2.mlp_hidden)
+
+
+def test_probe_split_disjoint_same_identities():
+  identities = np.array([0, 0, 0, 0, 1, 1, 1, 2, -1, -1])
+  expressions = np.array([0, 1, 2, 3, 0, 1, 2, 0, 1, 2])
+  a, b = stage2.probe_split(identities, expressions, seed=0)
+  assert not set(a) & set(b)
+  assert set(identities[a]) == set(identities[b]) == {0, 1}  # 2: one image.
+  assert len(a) == 4 and len(b) == 3
+  a2, b2 = stage2.probe_split(identities, expressions, seed=0)
+  np.testing.assert_array_equal(a, a2)
+
+
+def test_identity_probe_separates_informative_from_noise():
+  rng = np.random.default_rng(0)
+  num_ids, per_id = 8, 6
+  ids = np.repeat(np.arange(num_ids), per_id)
+  expr = np.tile(np.arange(per_id), num_ids)
+  informative = rng.normal(size=(num_ids, 16))[ids] + 0.2 * rng.normal(
+      size=(len(ids), 16))
+  noise = rng.normal(size=(len(ids), 16))
+  a, b = stage2.probe_split(ids, expr, seed=0)
+  good = stage2.identity_probe(informative[a], ids[a], informative[b], ids[b],
+                               seed=0)
+  bad = stage2.identity_probe(noise[a], ids[a], noise[b], ids[b], seed=0)
+  assert good['chance'] == pytest.approx(100.0 / num_ids)
+  assert good['accuracy'] >= 90.0
+  assert bad['accuracy'] <= 40.0
+
+
+# --- With the real encoder, pipeline and a tiny synthetic set -----------------
+
+
+@pytest.fixture(scope='module')
+def tiny_data(tmp_path_factory):
+  from data_prep import synthetic
+  from relgan_jax import records
+  out = str(tmp_path_factory.mktemp('synthetic'))
+  synthetic.generate(out, num_identities=6, num_folds=2, seed=0, size=37,
+                     neutral_images=2, images_per_intensity=1, workers=1)
+  return records.PreparedDataset(out)
+
+
+def _tiny_config():
+  config = tiny.get_config()
+  config.stage2.baseline_epochs = 1
+  return config
+
+
+def test_exported_encoder_restores_alone_and_matches_g(tiny_data, tmp_path):
+  from relgan_jax import checkpointing
+  from relgan_jax import input_pipeline
+  config = _tiny_config()
+  generator = models.build_generator(config)
+  x = jax.numpy.zeros((1, 32, 32, 3))
+  g_params = jax.jit(generator.init)(jax.random.key(1), x, x)['params']
+  path = checkpointing.export_encoder(g_params, config, str(tmp_path / 'enc'))
+  # Only Ges is on disk: the restored tree is Ges's, nothing of Get/Gde/D.
+  ges, ges_params = checkpointing.load_encoder(path)
+  assert isinstance(ges, models.Ges)
+  assert set(ges_params) == set(g_params['Ges'])
+  jax.tree.map(np.testing.assert_array_equal, ges_params, g_params['Ges'])
+
+  indices = np.arange(0, len(tiny_data), 7)
+  feats = stage2.extract_features(stage2.ges_encoder_fn(ges, ges_params),
+                                  tiny_data, indices, config, batch_size=8)
+  np.testing.assert_array_equal(feats.index, indices)
+  assert feats.f.shape == (len(indices), config.model.f_e_dim)
+  images = np.concatenate(
+      [b['image'][b['mask']] for b in input_pipeline.eval_batches(
+          tiny_data, indices, config, batch_size=8)])
+  encode_in_g = jax.jit(lambda p, x: generator.apply(
+      {'params': p}, input_pipeline.normalize(x),
+      method=models.Generator.encode_expression))
+  inside_g = encode_in_g(g_params, images)
+  np.testing.assert_allclose(feats.f, inside_g, rtol=1e-5, atol=1e-5)
+  np.testing.assert_array_equal(feats.expression,
+                                tiny_data.expressions[indices])
+
+  # Five-crop averaging: the mean of f(e) over the five crops.
+  five = stage2.extract_features(stage2.ges_encoder_fn(ges, ges_params),
+                                 tiny_data, indices[:3], config, batch_size=4,
+                                 five_crop=True)
+  crops = next(input_pipeline.eval_batches(tiny_data, indices[:3], config,
+                                           batch_size=3, five_crop=True))
+  expected = encode_in_g(g_params, crops['image'].reshape(15, 32, 32, 3))
+  expected = np.asarray(expected).reshape(3, 5, -1).mean(1)
+  np.testing.assert_allclose(five.f, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_augmented_batches_only_use_given_records(tiny_data):
+  config = _tiny_config()
+  train_idx = np.flatnonzero(tiny_data.expressions == 4)  # Only 'happy'.
+  it = stage2._augmented_batches(tiny_data, train_idx, config, batch_size=8,
+                                 seed=3)
+  images, labels = next(it)
+  assert images.shape == (8, 32, 32, 3) and images.dtype == np.uint8
+  assert set(labels) == {4}
+  again, _ = next(stage2._augmented_batches(tiny_data, train_idx, config,
+                                            batch_size=8, seed=3))
+  np.testing.assert_array_equal(images, again)  # Deterministic given seed.
+
+
+def test_baseline_trains_and_gives_penultimate_features(tiny_data):
+  config = _tiny_config()
+  train_idx = np.arange(0, len(tiny_data), 2)
+  module, variables = stage2.train_baseline(config, tiny_data, train_idx, 7,
+                                            seed=0)
+  fresh = jax.jit(module.init)(jax.random.key(0),
+                               jax.numpy.zeros((1, 32, 32, 3)))
+  moved = jax.tree.map(lambda a, b: float(np.abs(a - b).max()),
+                       variables['params'], fresh['params'])
+  assert max(jax.tree.leaves(moved)) > 0  # The steps updated the weights.
+  logits, feats = stage2.baseline_encoder_fn(module, variables)(
+      np.zeros((2, 32, 32, 3), np.uint8))
+  assert logits.shape == (2, 7)
+  # Ges trunk at 32x32: 1x1 spatial, round(512 * 0.125) = 64 channels.
+  assert feats.shape == (2, 64)
