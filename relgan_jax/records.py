@@ -157,7 +157,8 @@ def encode_png(image: np.ndarray) -> bytes:
 def decode_png(data: bytes) -> np.ndarray:
   """Decodes an encoded image to uint8 HxWx3."""
   with Image.open(io.BytesIO(data)) as im:
-    return np.asarray(im.convert('RGB'))
+    im.load()
+    return np.asarray(im if im.mode == 'RGB' else im.convert('RGB'))
 
 
 def png_size(data: bytes) -> tuple[int, int]:
@@ -561,8 +562,8 @@ class PreparedDataset:
     for fd in getattr(self, '_fds', {}).values():
       try:
         os.close(fd)
-      except OSError:
-        pass
+      except Exception:  # pylint: disable=broad-except
+        pass  # Also at interpreter exit, when `os` may be gone.
 
   def _fd(self, shard: int) -> int:
     fd = self._fds.get(shard)
