@@ -4,8 +4,8 @@ For tests, throughput benchmarks and dry runs of `data_prep.prepare` without
 the licensed data: folder and file names, label files and image formats follow
 the real datasets; the pixels come from a `painter`. `pattern_painter` draws a
 distinct faceless pattern per file (fast, for --no_align runs);
-`face_painter` pastes real photos of faces (e.g. matplotlib's
-grace_hopper.jpg) at a jittered position and scale on a canvas of the
+`face_painter` pastes real photos of faces (matplotlib's grace_hopper.jpg,
+scikit-image's astronaut) at a jittered position and scale on a canvas of the
 dataset's frame size, so face detection really runs.
 """
 
@@ -39,6 +39,14 @@ def pattern_painter(key: str, size: tuple[int, int], grey: bool) -> Image.Image:
   return im.convert('L') if grey else im
 
 
+# Face boxes (left, top, right, bottom) dlib's HOG detector finds in the
+# sample photos: grace_hopper.jpg (512x600) and skimage's astronaut (512x512).
+GRACE_HOPPER_FACE = (161, 137, 377, 353)
+ASTRONAUT_FACE = (179, 83, 267, 171)
+
+Face = tuple[np.ndarray, tuple[int, int, int, int]]  # (photo, face box)
+
+
 def grace_hopper() -> np.ndarray:
   """matplotlib's sample photo of Grace Hopper (uint8 HxWx3)."""
   import matplotlib  # pylint: disable=g-import-not-at-top
@@ -48,14 +56,33 @@ def grace_hopper() -> np.ndarray:
     return np.asarray(im.convert('RGB'))
 
 
-def face_painter(faces: Sequence[np.ndarray], face_fraction: float = 0.55,
-                 blank_keys: Sequence[str] = ()) -> Painter:
-  """Pastes one of `faces` (chosen by key) scaled to ~face_fraction of the
-  canvas height, with a small random shift and scale per key.
+def sample_faces() -> list[Face]:
+  """Grace Hopper, and scikit-image's astronaut if scikit-image is installed."""
+  faces = [(grace_hopper(), GRACE_HOPPER_FACE)]
+  try:
+    from skimage import data  # pylint: disable=g-import-not-at-top
+    faces.append((data.astronaut(), ASTRONAUT_FACE))
+  except ImportError:
+    pass
+  return faces
 
-  Keys in `blank_keys` get a plain grey canvas (a frame without a face).
+
+def face_painter(faces: Sequence[Face], face_fraction: float = 0.5,
+                 blank_keys: Sequence[str] = ()) -> Painter:
+  """Pastes one of `faces` (chosen by key) on a plain canvas.
+
+  The photo is cropped to its face box enlarged 1.6x and scaled so the face box
+  is `face_fraction` of the canvas height (+-10% per key), with a small
+  random shift per key. Keys in `blank_keys` get the canvas alone (a frame
+  without a face).
   """
-  faces = [Image.fromarray(np.asarray(f)) for f in faces]
+  crops = []
+  for photo, (l, t, r, b) in faces:
+    cx, cy, half = (l + r) / 2, (t + b) / 2, 0.8 * max(r - l, b - t)
+    box = tuple(int(round(v)) for v in (max(0, cx - half), max(0, cy - half),
+                                        min(photo.shape[1], cx + half),
+                                        min(photo.shape[0], cy + half)))
+    crops.append((Image.fromarray(np.asarray(photo)).crop(box), b - t))
 
   def paint(key, size, grey):
     w, h = size
@@ -63,8 +90,8 @@ def face_painter(faces: Sequence[np.ndarray], face_fraction: float = 0.55,
     canvas = Image.new('RGB', size, tuple(int(v) for v in
                                           rng.integers(90, 160, 3)))
     if key not in blank_keys:
-      face = faces[int(rng.integers(len(faces)))]
-      scale = face_fraction * h / face.height * rng.uniform(0.9, 1.1)
+      face, face_height = crops[int(rng.integers(len(crops)))]
+      scale = face_fraction * h / face_height * rng.uniform(0.9, 1.1)
       face = face.resize((max(1, round(face.width * scale)),
                           max(1, round(face.height * scale))), Image.BILINEAR)
       x = (w - face.width) // 2 + int(rng.integers(-w // 20, w // 20 + 1))

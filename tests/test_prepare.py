@@ -381,7 +381,8 @@ def test_detection_prep_reports_faceless_and_corrupt_frames(tmp_path):
   pytest.importorskip('dlib')
   raw, out = tmp_path / 'CK+', tmp_path / 'out'
   blank = 'cohn-kanade-images/S010/001/S010_001_00000003.png'
-  painter = fl.face_painter([fl.grace_hopper()], blank_keys=[blank])
+  grace = [(fl.grace_hopper(), fl.GRACE_HOPPER_FACE)]
+  painter = fl.face_painter(grace, face_fraction=0.5, blank_keys=[blank])
   fl.make_ckplus(raw, {('S005', '001'): (3, 5.0), ('S010', '001'): (4, 6.0)},
                  painter, size=(240, 184))
   _corrupt(raw / 'cohn-kanade-images/S005/001/S005_001_00000002.png')
@@ -393,11 +394,11 @@ def test_detection_prep_reports_faceless_and_corrupt_frames(tmp_path):
   ds, recs = _records(out)
   assert [r['source_path'][-12:] for r in recs] == [
       '00000001.png', '00000003.png', '00000002.png', '00000004.png']
-  # Each transform is a similarity scaling the eyes (89 px apart in the
-  # 600-px-high photo, pasted at 0.55 * 184 / 600 of its size, +-10%) to the
-  # template's 0.30 * 112 = 33.6 px: a scale of 2.24 +- 10%.
+  # Each transform is a similarity scaling the eyes (89 px apart in the photo,
+  # whose 216 px face box is pasted at 0.5 * 184 px +-10%, so 37.9 px) to the
+  # template's 0.30 * 112 = 33.6 px: a scale of 0.887 +-10%.
   for r in recs:
     a, b, _, c, d, _ = r['transform']
     assert a == pytest.approx(d, abs=1e-5) and b == pytest.approx(-c, abs=1e-5)
-    assert 2.24 * 0.85 < np.hypot(a, c) < 2.24 * 1.15
+    assert 0.887 * 0.85 < np.hypot(a, c) < 0.887 * 1.15
   assert ds[0]['image'].shape == (112, 112, 3)
