@@ -45,10 +45,9 @@ def build_trees(root: str, n: int) -> dict[str, str]:
   # Face height / frame height, as in the real datasets (estimated).
   paint = {d: fl.face_painter(faces, f) for d, f in (
       ('ckplus', 0.5), ('oulu_casia', 0.55), ('bu3dfe', 0.6), ('bu4dfe', 0.5),
-      ('sfew', 0.3), ('image_folder', 0.7))}
+      ('sfew', 0.3), ('image_folder', 0.45))}
   seqs = max(1, n // 3)
-  raw = {d: os.path.join(root, 'raw', d) for d in (
-      'ckplus', 'oulu_casia', 'bu3dfe', 'bu4dfe', 'sfew', 'image_folder')}
+  raw = {d: os.path.join(root, 'raw', d) for d in paint}
   fl.make_ckplus(raw['ckplus'], {
       (f'S{100 + k:03d}', '001'): (5, float(1 + k % 7)) for k in range(seqs)},
                  paint['ckplus'])
@@ -58,14 +57,15 @@ def build_trees(root: str, n: int) -> dict[str, str]:
   for k in range(seqs):
     oulu.setdefault(f'P{k // 6 + 1:03d}', {})[oulu_folders[k % 6]] = 4
   fl.make_oulu_casia(raw['oulu_casia'], oulu, paint['oulu_casia'])
-  fl.make_bu3dfe(raw['bu3dfe'], {f'F{k + 1:04d}': 'WH'
-                                 for k in range(max(1, n // 12))}, paint['bu3dfe'],
-                 intensities=(3, 4))
-  fl.make_bu4dfe(raw['bu4dfe'], {'F001': {'Angry': n // 2},
-                                 'M001': {'Happy': n - n // 2}}, paint['bu4dfe'],
-                 size=(1040, 1329))
-  fl.make_sfew(raw['sfew'], {'Train': {'Angry': n // 2},
-                             'Val': {'Happy': n - n // 2}}, paint['sfew'])
+  fl.make_bu3dfe(raw['bu3dfe'],
+                 {f'F{k + 1:04d}': 'WH' for k in range(max(1, n // 12))},
+                 paint['bu3dfe'], intensities=(3, 4))
+  fl.make_bu4dfe(raw['bu4dfe'],
+                 {'F001': {'Angry': n // 2}, 'M001': {'Happy': n - n // 2}},
+                 paint['bu4dfe'], size=(1040, 1329))
+  fl.make_sfew(raw['sfew'],
+               {'Train': {'Angry': n // 2}, 'Val': {'Happy': n - n // 2}},
+               paint['sfew'])
   fl.make_image_folder(raw['image_folder'], {
       c: [f's{k % 5}_{k}.png' for k in range(n // 2)] for c in ('a', 'b')},
                        paint['image_folder'])

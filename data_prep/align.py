@@ -3,8 +3,8 @@
 A face is aligned by a similarity transform (rotation, uniform scale,
 translation) that puts the two eye centres on fixed template positions of a
 square `stored_size` crop. The 2x3 raw->aligned matrix is returned with the crop
-and stored in every record ('align/transform'), so any point of the raw image can
-be mapped into the crop and back.
+and stored in every record ('align/transform'), so any point of the raw image
+can be mapped into the crop and back.
 
 Coordinates: (x, y) with the centre of pixel (row i, column j) at (j, i), the
 convention of numpy indexing and of dlib's landmarks. "Left eye" means the eye
@@ -60,7 +60,7 @@ class EyeDetector(Protocol):
   """The backend interface: find the eye centres of the main face."""
 
   def eyes(self, image: np.ndarray) -> Detection | None:
-    """Returns the eyes of the largest face in `image` (uint8 HxWx3), or None."""
+    """The eyes of the largest face in `image` (uint8 HxWx3), or None."""
 
 
 def landmark_model_path(points: int = 68) -> str:
@@ -217,7 +217,7 @@ def warp(image: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
 def align(image: np.ndarray, detection: Detection, stored_size: int,
           template: Sequence[float] = DEFAULT_EYE_TEMPLATE
          ) -> tuple[np.ndarray, np.ndarray]:
-  """Aligns one face: returns (crop uint8 [S, S, 3], transform float64 [2, 3])."""
+  """Aligns one face: returns (crop uint8 [S, S, 3], transform float [2, 3])."""
   matrix = similarity_transform((detection.left_eye, detection.right_eye),
                                 template_eyes(stored_size, template))
   return warp(image, matrix, stored_size), matrix

@@ -93,7 +93,8 @@ class _Processor:
       out['sha1'] = hashlib.sha1(data).hexdigest()
       image = load_rgb(data)
     except Exception as e:  # PIL raises many types for corrupt files.
-      return dict(out, reason=base.UNREADABLE, detail=f'{type(e).__name__}: {e}')
+      return dict(out, reason=base.UNREADABLE,
+                  detail=f'{type(e).__name__}: {e}')
     if self.detector is None:
       crop, matrix = align_lib.resize_only(image, self.stored_size)
     else:
@@ -416,7 +417,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
       description=__doc__.split('\n\n')[0].strip(),
       formatter_class=argparse.RawDescriptionHelpFormatter)
   p.add_argument('--dataset', required=True, choices=sorted(readers.READERS))
-  p.add_argument('--raw_dir', required=True, help='raw dataset folder (read only)')
+  p.add_argument('--raw_dir', required=True,
+                 help='raw dataset folder (only read)')
   p.add_argument('--out_dir', required=True, help='prepared-data folder')
   p.add_argument('--workers', type=int, default=2,
                  help='worker processes for decoding and detection')

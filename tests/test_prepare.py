@@ -182,12 +182,18 @@ def test_bu3dfe_two_highest_intensities_and_neutral(tmp_path):
       'neutral images (include_neutral is off)': 2,
       'not a frontal 2D texture image (F2D)': 2 * 2}
 
-  with_neutral = readers.READERS['bu3dfe'](
-      str(raw), readers.ReaderOptions(include_neutral=True))
-  assert with_neutral.classes[-1] == 'neutral'
-  neutral = [it for it in with_neutral.items if it.expression == 6]
-  assert [(it.path, it.intensity) for it in neutral] == [
-      ('F0001/F0001_NE00WH_F2D.bmp', 0), ('M0002/M0002_NE00AE_F2D.bmp', 0)]
+  out = tmp_path / 'out'
+  manifest = _run('bu3dfe', raw, out, num_folds=2, stored_size=16,
+                  options=readers.ReaderOptions(include_neutral=True))
+  assert manifest['expression_classes'][-1] == 'neutral'
+  ds, recs = _records(out)
+  assert len(ds) == 2 * (6 * 2 + 1)
+  neutral = [(r['source_path'], r['intensity']) for r in recs
+             if r['expression'] == 6]
+  assert neutral == [('F0001/F0001_NE00WH_F2D.bmp', 0),
+                     ('M0002/M0002_NE00AE_F2D.bmp', 0)]
+  assert sorted(set(ds.intensities)) == [0, 3, 4]
+  assert _rejected(out) == bad
 
 
 def test_bu4dfe_all_frames_or_a_stride(tmp_path):
@@ -402,3 +408,35 @@ def test_detection_prep_reports_faceless_and_corrupt_frames(tmp_path):
     assert a == pytest.approx(d, abs=1e-5) and b == pytest.approx(-c, abs=1e-5)
     assert 0.887 * 0.85 < np.hypot(a, c) < 0.887 * 1.15
   assert ds[0]['image'].shape == (112, 112, 3)
+
+
+# ------------------------------------------------------------------------------
+# Prepared real-layout data feeds the stage-1 pipeline unchanged
+# ------------------------------------------------------------------------------
+
+
+def test_prepared_fixture_feeds_the_stage1_pipeline(tmp_path):
+  from configs import tiny  # pylint: disable=g-import-not-at-top
+  from relgan_jax import input_pipeline  # pylint: disable=g-import-not-at-top
+  raw, out = tmp_path / 'CK+', tmp_path / 'out'
+  # 4 people, each with two labelled sequences: anger and happy.
+  fl.make_ckplus(raw, {(f'S{s:03d}', q): (4, label)
+                       for s in (5, 10, 11, 22)
+                       for q, label in (('001', 1.0), ('002', 5.0))},
+                 size=(40, 30))
+  _run('ckplus', raw, out, num_folds=2, stored_size=40)
+  ds = records.PreparedDataset(str(out))
+  train, test = folds_lib.split_indices(ds, 0)
+  assert len(train) == len(test) == 12
+  config = tiny.get_config()  # 32x32 crops, batch 8.
+  it = input_pipeline.stage1_dataset(ds, train, config, seed=0, shard_index=0,
+                                     shard_count=1, with_indices=True)
+  batch = next(it)
+  assert batch['x_s'].shape == batch['x_tg'].shape == (8, 32, 32, 3)
+  for s, t, tg, ye_s, ye_t in zip(batch['i_s'], batch['i_t'], batch['i_tg'],
+                                  batch['y_e_s'], batch['y_e_t']):
+    assert {s, t, tg} <= set(train)
+    assert ds.subjects[t] == ds.subjects[tg] != ds.subjects[s]
+    assert ds.expressions[tg] == ds.expressions[s] == ye_s in (0, 4)
+    assert ds.expressions[t] == ye_t
+  assert set(batch['y_i_s']) | set(batch['y_i_t']) <= {0, 1}

@@ -1,4 +1,4 @@
-"""One reader per raw dataset layout (DESIGN.md §6); see `base` for the types."""
+"""One reader per raw dataset layout (DESIGN.md §6); types are in `base`."""
 
 from data_prep.readers import bu3dfe
 from data_prep.readers import bu4dfe
@@ -6,7 +6,10 @@ from data_prep.readers import ckplus
 from data_prep.readers import image_folder
 from data_prep.readers import oulu_casia
 from data_prep.readers import sfew
-from data_prep.readers.base import Item, Listing, ReaderOptions, Rejection  # noqa: F401
+from data_prep.readers.base import Item  # noqa: F401
+from data_prep.readers.base import Listing  # noqa: F401
+from data_prep.readers.base import ReaderOptions
+from data_prep.readers.base import Rejection  # noqa: F401
 
 READERS = {
     'ckplus': ckplus.read,

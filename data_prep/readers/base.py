@@ -101,7 +101,8 @@ class ReaderOptions:
 
 def natural_key(name: str) -> list[Any]:
   """Sort key ordering 'f2' before 'f10' (frame numbers as integers)."""
-  return [int(t) if t.isdigit() else t.lower() for t in re.split(r'(\d+)', name)]
+  return [int(t) if t.isdigit() else t.lower()
+          for t in re.split(r'(\d+)', name)]
 
 
 def is_image(name: str) -> bool:

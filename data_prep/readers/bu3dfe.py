@@ -20,8 +20,8 @@ EXPRESSION_CODES = ('AN', 'DI', 'FE', 'HA', 'SA', 'SU')  # BASIC_SIX order.
 PROTOCOL_INTENSITIES = (3, 4)
 _SUBJECT = r'[FM]\d{4}'
 _NAME = re.compile(r'(?P<subject>[FM]\d{4})_(?P<code>[A-Z]{2})'
-                   r'(?P<intensity>\d{2})(?P<ethnicity>[A-Z]{2})_(?P<kind>[A-Z0-9]+)'
-                   r'\.(?P<ext>[A-Za-z]+)', re.IGNORECASE)
+                   r'(?P<intensity>\d{2})(?P<ethnicity>[A-Z]{2})'
+                   r'_(?P<kind>[A-Z0-9]+)\.(?P<ext>[A-Za-z]+)', re.IGNORECASE)
 
 
 def read(raw_dir: str, options: base.ReaderOptions) -> base.Listing:
@@ -52,12 +52,13 @@ def read(raw_dir: str, options: base.ReaderOptions) -> base.Listing:
       code, intensity = m['code'].upper(), int(m['intensity'])
       if m['subject'].upper() != subject.upper():
         listing.reject(rel, base.AMBIGUOUS_LABEL,
-                       f'file subject {m["subject"]} is not its folder {subject}')
+                       f'file subject {m["subject"]} is not its folder '
+                       f'{subject}')
         continue
       if code == 'NE':
         if intensity != 0:
-          listing.reject(rel, base.AMBIGUOUS_LABEL,
-                         f'neutral with intensity {intensity:02d} (expected 00)')
+          listing.reject(rel, base.AMBIGUOUS_LABEL, f'neutral with intensity '
+                         f'{intensity:02d} (expected 00)')
           continue
         if not options.include_neutral:
           listing.skip('neutral images (include_neutral is off)')
@@ -78,7 +79,8 @@ def read(raw_dir: str, options: base.ReaderOptions) -> base.Listing:
       key = (subject, label, intensity)
       if key in seen:
         listing.reject(rel, base.DUPLICATE,
-                       f'{subject} {code}{intensity:02d} is already {seen[key]}')
+                       f'{subject} {code}{intensity:02d} is already '
+                       f'{seen[key]}')
         continue
       seen[key] = rel
       listing.items.append(base.Item(path=rel, expression=label,

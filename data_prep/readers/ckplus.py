@@ -79,9 +79,9 @@ def read(raw_dir: str, options: base.ReaderOptions) -> base.Listing:
                       if n.endswith(_LABEL_SUFFIX)]
                      if label_root and os.path.isdir(label_dir) else [])
       if not label_files:
-        listing.reject(seq_rel, base.NO_LABEL,
-                       f'{len(frames)} frames, no {_LABEL_SUFFIX} file in '
-                       f'{base.relpath(label_dir, raw_dir) if label_root else "Emotion/"}')
+        where = base.relpath(label_dir, raw_dir) if label_root else 'Emotion/'
+        listing.reject(seq_rel, base.NO_LABEL, f'{len(frames)} frames, no '
+                       f'{_LABEL_SUFFIX} file in {where}')
         listing.skip('frames of rejected sequences', len(frames))
         continue
       labels = {n: _read_label(os.path.join(label_dir, n)) for n in label_files}
@@ -94,8 +94,8 @@ def read(raw_dir: str, options: base.ReaderOptions) -> base.Listing:
       label_name = label_files[-1]
       label, reason, why = labels[label_name]
       if label is None:
-        listing.reject(seq_rel, reason,
-                       f'{base.relpath(os.path.join(label_dir, label_name), raw_dir)}: {why}')
+        label_rel = base.relpath(os.path.join(label_dir, label_name), raw_dir)
+        listing.reject(seq_rel, reason, f'{label_rel}: {why}')
         listing.skip('frames of rejected sequences', len(frames))
         continue
       peak = label_name[:-len(_LABEL_SUFFIX)]
