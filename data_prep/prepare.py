@@ -95,17 +95,21 @@ class _Processor:
     except Exception as e:  # PIL raises many types for corrupt files.
       return dict(out, reason=base.UNREADABLE,
                   detail=f'{type(e).__name__}: {e}')
-    if self.detector is None:
-      crop, matrix = align_lib.resize_only(image, self.stored_size)
-    else:
-      detection = self.detector.eyes(image)
-      if detection is None:
-        return dict(out, reason=base.NO_FACE,
-                    detail=f'no face found in {image.shape[1]}x'
-                    f'{image.shape[0]} image')
-      out['num_faces'] = detection.num_faces
-      crop, matrix = align_lib.align(image, detection, self.stored_size,
-                                     self.template)
+    try:
+      if self.detector is None:
+        crop, matrix = align_lib.resize_only(image, self.stored_size)
+      else:
+        detection = self.detector.eyes(image)
+        if detection is None:
+          return dict(out, reason=base.NO_FACE,
+                      detail=f'no face found in {image.shape[1]}x'
+                      f'{image.shape[0]} image')
+        out['num_faces'] = detection.num_faces
+        crop, matrix = align_lib.align(image, detection, self.stored_size,
+                                       self.template)
+    except Exception as e:  # One odd image must not end an hour-long run.
+      return dict(out, reason=base.PROCESSING_ERROR,
+                  detail=f'{type(e).__name__}: {e}')
     buf = io.BytesIO()
     Image.fromarray(crop, 'RGB').save(buf, format='PNG', compress_level=1)
     return dict(out, png=buf.getvalue(),

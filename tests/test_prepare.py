@@ -378,6 +378,25 @@ def test_out_dir_inside_raw_dir_is_refused(tmp_path):
   assert not (raw / 'prepared').exists()
 
 
+def test_processing_errors_are_reported_and_nothing_usable_fails(
+    tmp_path, monkeypatch):
+  raw, out = tmp_path / 'BU4DFE', tmp_path / 'out'
+  fl.make_bu4dfe(raw, {'F001': {'Angry': 2}, 'M001': {'Sad': 1}}, size=(8, 8))
+
+  def broken(image, size):
+    raise RuntimeError(f'cannot warp {image.shape}')
+
+  monkeypatch.setattr(prepare.align_lib, 'resize_only', broken)
+  with pytest.raises(ValueError, match='no usable image'):
+    _run('bu4dfe', raw, out, num_folds=1)
+  assert not (out / 'manifest.json').exists()
+  report = _report(out)
+  assert report['rejected_by_reason'] == {'processing error': 3}
+  assert report['rejected'][0] == dict(
+      path='F001/Angry/000.jpg', reason='processing error',
+      detail='RuntimeError: cannot warp (8, 8, 3)')
+
+
 # ------------------------------------------------------------------------------
 # With face detection (dlib), in two worker processes
 # ------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ AMBIGUOUS_LABEL = 'ambiguous label'
 DUPLICATE = 'duplicate'
 NO_SUBJECT = 'no subject'
 NO_IMAGES = 'no images'
+PROCESSING_ERROR = 'processing error'  # Detection/alignment raised.
 
 IMAGE_EXTENSIONS = frozenset(
     {'.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.ppm', '.pgm', '.gif'})
