@@ -62,7 +62,7 @@ HAIR_STYLES = ('bald', 'short', 'long', 'fringe', 'side_part', 'curly', 'bun')
 
 
 def _rgb(c) -> tuple[int, int, int]:
-  return tuple(int(np.clip(round(v), 0, 255)) for v in c)
+  return tuple(min(255, max(0, int(round(float(v))))) for v in c)
 
 
 def _hsv_colour(rng, s_range, v_range) -> np.ndarray:
@@ -134,9 +134,10 @@ class _Canvas:
   def __init__(self, px: int, rotation: float, scale: float, shift, background):
     self.px = px
     top, bottom = background
-    ramp = np.linspace(0, 1, px)[:, None, None]
-    bg = (top * (1 - ramp) + bottom * ramp) * np.ones((1, px, 1))
-    self.img = Image.fromarray(bg.astype(np.uint8), 'RGB')
+    ramp = np.linspace(0, 1, px)[:, None]
+    rows = np.clip(top * (1 - ramp) + bottom * ramp, 0, 255).astype(np.uint8)
+    self.img = Image.fromarray(rows[:, None], 'RGB').resize(
+        (px, px), Image.Resampling.NEAREST)
     self.draw = ImageDraw.Draw(self.img)
     c, s = math.cos(math.radians(rotation)), math.sin(math.radians(rotation))
     self._m = np.array([[c, -s], [s, c]]) * scale
@@ -144,7 +145,8 @@ class _Canvas:
 
   def tf(self, pts):
     pts = np.asarray(pts, float).reshape(-1, 2)
-    return [tuple(p) for p in ((pts - 0.5) @ self._m.T + self._shift) * self.px]
+    # A flat [x0, y0, x1, y1, ...] list, as Pillow accepts.
+    return (((pts - 0.5) @ self._m.T + self._shift) * self.px).ravel().tolist()
 
   def polygon(self, pts, fill):
     self.draw.polygon(self.tf(pts), fill=_rgb(fill))

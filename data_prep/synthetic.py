@@ -18,6 +18,7 @@ Folds are subject-independent (`relgan_jax.folds.assign_folds`) and stored in
 the manifest.
 """
 
+import functools
 import multiprocessing
 import os
 import time
@@ -41,6 +42,7 @@ def subject_id(identity: int) -> str:
   return f'syn{identity:04d}'
 
 
+@functools.lru_cache(maxsize=128)
 def _identity(seed: int, identity: int) -> dict[str, Any]:
   return face_drawing.sample_identity(np.random.default_rng([seed, identity]))
 

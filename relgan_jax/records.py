@@ -184,7 +184,7 @@ def make_example(*, png: bytes, height: int, width: int, expression: int,
   feat['subject'].bytes_list.value.append(subject.encode('utf-8'))
   feat['source_path'].bytes_list.value.append(source_path.encode('utf-8'))
   feat['align/transform'].float_list.value.extend(float(t) for t in transform)
-  return ex.SerializeToString()
+  return ex.SerializeToString(deterministic=True)  # Sorted map keys.
 
 
 def parse_example(payload: bytes, where: str = '<record>') -> dict[str, Any]:
