@@ -244,12 +244,12 @@ def resize_only(image: np.ndarray,
   return np.ascontiguousarray(crop), matrix
 
 
-_BACKENDS = {'dlib': DlibDetector}
+BACKENDS = {'dlib': DlibDetector}
 
 
 def make_detector(backend: str = 'dlib', **kwargs) -> EyeDetector:
   """Builds an eye-detector backend by name ('dlib')."""
-  if backend not in _BACKENDS:
+  if backend not in BACKENDS:
     raise ValueError(f'unknown alignment backend {backend!r}; '
-                     f'known: {sorted(_BACKENDS)}')
-  return _BACKENDS[backend](**kwargs)
+                     f'known: {sorted(BACKENDS)}')
+  return BACKENDS[backend](**kwargs)

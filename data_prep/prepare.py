@@ -5,8 +5,8 @@ r"""Prepares a raw face dataset as aligned, labelled, fold-assigned TFRecords.
 
 Datasets: ckplus, oulu_casia, bu3dfe, bu4dfe, sfew, image_folder (layouts and
 protocols in DESIGN.md §5-§6 and the `data_prep.readers` modules). Each image
-is read, converted to RGB (grayscale replicated to 3 channels), its face
-detected and warped so the eyes sit on fixed positions of a stored_size crop
+is read in a worker process (`data_prep.prep_worker`), converted to RGB
+(grayscale replicated to 3 channels), its face detected and warped so the eyes sit on fixed positions of a stored_size crop
 (`data_prep.align`; `--no_align` only resizes, for pre-aligned data, and is the
 default for image_folder), and written through
 `relgan_jax.records.write_prepared_dataset` with subject-independent folds from
@@ -24,8 +24,8 @@ not used, with its path and reason; a summary line is printed.
 """
 
 import argparse
+from concurrent import futures
 import hashlib
-import io
 import json
 import multiprocessing
 import os
@@ -34,11 +34,9 @@ import shutil
 import sys
 from typing import Any, Iterator, Sequence
 
-import numpy as np
-from PIL import Image, ImageOps
-
 from data_prep import align as align_lib
 from data_prep import prep_report
+from data_prep import prep_worker
 from data_prep import readers
 from data_prep.readers import base
 from relgan_jax import folds as folds_lib
@@ -47,85 +45,6 @@ from relgan_jax import records
 WORK_DIR = '.prep_work'
 CHUNK = 'chunk-{:06d}.pkl'
 _NO_ALIGN_BY_DEFAULT = frozenset({'image_folder'})
-
-
-# ------------------------------------------------------------------------------
-# One image: read, convert, detect, align, encode (runs in the workers).
-# ------------------------------------------------------------------------------
-
-
-def load_rgb(data: bytes) -> np.ndarray:
-  """Decodes image bytes to uint8 HxWx3; grayscale is replicated to 3 channels.
-
-  16-bit and float grayscale are scaled to 8 bits; EXIF orientation is applied.
-  """
-  with Image.open(io.BytesIO(data)) as im:
-    im.load()
-    im = ImageOps.exif_transpose(im)
-    if im.mode in ('I', 'I;16', 'I;16B', 'I;16L', 'F'):
-      arr = np.asarray(im, np.float64)
-      if arr.max(initial=0) > 255:
-        arr = arr * (255.0 / 65535.0)
-      grey = np.clip(np.round(arr), 0, 255).astype(np.uint8)
-      return np.repeat(grey[..., None], 3, axis=-1)
-    return np.asarray(im.convert('RGB'))
-
-
-class _Processor:
-  """Turns one raw image into a stored face, or says why it cannot."""
-
-  def __init__(self, raw_dir: str, settings: dict[str, Any]):
-    self.raw_dir = raw_dir
-    self.stored_size = settings['stored_size']
-    self.template = tuple(settings['eye_template'])
-    self.detector = None
-    if settings['align']:
-      self.detector = align_lib.make_detector(
-          settings['backend'], landmarks=settings['landmarks'],
-          detect_max_side=settings['detect_max_side'])
-
-  def __call__(self, job: tuple[int, str]) -> dict[str, Any]:
-    index, rel = job
-    out = dict(index=index)
-    try:
-      with open(os.path.join(self.raw_dir, rel), 'rb') as f:
-        data = f.read()
-      out['sha1'] = hashlib.sha1(data).hexdigest()
-      image = load_rgb(data)
-    except Exception as e:  # PIL raises many types for corrupt files.
-      return dict(out, reason=base.UNREADABLE,
-                  detail=f'{type(e).__name__}: {e}')
-    try:
-      if self.detector is None:
-        crop, matrix = align_lib.resize_only(image, self.stored_size)
-      else:
-        detection = self.detector.eyes(image)
-        if detection is None:
-          return dict(out, reason=base.NO_FACE,
-                      detail=f'no face found in {image.shape[1]}x'
-                      f'{image.shape[0]} image')
-        out['num_faces'] = detection.num_faces
-        crop, matrix = align_lib.align(image, detection, self.stored_size,
-                                       self.template)
-    except Exception as e:  # One odd image must not end an hour-long run.
-      return dict(out, reason=base.PROCESSING_ERROR,
-                  detail=f'{type(e).__name__}: {e}')
-    buf = io.BytesIO()
-    Image.fromarray(crop, 'RGB').save(buf, format='PNG', compress_level=1)
-    return dict(out, png=buf.getvalue(),
-                transform=[float(t) for t in matrix.ravel()])
-
-
-_WORKER: _Processor | None = None
-
-
-def _init_worker(raw_dir: str, settings: dict[str, Any]) -> None:
-  global _WORKER
-  _WORKER = _Processor(raw_dir, settings)
-
-
-def _work(job: tuple[int, str]) -> dict[str, Any]:
-  return _WORKER(job)
 
 
 # ------------------------------------------------------------------------------
@@ -161,41 +80,42 @@ def _process_all(items: Sequence[base.Item], work: str, raw_dir: str,
     The number of chunks (chunk k holds the results of items k*chunk_size...).
   """
   num_chunks = -(-len(items) // chunk_size)
+  chunk = lambda k: range(k * chunk_size, min((k + 1) * chunk_size, len(items)))
   todo = [k for k in range(num_chunks)
           if not os.path.exists(os.path.join(work, CHUNK.format(k)))]
-  done = len(items) - sum(
-      len(items[k * chunk_size:(k + 1) * chunk_size]) for k in todo)
+  jobs = [(i, items[i].path) for k in todo for i in chunk(k)]
+  done = len(items) - len(jobs)
   if done:
     print(f'resuming: {done} of {len(items)} images already processed in '
           f'{work}')
-  jobs = [(i, items[i].path) for k in todo
-          for i in range(k * chunk_size, min((k + 1) * chunk_size, len(items)))]
   from tqdm import tqdm  # pylint: disable=g-import-not-at-top
   bar = tqdm(total=len(items), initial=done, unit='img', desc=desc,
              disable=not progress, file=sys.stderr, smoothing=0.1)
   pool = None
   if workers > 1 and len(jobs) > 1:
     # spawn, not fork: the parent may hold JAX/absl threads (e.g. under tests).
-    pool = multiprocessing.get_context('spawn').Pool(
-        workers, initializer=_init_worker, initargs=(raw_dir, settings))
-    results = pool.imap(_work, jobs, chunksize=4)
+    # An executor, not multiprocessing.Pool: a worker whose initializer fails
+    # breaks it (BrokenProcessPool) instead of being restarted forever.
+    pool = futures.ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context('spawn'),
+        initializer=prep_worker.init_worker, initargs=(raw_dir, settings))
+    results = pool.map(prep_worker.work, jobs, chunksize=4)
   else:
-    results = map(_Processor(raw_dir, settings), jobs) if jobs else iter(())
+    results = map(prep_worker.Processor(raw_dir, settings), jobs) if jobs else iter(())
   try:
     buffer = []
     for result in results:
       buffer.append(result)
       bar.update(1)
       k = result['index'] // chunk_size
-      if len(buffer) == len(items[k * chunk_size:(k + 1) * chunk_size]):
+      if len(buffer) == len(chunk(k)):  # Results arrive in order.
         _atomic_write(os.path.join(work, CHUNK.format(k)),
                       pickle.dumps(buffer, protocol=pickle.HIGHEST_PROTOCOL))
         buffer = []
   finally:
     bar.close()
     if pool is not None:
-      pool.terminate()
-      pool.join()
+      pool.shutdown(cancel_futures=True)
   return num_chunks
 
 
@@ -303,86 +223,54 @@ def prepare(dataset: str, raw_dir: str, out_dir: str, *, workers: int = 2,
     raise ValueError(f'num_folds={num_folds} exceeds the {num_subjects} '
                      f'subjects listed in {raw_dir}')
   if align:  # Fail early (and in this process) if the backend is missing.
+    if backend not in align_lib.BACKENDS:
+      raise ValueError(f'unknown alignment backend {backend!r}; known: '
+                       f'{sorted(align_lib.BACKENDS)}')
     align_lib.template_eyes(stored_size, eye_template)
     align_lib.landmark_model_path(landmarks)
 
-  manifest_path = os.path.join(out_dir, records.MANIFEST)
-  if os.path.exists(manifest_path):
-    with open(manifest_path) as f:
-      previous = json.load(f)
-    if previous.get('prep') == settings and not overwrite:
-      print(f'{out_dir} is already prepared with these settings; nothing to do '
-            '(pass --overwrite to redo it)')
-      return previous
-    if not overwrite:
-      raise FileExistsError(
-          f'{out_dir} holds a prepared dataset made with other settings '
-          f'({previous.get("prep")}); pass --overwrite to replace it')
-    os.remove(manifest_path)  # From here on the folder is incomplete.
-
-  work = os.path.join(out_dir, WORK_DIR)
-  state = dict(fingerprint=_fingerprint(settings, listing.items),
-               chunk_size=chunk_size)
-  state_path = os.path.join(work, 'state.json')
-  if os.path.isdir(work):
-    try:
-      with open(state_path) as f:
-        same = json.load(f) == state
-    except (OSError, ValueError):
-      same = False
-    if not same:
-      print(f'discarding {work}: made with other settings or inputs')
-      shutil.rmtree(work)
-  os.makedirs(work, exist_ok=True)
-  _atomic_write(state_path, json.dumps(state).encode())
-
+  previous = _previous_manifest(out_dir, settings, overwrite)
+  if previous is not None:
+    return previous
+  work = _open_work_dir(out_dir, dict(
+      fingerprint=_fingerprint(settings, listing.items),
+      chunk_size=chunk_size))
   num_chunks = _process_all(
       listing.items, work, raw_dir, settings, workers=workers,
       chunk_size=chunk_size, progress=progress, desc=f'prep {dataset}')
 
   # Pass 1: labels and rejections (no pixels kept).
-  meta = [dict(r, png=True) if 'png' in r else r
-          for r in _load_chunks(work, num_chunks)]
   items = listing.items
-  dropped = _resolve_duplicates(items, meta)
-  rejections = list(listing.rejections)
-  used_index, multiple_faces = [], []
-  for r in meta:
-    i = r['index']
-    if 'png' not in r:
-      rejections.append(base.Rejection(items[i].path, r['reason'], r['detail']))
-    elif i in dropped:
-      rejections.append(dropped[i])
-    else:
-      used_index.append(i)
-      if r.get('num_faces', 1) > 1:
-        multiple_faces.append(items[i].path)
+  used_index, rejections, multiple_faces = _sort_results(
+      items, [dict(r, png=True) if 'png' in r else r
+              for r in _load_chunks(work, num_chunks)])
+  rejections = listing.rejections + rejections
   used = [dict(path=items[i].path, expression=items[i].expression,
                subject=items[i].subject, split=items[i].split)
           for i in used_index]
-
   subjects = sorted({u['subject'] for u in used})
   if listing.fixed_split:
     fold_of_subject = {u['subject']: 0 if u['split'] == 'test' else -1
                        for u in used}
+  elif len(subjects) >= num_folds:
+    fold_of_subject = folds_lib.assign_folds(subjects, num_folds, seed)
   else:
-    fold_of_subject = (folds_lib.assign_folds(subjects, num_folds, seed)
-                       if subjects else {})
-  identity_of = ({s: n for n, s in enumerate(subjects)}
-                 if listing.has_identities else {})
+    fold_of_subject = {s: -1 for s in subjects}  # Only for the report.
   report = prep_report.build_report(
       dataset=dataset, raw_dir=raw_dir, out_dir=out_dir, settings=settings,
       listing=listing, used=used, rejections=rejections,
       fold_of_subject=fold_of_subject, multiple_faces=multiple_faces)
-  if not used:
-    os.makedirs(out_dir, exist_ok=True)
-    _atomic_write(os.path.join(out_dir, records.REPORT),
-                  json.dumps(report, indent=1).encode())
-    raise ValueError(f'no usable image in {raw_dir} for {dataset}; see '
-                     f'{os.path.join(out_dir, records.REPORT)}')
+  if not used or (not listing.fixed_split and len(subjects) < num_folds):
+    report_path = os.path.join(out_dir, records.REPORT)
+    _atomic_write(report_path, json.dumps(report, indent=1).encode())
+    raise ValueError(
+        f'{len(used)} usable images of {len(subjects)} subjects in {raw_dir} '
+        f'are too few for {num_folds} folds; see {report_path}')
 
   # Pass 2: stream the faces into the writer.
   keep = set(used_index)
+  identity_of = ({s: n for n, s in enumerate(subjects)}
+                 if listing.has_identities else {})
 
   def examples():
     for r in _load_chunks(work, num_chunks):
@@ -404,6 +292,62 @@ def prepare(dataset: str, raw_dir: str, out_dir: str, *, workers: int = 2,
   shutil.rmtree(work)
   print(prep_report.summary_line(report))
   return manifest
+
+
+def _previous_manifest(out_dir: str, settings: dict[str, Any],
+                       overwrite: bool) -> dict[str, Any] | None:
+  """A complete out_dir made with `settings` (else None; see `prepare`)."""
+  manifest_path = os.path.join(out_dir, records.MANIFEST)
+  if not os.path.exists(manifest_path):
+    return None
+  with open(manifest_path) as f:
+    previous = json.load(f)
+  if previous.get('prep') == settings and not overwrite:
+    print(f'{out_dir} is already prepared with these settings; nothing to do '
+          '(pass --overwrite to redo it)')
+    return previous
+  if not overwrite:
+    raise FileExistsError(
+        f'{out_dir} holds a prepared dataset made with other settings '
+        f'({previous.get("prep")}); pass --overwrite to replace it')
+  os.remove(manifest_path)  # From here on the folder is incomplete.
+  return None
+
+
+def _open_work_dir(out_dir: str, state: dict[str, Any]) -> str:
+  """OUT/.prep_work, kept if it was made for the same `state`, else emptied."""
+  work = os.path.join(out_dir, WORK_DIR)
+  state_path = os.path.join(work, 'state.json')
+  if os.path.isdir(work):
+    try:
+      with open(state_path) as f:
+        same = json.load(f) == state
+    except (OSError, ValueError):
+      same = False
+    if not same:
+      print(f'discarding {work}: made with other settings or inputs')
+      shutil.rmtree(work)
+  os.makedirs(work, exist_ok=True)
+  _atomic_write(state_path, json.dumps(state).encode())
+  return work
+
+
+def _sort_results(items: Sequence[base.Item], meta: Sequence[dict[str, Any]]
+                 ) -> tuple[list[int], list[base.Rejection], list[str]]:
+  """(indices of the images to write, rejections, paths with several faces)."""
+  dropped = _resolve_duplicates(items, meta)
+  used, rejections, multiple_faces = [], [], []
+  for r in meta:
+    i = r['index']
+    if 'png' not in r:
+      rejections.append(base.Rejection(items[i].path, r['reason'], r['detail']))
+    elif i in dropped:
+      rejections.append(dropped[i])
+    else:
+      used.append(i)
+      if r.get('num_faces', 1) > 1:
+        multiple_faces.append(items[i].path)
+  return used, rejections, multiple_faces
 
 
 # ------------------------------------------------------------------------------

@@ -2,14 +2,17 @@
 dataset's real layout (data_prep.fake_layouts)."""
 
 import hashlib
+import io
 import json
 import os
 import shutil
 
 import numpy as np
+from PIL import Image
 import pytest
 
 from data_prep import fake_layouts as fl
+from data_prep import prep_worker
 from data_prep import prepare
 from data_prep import readers
 from relgan_jax import folds as folds_lib
@@ -52,6 +55,27 @@ def _tree_digest(root):
 def _corrupt(path):
   with open(path, 'wb') as f:
     f.write(b'\x89PNG\r\n\x1a\n this is not an image')
+
+
+def _encode(image, **kw):
+  buf = io.BytesIO()
+  image.save(buf, format='PNG', **kw)
+  return buf.getvalue()
+
+
+def test_load_rgb_replicates_grey_and_scales_16_bit():
+  grey = np.arange(12, dtype=np.uint8).reshape(3, 4) * 20
+  rgb = prep_worker.load_rgb(_encode(Image.fromarray(grey)))
+  assert rgb.shape == (3, 4, 3) and rgb.dtype == np.uint8
+  for c in range(3):
+    np.testing.assert_array_equal(rgb[..., c], grey)
+  deep = Image.fromarray(grey.astype(np.uint16) * 257)  # 16-bit grey PNG.
+  np.testing.assert_array_equal(prep_worker.load_rgb(_encode(deep))[..., 1],
+                                grey)
+  palette = Image.fromarray(grey).convert('P')
+  assert prep_worker.load_rgb(_encode(palette)).shape == (3, 4, 3)
+  with pytest.raises(Exception):
+    prep_worker.load_rgb(b'not an image')
 
 
 # ------------------------------------------------------------------------------
@@ -322,7 +346,7 @@ def test_interrupted_prep_resumes_and_reruns_are_safe(tmp_path, monkeypatch,
                        'M002': {'Sad': 4}}, size=(16, 16))
   reference = _run('bu4dfe', raw, tmp_path / 'ref', num_folds=2)
 
-  original, calls = prepare._Processor.__call__, []
+  original, calls = prep_worker.Processor.__call__, []
 
   def crash_on_sixth(self, job):
     calls.append(job)
@@ -330,7 +354,7 @@ def test_interrupted_prep_resumes_and_reruns_are_safe(tmp_path, monkeypatch,
       raise KeyboardInterrupt
     return original(self, job)
 
-  monkeypatch.setattr(prepare._Processor, '__call__', crash_on_sixth)
+  monkeypatch.setattr(prep_worker.Processor, '__call__', crash_on_sixth)
   with pytest.raises(KeyboardInterrupt):
     _run('bu4dfe', raw, out, num_folds=2, chunk_size=2)
   # Two finished chunks; nothing that looks like a prepared folder.
@@ -340,7 +364,7 @@ def test_interrupted_prep_resumes_and_reruns_are_safe(tmp_path, monkeypatch,
     records.PreparedDataset(str(out))
   (out / 'records-00000.tfrecord.tmp').write_bytes(b'half a shard')
 
-  monkeypatch.setattr(prepare._Processor, '__call__', original)
+  monkeypatch.setattr(prep_worker.Processor, '__call__', original)
   calls.clear()
   manifest = _run('bu4dfe', raw, out, num_folds=2, chunk_size=2)
   assert 'resuming: 4 of 11 images already processed' in capsys.readouterr().out
@@ -364,7 +388,7 @@ def test_interrupted_prep_resumes_and_reruns_are_safe(tmp_path, monkeypatch,
               overwrite=True)['prep']['seed'] == 1
   # Impossible folds fail before any image is processed.
   calls.clear()
-  monkeypatch.setattr(prepare._Processor, '__call__', crash_on_sixth)
+  monkeypatch.setattr(prep_worker.Processor, '__call__', crash_on_sixth)
   with pytest.raises(ValueError, match='num_folds=3 exceeds the 2 subjects'):
     _run('bu4dfe', raw, tmp_path / 'out3', num_folds=3)
   assert not calls
@@ -386,8 +410,8 @@ def test_processing_errors_are_reported_and_nothing_usable_fails(
   def broken(image, size):
     raise RuntimeError(f'cannot warp {image.shape}')
 
-  monkeypatch.setattr(prepare.align_lib, 'resize_only', broken)
-  with pytest.raises(ValueError, match='no usable image'):
+  monkeypatch.setattr(prep_worker.align_lib, 'resize_only', broken)
+  with pytest.raises(ValueError, match='0 usable images .* too few'):
     _run('bu4dfe', raw, out, num_folds=1)
   assert not (out / 'manifest.json').exists()
   report = _report(out)
