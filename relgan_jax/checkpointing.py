@@ -1,0 +1,203 @@
+"""Stage-1 checkpoints (orbax) and the exported expression encoder Ges.
+
+A stage-1 checkpoint lives in `workdir/checkpoints/<step>/` with three items:
+  state: the whole `train.GANState` pytree (G and D params, both optax states,
+    step, rng), saved with orbax StandardSave;
+  data:  the grain iterator state (one JSON file per process), so a resumed run
+    continues at the same data position;
+  meta:  JSON: Ne, Ni, the identity map, config.model, the step.
+
+`export_encoder` writes Ges alone (Ges = the expression encoder, whose output
+f_e is the learned expression code) to a folder with `ges/` (orbax PyTree) and
+`encoder.json` (the module fields); `load_encoder` rebuilds `models.Ges` and
+its params from that folder, for stage 2.
+"""
+
+import json
+import os
+from typing import Any, Dict, Optional, Tuple
+
+from etils import epath
+import jax
+import jax.numpy as jnp
+import ml_collections
+import orbax.checkpoint as ocp
+
+from relgan_jax import models
+
+STATE, DATA, META = 'state', 'data', 'meta'
+ENCODER_JSON = 'encoder.json'
+ENCODER_TREE = 'ges'
+
+
+def checkpoint_dir(workdir: str) -> str:
+  return os.path.join(workdir, 'checkpoints')
+
+
+def _data_args(data_iter, save: bool):
+  # grain's handler is registered with orbax on import of grain.checkpoint.
+  import grain.checkpoint  # pylint: disable=g-import-not-at-top
+  if save:
+    return grain.checkpoint.CheckpointSave(data_iter)
+  return grain.checkpoint.CheckpointRestore(data_iter)
+
+
+def make_manager(workdir: str, keep: int = 3,
+                 read_only: bool = False) -> ocp.CheckpointManager:
+  """The CheckpointManager of workdir/checkpoints, keeping the last `keep`."""
+  options = ocp.CheckpointManagerOptions(
+      max_to_keep=keep, create=not read_only, read_only=read_only)
+  return ocp.CheckpointManager(checkpoint_dir(workdir), options=options)
+
+
+def save(manager: ocp.CheckpointManager, step: int, state: Any,
+         data_iter: Any, meta: Dict[str, Any], *, force: bool = True) -> bool:
+  """Saves state, iterator position and meta as checkpoint `step`.
+
+  The iterator state is read now (synchronously), the arrays are copied to the
+  host before this returns and written in the background; call
+  `manager.wait_until_finished()` before reading the checkpoint back.
+  """
+  items = {STATE: ocp.args.StandardSave(state),
+           META: ocp.args.JsonSave(dict(meta, step=int(step)))}
+  if data_iter is not None:
+    items[DATA] = _data_args(data_iter, save=True)
+  return manager.save(step, args=ocp.args.Composite(**items), force=force)
+
+
+def restore(manager: ocp.CheckpointManager, abstract_state: Any,
+            data_iter: Any = None, step: Optional[int] = None
+            ) -> Tuple[Any, Dict[str, Any]]:
+  """Restores checkpoint `step` (default: latest) into `abstract_state`'s
+  structure and shardings; sets `data_iter`'s position when it is given.
+
+  Returns:
+    (state, meta).
+  """
+  step = manager.latest_step() if step is None else step
+  if step is None:
+    raise FileNotFoundError(f'No checkpoint in {manager.directory}.')
+  items = {STATE: ocp.args.StandardRestore(abstract_state),
+           META: ocp.args.JsonRestore()}
+  if data_iter is not None:
+    if not (epath.Path(manager.directory) / str(step) / DATA).exists():
+      raise FileNotFoundError(
+          f'Checkpoint {manager.directory}/{step} has no data iterator state '
+          f'({DATA}/); cannot resume the input position.')
+    items[DATA] = _data_args(data_iter, save=False)
+  restored = manager.restore(step, args=ocp.args.Composite(**items))
+  return restored[STATE], restored[META]
+
+
+def load_state_tree(path: str) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+  """Reads the latest state of a stage-1 run as nested dicts of numpy arrays.
+
+  Args:
+    path: a workdir, its checkpoints/ folder, or one step folder.
+
+  Returns:
+    (state dict with keys 'g_params', 'd_params', ..., meta).
+  """
+  path = epath.Path(path)
+  if (path / 'checkpoints').is_dir():
+    path = path / 'checkpoints'
+  if not (path / STATE).is_dir():
+    steps = sorted(int(p.name) for p in path.iterdir() if p.name.isdigit()) \
+        if path.is_dir() else []
+    if not steps:
+      raise FileNotFoundError(
+          f'No stage-1 checkpoint at {path} (expected <workdir>/checkpoints/'
+          '<step>/state, written by train.train_gan).')
+    path = path / str(steps[-1])
+  checkpointer = ocp.Checkpointer(ocp.CompositeCheckpointHandler())
+  restored = checkpointer.restore(path, args=ocp.args.Composite(**{
+      STATE: ocp.args.PyTreeRestore(), META: ocp.args.JsonRestore()}))
+  state = jax.tree.map(jax.device_get, restored[STATE])
+  return state, restored[META]
+
+
+# --- The exported expression encoder ------------------------------------------
+
+
+def export_encoder(g_params: Any, config: ml_collections.ConfigDict, path: str,
+                   *, g_batch_stats: Any = None) -> str:
+  """Writes Ges alone (params, and batch stats under BatchNorm) to `path`.
+
+  Args:
+    g_params: G's params {'Ges': ..., 'Get': ..., 'Gde': ...}.
+    config: the run's config (config.model gives the module fields).
+    path: output folder (created; an existing export there is replaced).
+    g_batch_stats: G's batch_stats collection when config.model.norm == 'batch'.
+
+  Returns:
+    `path`.
+  """
+  if 'Ges' not in g_params:
+    raise ValueError('export_encoder: g_params has no "Ges" entry, got keys '
+                     f'{sorted(g_params)}.')
+  m = config.model
+  if m.norm == 'batch' and not g_batch_stats:
+    raise ValueError('export_encoder: config.model.norm is "batch" but no '
+                     'g_batch_stats were given.')
+  tree = {'params': g_params['Ges']}
+  if m.norm == 'batch':
+    tree['batch_stats'] = g_batch_stats['Ges']
+  path = os.path.abspath(path)
+  checkpointer = ocp.PyTreeCheckpointer()
+  checkpointer.save(os.path.join(path, ENCODER_TREE),
+                    args=ocp.args.PyTreeSave(tree), force=True)
+  fields = dict(image_size=m.image_size, width=m.width, norm=m.norm,
+                dtype=m.dtype, f_e_dim=m.f_e_dim)
+  if jax.process_index() == 0:
+    tmp = os.path.join(path, ENCODER_JSON + '.tmp')
+    with open(tmp, 'w') as f:
+      json.dump({'module': 'Ges', 'fields': fields}, f, indent=2)
+    os.replace(tmp, os.path.join(path, ENCODER_JSON))
+  return path
+
+
+def load_encoder(path: str, *, return_variables: bool = False
+                 ) -> Tuple[models.Ges, Any]:
+  """Rebuilds the exported Ges.
+
+  Args:
+    path: a folder written by `export_encoder`.
+    return_variables: return the whole variables dict ({'params', and
+      'batch_stats' under BatchNorm}) instead of the params; needed when the
+      encoder uses BatchNorm.
+
+  Returns:
+    (ges_module, ges_params), where `ges_module.apply({'params': ges_params},
+    x)` gives f_e [B, f_e_dim] for x in [-1, 1]; or (ges_module, variables)
+    with return_variables.
+  """
+  json_path = os.path.join(path, ENCODER_JSON)
+  if not os.path.exists(json_path):
+    raise FileNotFoundError(
+        f'No exported encoder at {path}: {json_path} is missing (write it with '
+        'checkpointing.export_encoder).')
+  with open(json_path) as f:
+    fields = json.load(f)['fields']
+  ges = models.Ges(image_size=fields['image_size'], width=fields['width'],
+                   norm=fields['norm'], dtype=jnp.dtype(fields['dtype']),
+                   f_e_dim=fields['f_e_dim'])
+  if fields['norm'] == 'batch' and not return_variables:
+    raise ValueError(f'The encoder at {path} uses BatchNorm: call '
+                     'load_encoder(path, return_variables=True) to get its '
+                     'batch statistics too.')
+  x = jax.ShapeDtypeStruct((1, ges.image_size, ges.image_size, 3), jnp.float32)
+  abstract = jax.eval_shape(ges.init, jax.random.key(0), x)
+  restore_args = ocp.checkpoint_utils.construct_restore_args(abstract)
+  variables = ocp.PyTreeCheckpointer().restore(
+      os.path.join(os.path.abspath(path), ENCODER_TREE),
+      args=ocp.args.PyTreeRestore(item=abstract, restore_args=restore_args))
+  if return_variables:
+    return ges, variables
+  return ges, variables['params']
+
+
+def load_generator_params(path: str) -> Any:
+  """G's params {'Ges', 'Get', 'Gde'} (numpy) from a stage-1 run's latest
+  checkpoint (a workdir, its checkpoints/ folder or one step folder)."""
+  state, _ = load_state_tree(path)
+  return state['g_params']

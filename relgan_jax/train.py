@@ -1,0 +1,594 @@
+"""Stage 1: adversarial reenactment training of G and D (DESIGN.md §3-§4).
+
+Paper names: x_s (source face: its expression y_e_s is to be shown), x_t
+(target face: its identity y_i_t is to be kept), x_tg (real photo of the target
+with the source expression), x_bar = Gde(Ges(x_s), Get(x_t)). G = {Ges, Get,
+Gde}; D has the heads De (Ne + 1 logits, the last "fake") and Di (Ni logits).
+
+Reads top to bottom: the state pytree, the two per-device update programs
+(`d_step`, `g_step`) mapped over the 1-D 'data' mesh axis with `jax.shard_map`,
+then `train_gan`, the loop (input, init/resume, steps, metrics, checkpoints).
+
+Conventions:
+  * `GANState.step` counts iterations: one batch = one D update, followed by
+    one G update, or `g_steps_per_d_step` G updates once the G boost has
+    started. The extra G updates reuse the iteration's batch.
+  * Randomness: `jax.random.fold_in(state.rng, state.step)` inside a step. The
+    current networks draw no random numbers (GroupNorm, no dropout); the key
+    is there for variants that do and is checkpointed with everything else.
+  * Batches arrive as host-local uint8/int32 numpy dicts (input_pipeline's
+    stage-1 batches) and become global arrays sharded P('data'); images are
+    normalised to [-1, 1] on the device.
+"""
+
+import functools
+import math
+import os
+import time
+from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Tuple
+
+from absl import logging
+import flax
+import jax
+from jax import lax
+import jax.numpy as jnp
+from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+import ml_collections
+import numpy as np
+import optax
+
+from relgan_jax import checkpointing
+from relgan_jax import losses
+from relgan_jax import metric_writers
+from relgan_jax import models
+
+AXIS = 'data'
+BATCH_KEYS = ('x_s', 'x_t', 'x_tg', 'y_e_s', 'y_i_t')
+Batch = Dict[str, Any]
+Metrics = Dict[str, jnp.ndarray]
+
+
+class NonFiniteLossError(FloatingPointError):
+  """A loss term or gradient norm became NaN/Inf; training stopped."""
+
+
+# --- State ------------------------------------------------------------------
+
+
+@flax.struct.dataclass
+class GANState:
+  """Everything stage 1 trains, as one pytree (what a checkpoint holds).
+
+  Attributes:
+    step: int32 scalar, completed iterations.
+    g_params: G's params {'Ges', 'Get', 'Gde'}.
+    g_batch_stats: G's BatchNorm statistics ({} unless norm == 'batch').
+    d_params: D's params.
+    g_opt_state: G's optax (Adam) state.
+    d_opt_state: D's optax (Adam) state.
+    rng: the base PRNG key (raw uint32[2]); steps use fold_in(rng, step).
+  """
+  step: jnp.ndarray
+  g_params: Any
+  g_batch_stats: Any
+  d_params: Any
+  g_opt_state: Any
+  d_opt_state: Any
+  rng: jnp.ndarray
+
+
+def make_optimizers(config: ml_collections.ConfigDict):
+  """(g_tx, d_tx): two separate Adams (lr 1e-4, b1 0.5 by default)."""
+  t = config.train
+  return (optax.adam(t.g_lr, b1=t.b1, b2=t.b2),
+          optax.adam(t.d_lr, b1=t.b1, b2=t.b2))
+
+
+def make_mesh(devices=None) -> Mesh:
+  """A 1-D mesh over `devices` (default: all devices of all processes)."""
+  devices = jax.devices() if devices is None else devices
+  return Mesh(np.asarray(devices), (AXIS,))
+
+
+def create_state(rng: jnp.ndarray, g_model: models.Generator,
+                 d_model: models.Discriminator, g_tx, d_tx) -> GANState:
+  """Fresh parameters and optimiser states (call under jit)."""
+  rng, g_key, d_key = jax.random.split(rng, 3)
+  x = jnp.zeros((1, g_model.image_size, g_model.image_size, 3), jnp.float32)
+  g_vars = g_model.init(g_key, x, x)
+  d_params = d_model.init(d_key, x)['params']
+  return GANState(
+      step=jnp.zeros((), jnp.int32), g_params=g_vars['params'],
+      g_batch_stats=g_vars.get('batch_stats', {}), d_params=d_params,
+      g_opt_state=g_tx.init(g_vars['params']), d_opt_state=d_tx.init(d_params),
+      rng=rng)
+
+
+def init_state(config: ml_collections.ConfigDict, g_model, d_model, g_tx,
+               d_tx, mesh: Mesh) -> GANState:
+  """A fresh GANState, replicated over `mesh`."""
+  rng = jax.random.PRNGKey(config.seed)
+  replicated = NamedSharding(mesh, P())
+  return jax.jit(functools.partial(create_state, g_model=g_model,
+                                   d_model=d_model, g_tx=g_tx, d_tx=d_tx),
+                 out_shardings=replicated)(rng)
+
+
+def shard_batch(batch: Mapping[str, np.ndarray], mesh: Mesh) -> Batch:
+  """Host-local numpy batch -> global arrays sharded P('data') over `mesh`."""
+  missing = [k for k in BATCH_KEYS if k not in batch]
+  if missing:
+    raise KeyError(f'stage-1 batch lacks {missing}; got {sorted(batch)}.')
+  sharding = NamedSharding(mesh, P(AXIS))
+  local = len(mesh.local_devices)
+  out = {}
+  for k in BATCH_KEYS:
+    v = np.asarray(batch[k])
+    if v.shape[0] % local:
+      raise ValueError(f'batch[{k!r}] has {v.shape[0]} examples, not a '
+                       f'multiple of the {local} local devices.')
+    out[k] = jax.make_array_from_process_local_data(sharding, v)
+  return out
+
+
+def normalize(x: jnp.ndarray) -> jnp.ndarray:
+  """uint8 [0, 255] -> float32 [-1, 1] (input_pipeline's convention)."""
+  return x.astype(jnp.float32) / 127.5 - 1.0
+
+
+# --- Per-device update programs ----------------------------------------------
+
+
+def _g_variables(state: GANState) -> Dict[str, Any]:
+  variables = {'params': state.g_params}
+  if state.g_batch_stats:
+    variables['batch_stats'] = state.g_batch_stats
+  return variables
+
+
+def _reenact(g_model, variables, x_s, x_t):
+  """x_bar in training mode; also returns updated BatchNorm stats (or {})."""
+  if 'batch_stats' in variables:
+    x_bar, mutated = g_model.apply(variables, x_s, x_t, train=True,
+                                   mutable=['batch_stats'])
+    return x_bar, mutated['batch_stats']
+  return g_model.apply(variables, x_s, x_t, train=True), {}
+
+
+def _varying(tree):
+  # Mark replicated params as per-device before differentiating: their
+  # gradients are then per-device too, and pmean below averages them (with
+  # invariant params, shard_map would already sum them over devices).
+  return jax.tree.map(lambda p: lax.pcast(p, AXIS, to='varying'), tree)
+
+
+def d_step_fn(state: GANState, batch: Batch, *, g_model, d_model, d_tx,
+              loss_config) -> Tuple[GANState, Metrics]:
+  """One D update on this device's share of the batch (inside shard_map).
+
+  L_D = λ1·CE(De(x_bar), fake) + λ3·CE(De(x_s), y_e_s) + λ4·CE(Di(x_t), y_i_t),
+  differentiated w.r.t. D's params only; G runs forward (training mode) and
+  its BatchNorm statistics, if any, are not updated here.
+  """
+  x_s, x_t = normalize(batch['x_s']), normalize(batch['x_t'])
+  x_bar, _ = _reenact(g_model, _g_variables(state), x_s, x_t)
+  x_bar = lax.stop_gradient(x_bar)
+  b = x_s.shape[0]
+
+  def loss_fn(d_params):
+    # One D pass over [x_bar; x_s; x_t] (D has no batch-dependent layers).
+    de, di = d_model.apply({'params': d_params},
+                           jnp.concatenate([x_bar, x_s, x_t]))
+    total, terms = losses.d_loss(de[:b], de[b:2 * b], di[2 * b:],
+                                 batch['y_e_s'], batch['y_i_t'], loss_config)
+    terms['d_exp_acc'] = losses.accuracy(de[b:2 * b], batch['y_e_s'])
+    return total, terms
+
+  (_, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+      _varying(state.d_params))
+  grads = lax.pmean(grads, AXIS)
+  metrics = lax.pmean(metrics, AXIS)
+  metrics['d_grad_norm'] = optax.tree.norm(grads)
+  updates, d_opt_state = d_tx.update(grads, state.d_opt_state, state.d_params)
+  new_state = state.replace(step=state.step + 1,
+                            d_params=optax.apply_updates(state.d_params,
+                                                         updates),
+                            d_opt_state=d_opt_state)
+  return new_state, metrics
+
+
+def g_step_fn(state: GANState, batch: Batch, *, g_model, d_model, g_tx,
+              loss_config) -> Tuple[GANState, Metrics]:
+  """One G update on this device's share of the batch (inside shard_map).
+
+  L_G = λ1·L_adv + λ2·|x_bar − x_tg|_1 + λ3·CE(De(x_bar), y_e_s)
+        + λ4·CE(Di(x_bar), y_i_t), differentiated w.r.t. G's params only.
+  """
+  x_s, x_t = normalize(batch['x_s']), normalize(batch['x_t'])
+  x_tg = normalize(batch['x_tg'])
+  batch_stats = state.g_batch_stats
+
+  def loss_fn(g_params):
+    variables = {'params': g_params}
+    if batch_stats:
+      variables['batch_stats'] = batch_stats
+    x_bar, new_stats = _reenact(g_model, variables, x_s, x_t)
+    de, di = d_model.apply({'params': state.d_params}, x_bar)
+    total, terms = losses.g_loss(de, di, x_bar, x_tg, batch['y_e_s'],
+                                 batch['y_i_t'], loss_config)
+    return total, (terms, new_stats)
+
+  (_, (metrics, new_stats)), grads = jax.value_and_grad(
+      loss_fn, has_aux=True)(_varying(state.g_params))
+  grads = lax.pmean(grads, AXIS)
+  metrics = lax.pmean(metrics, AXIS)
+  metrics['g_grad_norm'] = optax.tree.norm(grads)
+  updates, g_opt_state = g_tx.update(grads, state.g_opt_state, state.g_params)
+  new_state = state.replace(g_params=optax.apply_updates(state.g_params,
+                                                         updates),
+                            g_opt_state=g_opt_state)
+  if batch_stats:
+    # BatchNorm averaged its statistics over AXIS; pmean makes that explicit.
+    new_state = new_state.replace(g_batch_stats=lax.pmean(new_stats, AXIS))
+  return new_state, metrics
+
+
+def _map_over_mesh(fn: Callable, mesh: Mesh) -> Callable:
+  """jit(shard_map(fn)) with the state replicated, the batch split, and the
+  state's buffers donated."""
+  mapped = jax.shard_map(fn, mesh=mesh, in_specs=(P(), P(AXIS)),
+                         out_specs=(P(), P()))
+  return jax.jit(mapped, donate_argnums=0)
+
+
+def make_steps(config: ml_collections.ConfigDict, g_model, d_model, g_tx,
+               d_tx, mesh: Mesh, *, decorate: Callable = lambda f: f):
+  """The jitted, mesh-mapped (d_step, g_step): (state, batch) -> (state, m).
+
+  Args:
+    config: the run's config (config.loss gives the λs).
+    g_model, d_model: G and D (G built with bn_axis_name=AXIS).
+    g_tx, d_tx: the two optimisers.
+    mesh: the 1-D 'data' mesh.
+    decorate: applied to each per-device function before mapping (tests use
+      chex.assert_max_traces).
+  """
+  losses.check_loss_config(config.loss)
+  loss_config = ml_collections.FrozenConfigDict(config.loss)
+  d_fn = functools.partial(decorate(d_step_fn), g_model=g_model,
+                           d_model=d_model, d_tx=d_tx, loss_config=loss_config)
+  g_fn = functools.partial(decorate(g_step_fn), g_model=g_model,
+                           d_model=d_model, g_tx=g_tx, loss_config=loss_config)
+  return _map_over_mesh(d_fn, mesh), _map_over_mesh(g_fn, mesh)
+
+
+# --- Schedule and checks ------------------------------------------------------
+
+
+def check_config(config: ml_collections.ConfigDict) -> None:
+  """Fails at start, with the field named, on values stage 1 cannot run."""
+  models.check_model_config(config.model)
+  losses.check_loss_config(config.loss)
+  t = config.train
+  if t.batch_size <= 0:
+    raise ValueError(f'config.train.batch_size must be > 0, got {t.batch_size}.')
+  for name in ('g_lr', 'd_lr'):
+    if not t[name] > 0:
+      raise ValueError(f'config.train.{name} must be > 0, got {t[name]}.')
+  if t.g_steps_per_d_step < 1:
+    raise ValueError('config.train.g_steps_per_d_step must be >= 1, got '
+                     f'{t.g_steps_per_d_step}.')
+  if t.g_boost_start < 0:
+    raise ValueError('config.train.g_boost_start must be >= 0 (a fraction of '
+                     f'training; > 1 = never), got {t.g_boost_start}.')
+  if t.num_steps <= 0 and t.num_epochs <= 0:
+    raise ValueError('Set config.train.num_steps > 0 or '
+                     'config.train.num_epochs > 0.')
+
+
+def num_train_steps(config: ml_collections.ConfigDict, num_examples: int) -> int:
+  """config.train.num_steps if > 0, else num_epochs passes over the sources."""
+  if config.train.num_steps > 0:
+    return int(config.train.num_steps)
+  per_epoch = max(1, math.ceil(num_examples / config.train.batch_size))
+  return int(config.train.num_epochs * per_epoch)
+
+
+def g_steps_at(step: int, total_steps: int,
+               config: ml_collections.ConfigDict) -> int:
+  """G updates in iteration `step` (0-based): 1 before the G boost, then
+  config.train.g_steps_per_d_step (DESIGN.md §4)."""
+  boost_from = math.ceil(config.train.g_boost_start * total_steps)
+  return config.train.g_steps_per_d_step if step >= boost_from else 1
+
+
+def is_time(step: int, every: int, total_steps: int) -> bool:
+  """The one "is it time" predicate for logging, images and checkpoints:
+  every `every` completed steps (never if every <= 0), and always on the last.
+  """
+  return step == total_steps or (every > 0 and step % every == 0)
+
+
+def check_finite(metrics: Mapping[str, Any], step: int,
+                 where: str = '') -> None:
+  """Raises NonFiniteLossError naming every NaN/Inf term of `metrics`."""
+  bad = {k: float(v) for k, v in metrics.items()
+         if not np.all(np.isfinite(np.asarray(v)))}
+  if bad:
+    terms = ', '.join(f'{k}={v}' for k, v in sorted(bad.items()))
+    raise NonFiniteLossError(
+        f'Stage 1 stopped: non-finite {terms} at step {step}.{where}')
+
+
+class _MetricsMean:
+  """Running means of host metrics between two log steps."""
+
+  def __init__(self):
+    self.sums, self.count, self.since = {}, 0, time.perf_counter()
+
+  def add(self, metrics: Mapping[str, Any]) -> None:
+    for k, v in metrics.items():
+      self.sums[k] = self.sums.get(k, 0.0) + float(v)
+    self.count += 1
+
+  def pop(self) -> Dict[str, float]:
+    now = time.perf_counter()
+    out = {k: v / max(self.count, 1) for k, v in self.sums.items()}
+    out['steps_per_sec'] = self.count / max(now - self.since, 1e-9)
+    self.sums, self.count, self.since = {}, 0, now
+    return out
+
+
+# --- Reenactment summaries ----------------------------------------------------
+
+
+def reenact_all_pairs(g_model: models.Generator, g_variables, x_s: jnp.ndarray,
+                      x_t: jnp.ndarray) -> jnp.ndarray:
+  """x_bar[r, c] = Gde(Ges(x_s[r]), Get(x_t[c])) in [-1, 1], [R, C, S, S, 3]."""
+  f_e = g_model.apply(g_variables, x_s, method='encode_expression')
+  f_i = g_model.apply(g_variables, x_t, method='encode_identity')
+  rows, cols = f_e.shape[0], f_i.shape[0]
+  x_bar = g_model.apply(g_variables, jnp.repeat(f_e, cols, axis=0),
+                        jnp.tile(f_i, (rows, 1)), method='decode')
+  return x_bar.reshape((rows, cols) + x_bar.shape[1:])
+
+
+def grid_image(x_s: np.ndarray, x_t: np.ndarray,
+               x_bar: np.ndarray) -> np.ndarray:
+  """uint8 canvas: targets along the top, sources down the left, x_bar[r, c]
+  in the cells (like the paper's Fig. 3). Inputs uint8 [N, S, S, 3]."""
+  rows, cols, s = x_bar.shape[0], x_bar.shape[1], x_bar.shape[2]
+  canvas = np.full(((rows + 1) * s, (cols + 1) * s, 3), 255, np.uint8)
+  for c in range(cols):
+    canvas[:s, (c + 1) * s:(c + 2) * s] = x_t[c]
+  for r in range(rows):
+    canvas[(r + 1) * s:(r + 2) * s, :s] = x_s[r]
+    for c in range(cols):
+      canvas[(r + 1) * s:(r + 2) * s, (c + 1) * s:(c + 2) * s] = x_bar[r, c]
+  return canvas
+
+
+def _grid_records(dataset, indices: np.ndarray, k: int = 4):
+  """First records with distinct expressions (sources) and distinct
+  identities (targets) among `indices`: a fixed grid for the whole run."""
+  expressions = np.asarray(dataset.expressions)[indices]
+  identities = np.asarray(dataset.identities)[indices]
+  sources = [indices[i] for i in np.unique(expressions, return_index=True)[1]]
+  targets = [indices[i] for i in np.unique(identities, return_index=True)[1]]
+  return np.asarray(sources[:k]), np.asarray(targets[:k])
+
+
+class _ReenactmentSummary:
+  """Renders the fixed reenactment grid for TensorBoard."""
+
+  def __init__(self, config, dataset, indices, g_model, mesh):
+    from relgan_jax import input_pipeline  # pylint: disable=g-import-not-at-top
+    src, tgt = _grid_records(dataset, indices)
+
+    def crops(idx):
+      batch = next(iter(input_pipeline.eval_batches(
+          dataset, idx, config, batch_size=len(idx))))
+      return np.asarray(batch['image'])[np.asarray(batch['mask'], bool)]
+
+    self.x_s, self.x_t = crops(src), crops(tgt)
+    replicated = NamedSharding(mesh, P())
+    as_float = lambda x: x.astype(np.float32) / 127.5 - 1.0
+    self._inputs = jax.device_put((as_float(self.x_s), as_float(self.x_t)),
+                                  replicated)
+    self._fn = jax.jit(functools.partial(reenact_all_pairs, g_model),
+                       out_shardings=replicated)
+
+  def __call__(self, state: GANState) -> np.ndarray:
+    x_bar = jax.device_get(self._fn(_g_variables(state), *self._inputs))
+    x_bar = np.clip(np.round((x_bar + 1.0) * 127.5), 0, 255).astype(np.uint8)
+    return grid_image(self.x_s, self.x_t, x_bar)
+
+
+# --- Warm start from another stage-1 run ---------------------------------------
+
+
+def _merge_params(fresh, loaded, *, strict: bool, what: str):
+  """`fresh` with every leaf of `loaded` that has the same path and shape.
+
+  strict: every leaf must be found with the same shape (else ValueError).
+  Returns (merged tree, list of leaf paths kept fresh).
+  """
+  flat_fresh = flax.traverse_util.flatten_dict(flax.core.unfreeze(fresh),
+                                               sep='/')
+  flat_loaded = flax.traverse_util.flatten_dict(loaded, sep='/')
+  merged, kept = {}, []
+  for path, value in flat_fresh.items():
+    other = flat_loaded.get(path)
+    if other is not None and tuple(np.shape(other)) == tuple(value.shape):
+      merged[path] = np.asarray(other, dtype=value.dtype)
+    elif strict:
+      raise ValueError(
+          f'init checkpoint: {what} leaf {path} is missing or has shape '
+          f'{None if other is None else np.shape(other)} instead of '
+          f'{value.shape}; was it trained with another config.model?')
+    else:
+      merged[path], kept = value, kept + [path]
+  return flax.traverse_util.unflatten_dict(merged, sep='/'), kept
+
+
+def warm_start(state: GANState, path: str, mesh: Mesh) -> GANState:
+  """G (all of it) and D (every layer whose shape fits: the De/Di outputs
+  differ when Ne/Ni differ) from another run's latest checkpoint; fresh
+  optimiser states; step 0."""
+  tree, meta = checkpointing.load_state_tree(path)
+  g_params, _ = _merge_params(state.g_params, tree['g_params'], strict=True,
+                              what='G')
+  d_params, kept = _merge_params(state.d_params, tree['d_params'],
+                                 strict=False, what='D')
+  g_stats = state.g_batch_stats
+  if g_stats:
+    g_stats, _ = _merge_params(g_stats, tree['g_batch_stats'], strict=True,
+                               what='G batch_stats')
+  logging.info('Warm start from %s (step %s); D layers re-initialised: %s',
+               path, meta.get('step'), kept or 'none')
+  replicated = NamedSharding(mesh, P())
+  g_params, d_params, g_stats = jax.device_put((g_params, d_params, g_stats),
+                                               replicated)
+  return state.replace(g_params=g_params, d_params=d_params,
+                       g_batch_stats=g_stats)
+
+
+# --- The loop -------------------------------------------------------------------
+
+
+def train_gan(config: ml_collections.ConfigDict, workdir: str, dataset,
+              train_indices, *, init_checkpoint: Optional[str] = None
+              ) -> GANState:
+  """Stage 1 on `dataset`'s records `train_indices`; resumable.
+
+  Resume order: workdir/checkpoints (latest), else `init_checkpoint` (another
+  stage-1 run: G and the fitting D layers), else scratch. Writes checkpoints
+  (every config.train.checkpoint_every steps and at the end; the grain
+  iterator position with them), TensorBoard events in workdir/tensorboard and
+  console logs; stops with NonFiniteLossError naming the step and term when a
+  loss or gradient norm is NaN/Inf (no checkpoint is written after it).
+
+  Args:
+    config: the run's config.
+    workdir: this run's folder.
+    dataset: a records.PreparedDataset.
+    train_indices: the records stage 1 may see (a fold's training records).
+    init_checkpoint: optional path of another stage-1 run to start from.
+
+  Returns:
+    The final GANState (replicated over all devices).
+  """
+  from relgan_jax import input_pipeline  # pylint: disable=g-import-not-at-top
+  check_config(config)
+  train_indices = np.asarray(train_indices)
+  if not len(train_indices):
+    raise ValueError('train_gan: train_indices is empty.')
+  is_chief = jax.process_index() == 0
+
+  # --- Devices and models ---
+  mesh = make_mesh()
+  num_expressions = len(dataset.manifest['expression_classes'])
+  identity_map = input_pipeline.identity_map(dataset, train_indices)
+  num_identities = max(1, len(identity_map))  # SFEW: no identities at all.
+  g_model = models.build_generator(config, bn_axis_name=AXIS)
+  d_model = models.build_discriminator(config, num_expressions,
+                                       num_identities)
+  g_tx, d_tx = make_optimizers(config)
+  total_steps = num_train_steps(config, len(train_indices))
+  meta = dict(dataset=dataset.manifest.get('name'),
+              num_expressions=num_expressions, num_identities=num_identities,
+              identity_map={str(k): int(v) for k, v in identity_map.items()},
+              model=config.model.to_dict(), total_steps=total_steps)
+  logging.info('Stage 1: %d records, Ne=%d, Ni=%d, %d steps of batch %d on %d '
+               'devices (%d processes).', len(train_indices), num_expressions,
+               num_identities, total_steps, config.train.batch_size,
+               mesh.size, jax.process_count())
+
+  # --- Input ---
+  train_iter = input_pipeline.stage1_dataset(dataset, train_indices, config,
+                                             seed=config.seed)
+
+  # --- State: own checkpoint, else init checkpoint, else scratch ---
+  state = init_state(config, g_model, d_model, g_tx, d_tx, mesh)
+  manager = checkpointing.make_manager(workdir, config.train.keep_checkpoints)
+  if manager.latest_step() is not None:
+    abstract = jax.tree.map(
+        lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding),
+        state)
+    state, saved_meta = checkpointing.restore(manager, abstract, train_iter)
+    for key in ('num_expressions', 'num_identities'):
+      if saved_meta.get(key) != meta[key]:
+        raise ValueError(
+            f'{manager.directory} holds a run with {key}={saved_meta.get(key)}'
+            f', this one has {meta[key]}: use another --workdir.')
+    logging.info('Resumed from %s at step %d.', manager.directory,
+                 int(jax.device_get(state.step)))
+  elif init_checkpoint:
+    state = warm_start(state, init_checkpoint, mesh)
+  start_step = int(jax.device_get(state.step))
+
+  # --- Update programs, metrics, summaries ---
+  d_step, g_step = make_steps(config, g_model, d_model, g_tx, d_tx, mesh)
+  writer = metric_writers.create_writer(os.path.join(workdir, 'tensorboard'),
+                                        is_chief=is_chief, prefix='stage1')
+  summary = None
+  if config.train.image_summary_every > 0:
+    summary = _ReenactmentSummary(config, dataset, train_indices, g_model, mesh)
+  # On CPU, a queued multi-device all-reduce can deadlock XLA's rendezvous:
+  # wait for each step there (GPU/TPU keep the asynchronous dispatch).
+  await_each_step = jax.default_backend() == 'cpu' and mesh.size > 1
+  means = _MetricsMean()
+
+  def record(step, device_metrics):
+    host = jax.device_get(device_metrics)
+    check_finite(host, step, f' Last good checkpoint: step '
+                 f'{manager.latest_step()} in {manager.directory}.')
+    means.add(host)
+
+  # --- Loop ---
+  from tqdm import tqdm  # pylint: disable=g-import-not-at-top
+  bar = tqdm(total=total_steps, initial=start_step, disable=not is_chief,
+             desc='stage 1', unit='step', dynamic_ncols=True)
+  pending = None  # The last step's metrics, checked one step late.
+  try:
+    for step in range(start_step, total_steps):
+      batch = shard_batch(next(train_iter), mesh)
+      with jax.transfer_guard('disallow'):
+        state, d_metrics = d_step(state, batch)
+        if await_each_step:
+          jax.block_until_ready(state)
+        for _ in range(g_steps_at(step, total_steps, config)):
+          state, g_metrics = g_step(state, batch)  # Same batch (see above).
+          if await_each_step:
+            jax.block_until_ready(state)
+      if pending is not None:
+        record(*pending)
+      done = step + 1
+      pending = (done, {**d_metrics, **g_metrics})
+      bar.update(1)
+
+      log_now = is_time(done, config.train.log_every, total_steps)
+      save_now = is_time(done, config.train.checkpoint_every, total_steps)
+      image_now = summary is not None and is_time(
+          done, config.train.image_summary_every, total_steps)
+      if log_now or save_now or image_now:
+        record(*pending)  # Nothing is written before its step is checked.
+        pending = None
+      if log_now:
+        scalars = means.pop()
+        scalars['g_steps_per_d_step'] = g_steps_at(step, total_steps, config)
+        writer.write_scalars(done, scalars)
+        bar.set_postfix(d=f'{scalars["d_total"]:.3g}',
+                        g=f'{scalars["g_total"]:.3g}', refresh=False)
+      if image_now:
+        writer.write_images(done, {'reenactment': summary(state)})
+      if save_now:
+        checkpointing.save(manager, done, state, train_iter, meta)
+    if pending is not None:
+      record(*pending)
+  finally:
+    bar.close()
+    manager.wait_until_finished()
+    writer.close()
+  manager.close()
+  return state
