@@ -26,6 +26,9 @@ def read(raw_dir: str, options: base.ReaderOptions) -> base.Listing:
       lambda p: any(re.fullmatch(_SUBJECT, d) for d in base.subdirs(p)),
       'Oulu-CASIA (OriginalImg/VL/Strong/P001/Anger/000.jpeg)')
   listing = base.Listing(classes=base.BASIC_SIX)
+  listing.notes.append(f'read {base.relpath(root, raw_dir)}/ only (visible '
+                       'light, strong illumination); other lighting and the '
+                       'NIR camera are not part of the protocol')
   keep = options.frames_per_sequence
   base.read_subject_expression_tree(
       root, raw_dir, listing, subject_pattern=_SUBJECT,
