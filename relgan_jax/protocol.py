@@ -1,0 +1,353 @@
+"""The evaluation protocol (DESIGN §5, §9): folds -> stage 1 -> Ges export ->
+stage 2 + baseline -> report.
+
+Paper names: `Ges` (expression encoder), `Get` (identity encoder), `Gde`
+(decoder), G = Gde(Ges(x_s), Get(x_t)) reenacts the source face `x_s`'s
+expression on the target face `x_t`'s person; `f(e) = Ges(x)`.
+
+`run(config, workdir)` is what `python -m relgan_jax.main --config=...
+--workdir=...` does by default. For every fold k of the prepared data
+(config.protocol.folds, or all of them):
+
+1. stage 1 on fold k's training subjects only, in workdir/fold_k/stage1
+   (`train.train_gan`, resumable; optionally starting from
+   config.protocol.pretrained_checkpoint, or frozen at it when
+   config.protocol.freeze_pretrained);
+2. export Ges alone (workdir/fold_k/encoder) and load it back, frozen;
+3. stage 2 (MLP on f(e)), the CNN baseline and the identity-leakage probe
+   (`stage2.run_fold`), plus a reenactment grid of the fold's unseen test
+   subjects (workdir/fold_k/reenactment_grid.png);
+4. write workdir/fold_k/result.json last: a fold with a result file is
+   finished and is skipped when the run is restarted.
+
+Then `report.write_report` writes report.json, report.md and
+confusion_matrix.png into workdir, and the first fold's reenactment grid is
+copied to workdir/reenactment_grid.png.
+
+Fixed train/val splits (SFEW) are one fold: fold 0 is Val, fold -1 records are
+always trained on. When config.data.dir is empty the data lives in
+workdir/data.
+"""
+
+import json
+import os
+import shutil
+import time
+from typing import Any, Optional, Sequence
+
+from absl import logging
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from relgan_jax import checkpointing
+from relgan_jax import folds as folds_lib
+from relgan_jax import input_pipeline
+from relgan_jax import models
+from relgan_jax import records
+from relgan_jax import report
+from relgan_jax import stage2
+from relgan_jax import train
+
+RESULT_FILE = 'result.json'
+GRID_FILE = 'reenactment_grid.png'
+# The data_prep command that makes each dataset's prepared records.
+_PREP_HINTS = {
+    'synthetic': 'python -m data_prep.synthetic --out_dir={dir}',
+    'ckplus': 'python -m data_prep.prepare --dataset=ckplus --raw_dir=RAW '
+              '--out_dir={dir}',
+    'oulu_casia': 'python -m data_prep.prepare --dataset=oulu_casia '
+                  '--raw_dir=RAW --out_dir={dir}',
+    'bu3dfe': 'python -m data_prep.prepare --dataset=bu3dfe --raw_dir=RAW '
+              '--out_dir={dir}',
+    'bu4dfe': 'python -m data_prep.prepare --dataset=bu4dfe --raw_dir=RAW '
+              '--out_dir={dir}',
+    'sfew': 'python -m data_prep.prepare --dataset=sfew --raw_dir=RAW '
+            '--out_dir={dir}',
+}
+
+
+# --- Data --------------------------------------------------------------------
+
+
+def data_dir_for(config: ml_collections.ConfigDict, workdir: str) -> str:
+  """config.data.dir, or workdir/data when it is empty."""
+  return config.data.dir or os.path.join(workdir, 'data')
+
+
+def load_dataset(config: ml_collections.ConfigDict,
+                 workdir: str) -> records.PreparedDataset:
+  """Opens the prepared data, generating the synthetic set if asked to.
+
+  Raises:
+    FileNotFoundError: no manifest.json and nothing may generate it; the
+      message names the expected path and the data_prep command.
+    ValueError: the manifest's fold count differs from
+      config.protocol.num_folds.
+  """
+  data_dir = data_dir_for(config, workdir)
+  manifest = os.path.join(data_dir, 'manifest.json')
+  if not os.path.exists(manifest):
+    if config.data.generate_if_missing and config.data.name == 'synthetic':
+      from data_prep import synthetic  # pylint: disable=g-import-not-at-top
+      logging.info('Generating the synthetic face set in %s', data_dir)
+      synthetic.generate(
+          data_dir, num_identities=config.data.synthetic_identities,
+          num_folds=config.protocol.num_folds, seed=config.seed,
+          size=round(config.model.image_size * config.augment.margin_ratio))
+    else:
+      hint = _PREP_HINTS.get(config.data.name,
+                             'python -m data_prep.prepare ... --out_dir={dir}')
+      raise FileNotFoundError(
+          f'No prepared data: expected {manifest} (config.data.dir='
+          f'{config.data.dir!r}, config.data.name={config.data.name!r}). '
+          f'Make it with: {hint.format(dir=data_dir)}')
+  dataset = records.PreparedDataset(data_dir)
+  num_folds = int(dataset.manifest['num_folds'])
+  if num_folds != config.protocol.num_folds:
+    raise ValueError(
+        f'{manifest} has num_folds={num_folds} but config.protocol.num_folds='
+        f'{config.protocol.num_folds}; set --config.protocol.num_folds='
+        f'{num_folds} or re-prepare the data.')
+  return dataset
+
+
+def folds_to_run(config: ml_collections.ConfigDict,
+                 dataset: records.PreparedDataset) -> list[int]:
+  """config.protocol.folds, or every fold of the manifest."""
+  num_folds = int(dataset.manifest['num_folds'])
+  wanted = list(config.protocol.folds) or list(range(num_folds))
+  for k in wanted:
+    if not 0 <= int(k) < num_folds:
+      raise ValueError(f'config.protocol.folds has fold {k}, outside '
+                       f'0..{num_folds - 1} of {dataset.manifest.get("name")}.')
+  return [int(k) for k in wanted]
+
+
+def check_subject_independent(dataset, train_idx: np.ndarray,
+                              test_idx: np.ndarray, fold: int) -> None:
+  """Raises if a test subject (or identity) also appears in training."""
+  subjects = np.asarray(dataset.subjects)
+  shared = set(subjects[train_idx]) & set(subjects[test_idx])
+  ids = np.asarray(dataset.identities)
+  shared_ids = (set(ids[train_idx]) & set(ids[test_idx])) - {-1}
+  if shared or shared_ids or len(test_idx) == 0:
+    raise ValueError(
+        f'fold {fold} is not subject-independent or has no test records: '
+        f'shared subjects {sorted(shared)[:5]}, shared identities '
+        f'{sorted(shared_ids)[:5]}, {len(test_idx)} test records.')
+
+
+# --- Stage 1 -----------------------------------------------------------------
+
+
+def _g_variables(state) -> dict[str, Any]:
+  """G's variables from a GANState (params, plus batch stats if any)."""
+  variables = {'params': state.g_params}
+  batch_stats = getattr(state, 'g_batch_stats', None)
+  if batch_stats:
+    variables['batch_stats'] = batch_stats
+  return jax.device_get(variables)
+
+
+def stage1(config: ml_collections.ConfigDict, fold_dir: str, dataset,
+           train_idx: np.ndarray) -> dict[str, Any]:
+  """Stage 1 for one fold; returns G's variables."""
+  pretrained = config.protocol.pretrained_checkpoint or None
+  if pretrained and config.protocol.freeze_pretrained:
+    logging.info('Stage 1: frozen at the pre-trained %s', pretrained)
+    state, _ = checkpointing.load_state_tree(pretrained)
+    variables = {'params': state['g_params']}
+    if state.get('g_batch_stats'):
+      variables['batch_stats'] = state['g_batch_stats']
+    return variables
+  state = train.train_gan(config, os.path.join(fold_dir, 'stage1'), dataset,
+                          train_idx, init_checkpoint=pretrained)
+  return _g_variables(state)
+
+
+# --- Reenactment grid -----------------------------------------------------------
+
+
+def _centre_crops(dataset, indices: Sequence[int],
+                  config: ml_collections.ConfigDict) -> np.ndarray:
+  batch = next(iter(input_pipeline.eval_batches(
+      dataset, np.asarray(indices), config, batch_size=len(indices))))
+  return np.asarray(batch['image'])[np.asarray(batch['mask'], bool)]
+
+
+def pick_grid_records(expressions: np.ndarray, identities: np.ndarray,
+                      class_names: Sequence[str], *,
+                      intensities: Optional[np.ndarray] = None,
+                      num_targets: int = 5,
+                      seed: int = 0) -> tuple[list[int], list[int]]:
+  """Chooses the grid's faces among a split's records.
+
+  Sources: one per expression class, at its highest intensity when
+  intensities are known, of a different identity each where possible.
+  Targets: `num_targets` distinct identities, each shown by its neutral face
+  when the classes have one.
+
+  Returns:
+    (sources, targets): positions into the given arrays.
+  """
+  rng = np.random.default_rng(seed)
+  if intensities is None:
+    intensities = np.zeros(len(expressions), np.int64)
+  sources, used = [], set()
+  for c in range(len(class_names)):
+    pos = np.flatnonzero(expressions == c)
+    if not len(pos):
+      continue
+    pos = pos[intensities[pos] == intensities[pos].max()]
+    fresh = [p for p in rng.permutation(pos) if identities[p] not in used]
+    p = int(fresh[0] if fresh else rng.choice(pos))
+    sources.append(p)
+    used.add(identities[p])
+  lowered = [n.lower() for n in class_names]
+  neutral = lowered.index('neutral') if 'neutral' in lowered else -1
+  targets = []
+  for identity in rng.permutation(np.unique(identities)):
+    pos = np.flatnonzero(identities == identity)
+    if identity < 0:  # Unknown identities: each image is its own person.
+      targets.extend(int(p) for p in pos[:num_targets - len(targets)])
+    else:
+      calm = pos[expressions[pos] == neutral]
+      targets.append(int(calm[0] if len(calm) else pos[0]))
+    if len(targets) >= num_targets:
+      break
+  return sources, targets[:num_targets]
+
+
+def _intensities(dataset, record_indices) -> Optional[np.ndarray]:
+  values = getattr(dataset, 'intensities', None)
+  return None if values is None else np.asarray(values)[record_indices]
+
+
+def draw_reenactment_grid(config: ml_collections.ConfigDict,
+                          g_variables: dict[str, Any], dataset,
+                          record_indices: np.ndarray, path: str, *,
+                          title: str = '') -> None:
+  """Reenacts every chosen source on every chosen target and saves the grid."""
+  record_indices = np.asarray(record_indices)
+  class_names = dataset.manifest['expression_classes']
+  src, tgt = pick_grid_records(
+      np.asarray(dataset.expressions)[record_indices],
+      np.asarray(dataset.identities)[record_indices], class_names,
+      intensities=_intensities(dataset, record_indices), seed=config.seed)
+  src, tgt = record_indices[src], record_indices[tgt]
+  x_s = _centre_crops(dataset, src, config)
+  x_t = _centre_crops(dataset, tgt, config)
+  rows, cols = len(x_s), len(x_t)
+  generator = models.build_generator(config)
+  x_bar = jax.jit(lambda v, a, b: generator.apply(
+      v, input_pipeline.normalize(a), input_pipeline.normalize(b),
+      train=False))(g_variables, np.repeat(x_s, cols, axis=0),
+                    np.tile(x_t, (rows, 1, 1, 1)))
+  x_bar = np.asarray(jnp.clip(jnp.round((x_bar + 1.0) * 127.5), 0, 255),
+                     np.uint8)
+  expressions = np.asarray(dataset.expressions)
+  subjects = np.asarray(dataset.subjects)
+  report.plot_reenactment_grid(
+      x_s, x_t, x_bar.reshape((rows, cols) + x_bar.shape[1:]), path,
+      source_labels=[class_names[expressions[i]] for i in src],
+      target_labels=[str(subjects[i])[-12:] for i in tgt], title=title)
+
+
+# --- Folds -------------------------------------------------------------------
+
+
+def _write_json(path: str, data: Any) -> None:
+  tmp = path + '.tmp'
+  with open(tmp, 'w') as f:
+    json.dump(data, f, indent=2)
+    f.write('\n')
+  os.replace(tmp, path)
+
+
+def run_fold(config: ml_collections.ConfigDict, workdir: str, dataset,
+             fold: int) -> dict[str, Any]:
+  """Stage 1, export, stage 2 and baseline for one fold; writes its result."""
+  start = time.time()
+  fold_dir = os.path.join(workdir, f'fold_{fold}')
+  os.makedirs(fold_dir, exist_ok=True)
+  train_idx, test_idx = folds_lib.split_indices(dataset, fold)
+  check_subject_independent(dataset, train_idx, test_idx, fold)
+  class_names = dataset.manifest['expression_classes']
+  logging.info('Fold %d: %d training records, %d test records.', fold,
+               len(train_idx), len(test_idx))
+
+  g_variables = stage1(config, fold_dir, dataset, train_idx)
+  stage1_seconds = time.time() - start
+
+  # Hand-off: Ges alone, exported and restored without the rest of G or D.
+  encoder_dir = os.path.join(fold_dir, 'encoder')
+  if os.path.exists(encoder_dir):  # Left by an interrupted run.
+    shutil.rmtree(encoder_dir)
+  checkpointing.export_encoder(g_variables['params'], config, encoder_dir,
+                               g_batch_stats=g_variables.get('batch_stats'))
+  ges_module, ges_variables = checkpointing.load_encoder(
+      encoder_dir, return_variables=True)
+
+  result = stage2.run_fold(config, dataset, train_idx, test_idx, ges_module,
+                           ges_variables, num_classes=len(class_names),
+                           seed=config.seed + fold)
+  draw_reenactment_grid(
+      config, g_variables, dataset, test_idx,
+      os.path.join(fold_dir, GRID_FILE),
+      title=f'fold {fold}, unseen test subjects. Rows: source x_s '
+            '(expression); columns: target x_t (identity)')
+  subjects = np.asarray(dataset.subjects)
+  result.update({
+      'fold': fold,
+      'num_train': int(len(train_idx)),
+      'num_test': int(len(test_idx)),
+      'test_subjects': sorted(set(str(s) for s in subjects[test_idx])),
+      'stage1_seconds': stage1_seconds,
+      'seconds': time.time() - start,
+  })
+  _write_json(os.path.join(fold_dir, RESULT_FILE), result)
+  logging.info('Fold %d: REL-GAN %.2f%%, baseline %s, leakage %s', fold,
+               result['relgan']['accuracy'],
+               result['baseline'] and f'{result["baseline"]["accuracy"]:.2f}%',
+               result['identity_leakage'])
+  return result
+
+
+def load_fold_result(workdir: str, fold: int) -> Optional[dict[str, Any]]:
+  """The finished fold's result, or None if the fold has not finished."""
+  path = os.path.join(workdir, f'fold_{fold}', RESULT_FILE)
+  if not os.path.exists(path):
+    return None
+  with open(path) as f:
+    return json.load(f)
+
+
+def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
+  """Runs the whole protocol; returns the report dictionary.
+
+  Finished folds (their result.json exists) are loaded, not redone.
+  """
+  start = time.time()
+  os.makedirs(workdir, exist_ok=True)
+  dataset = load_dataset(config, workdir)
+  class_names = dataset.manifest['expression_classes']
+  results, resumed_seconds = [], 0.0
+  for fold in folds_to_run(config, dataset):
+    result = load_fold_result(workdir, fold)
+    if result is not None:
+      logging.info('Fold %d already finished; skipping it.', fold)
+      resumed_seconds += float(result.get('seconds', 0.0))
+    else:
+      result = run_fold(config, workdir, dataset, fold)
+    results.append(result)
+  rep = report.write_report(
+      workdir, results, config, dataset_name=dataset.manifest['name'],
+      class_names=class_names,
+      seconds=time.time() - start + resumed_seconds)
+  grid = os.path.join(workdir, f'fold_{results[0]["fold"]}', GRID_FILE)
+  if os.path.exists(grid):
+    shutil.copyfile(grid, os.path.join(workdir, GRID_FILE))
+  logging.info('Report written to %s', os.path.join(workdir, 'report.md'))
+  return rep

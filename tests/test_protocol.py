@@ -1,0 +1,224 @@
+"""Tests for relgan_jax.protocol: the whole run on a tiny synthetic set.
+
+One end-to-end run (2 folds, tiny config) is shared by the tests of this
+module; spies record the record indices actually handed to stage 1, the MLP
+and the baseline.
+"""
+
+import json
+import os
+
+import jax
+from jax.experimental.compilation_cache import compilation_cache
+import numpy as np
+from PIL import Image
+import pytest
+
+from configs import tiny
+from relgan_jax import protocol
+from relgan_jax import records
+from relgan_jax import report
+from relgan_jax import stage2
+from relgan_jax import train
+
+
+def _config(data_dir):
+  config = tiny.get_config()
+  config.data.dir = data_dir
+  config.data.synthetic_identities = 6
+  config.train.num_steps = 2
+  config.train.checkpoint_every = 100
+  config.train.image_summary_every = 0
+  config.stage2.baseline_epochs = 1
+  return config
+
+
+def _small_generate(real):
+  """synthetic.generate with fewer images per person (keeps the test fast)."""
+  calls = []
+
+  def generate(out_dir, **kwargs):
+    calls.append(kwargs)
+    return real(out_dir, **kwargs, neutral_images=2, images_per_intensity=1,
+                workers=1)
+
+  generate.calls = calls
+  return generate
+
+
+@pytest.fixture(scope='module')
+def finished_run(tmp_path_factory):
+  """Runs the protocol once, recording what each training step was given."""
+  from data_prep import synthetic
+  mp = pytest.MonkeyPatch()
+  root = tmp_path_factory.mktemp('protocol')
+  workdir, data_dir = str(root / 'run'), str(root / 'data')
+  config = _config(data_dir)
+  seen = {'gan': [], 'mlp': [], 'baseline': []}
+  real_gan, real_mlp = train.train_gan, stage2.train_mlp
+  real_baseline = stage2.train_baseline
+
+  def spy_gan(config, workdir, dataset, train_indices, **kwargs):
+    seen['gan'].append((workdir, np.array(train_indices)))
+    return real_gan(config, workdir, dataset, train_indices, **kwargs)
+
+  def spy_mlp(train_features, *args, **kwargs):
+    seen['mlp'].append(np.array(train_features.index))
+    return real_mlp(train_features, *args, **kwargs)
+
+  def spy_baseline(config, dataset, train_indices, *args, **kwargs):
+    seen['baseline'].append(np.array(train_indices))
+    return real_baseline(config, dataset, train_indices, *args, **kwargs)
+
+  # Folds compile the same programs: a persistent compilation cache lets
+  # fold 1 reuse fold 0's executables (restored afterwards).
+  cache_options = ('jax_compilation_cache_dir',
+                   'jax_persistent_cache_min_compile_time_secs',
+                   'jax_persistent_cache_min_entry_size_bytes')
+  saved = {name: getattr(jax.config, name) for name in cache_options}
+  compilation_cache.reset_cache()  # Forget an earlier "no cache" decision.
+  jax.config.update('jax_compilation_cache_dir', str(root / 'jax_cache'))
+  jax.config.update('jax_persistent_cache_min_compile_time_secs', 0.0)
+  jax.config.update('jax_persistent_cache_min_entry_size_bytes', 0)
+  generate = _small_generate(synthetic.generate)
+  mp.setattr(synthetic, 'generate', generate)
+  mp.setattr(train, 'train_gan', spy_gan)
+  mp.setattr(stage2, 'train_mlp', spy_mlp)
+  mp.setattr(stage2, 'train_baseline', spy_baseline)
+  try:
+    rep = protocol.run(config, workdir)
+  finally:
+    mp.undo()
+    for name, value in saved.items():
+      jax.config.update(name, value)
+    compilation_cache.reset_cache()
+  return dict(config=config, workdir=workdir, report=rep, seen=seen,
+              dataset=records.PreparedDataset(data_dir),
+              generate_calls=generate.calls)
+
+
+def test_generates_missing_data_with_config_folds(finished_run):
+  assert finished_run['generate_calls'] == [
+      dict(num_identities=6, num_folds=2, seed=0, size=37)]
+
+
+def test_no_test_subject_in_any_training_data(finished_run):
+  dataset, seen = finished_run['dataset'], finished_run['seen']
+  subjects = np.asarray(dataset.subjects)
+  assert len(seen['gan']) == len(seen['mlp']) == len(seen['baseline']) == 2
+  for fold in (0, 1):
+    test_subjects = set(subjects[np.asarray(dataset.folds) == fold])
+    assert test_subjects
+    gan_dir, gan_idx = seen['gan'][fold]
+    assert gan_dir.endswith(os.path.join(f'fold_{fold}', 'stage1'))
+    for used in (gan_idx, seen['mlp'][fold], seen['baseline'][fold]):
+      assert len(used) and not set(subjects[used]) & test_subjects
+    # Everything that is not the test fold is trained on.
+    assert sorted(seen['mlp'][fold]) == sorted(gan_idx)
+    result = json.load(open(os.path.join(finished_run['workdir'],
+                                         f'fold_{fold}', 'result.json')))
+    assert set(result['test_subjects']) == test_subjects
+
+
+def test_report_has_every_key_with_sane_values(finished_run):
+  workdir = finished_run['workdir']
+  rep = json.load(open(os.path.join(workdir, 'report.json')))
+  assert rep == finished_run['report']
+  assert tuple(rep) == report.REPORT_KEYS
+  assert rep['dataset'] == 'synthetic' and rep['num_folds'] == 2
+  classes = finished_run['dataset'].manifest['expression_classes']
+  assert rep['class_names'] == classes
+  for method in ('relgan', 'baseline'):
+    accs = rep[method]['fold_accuracy']
+    assert len(accs) == 2 and all(0.0 <= a <= 100.0 for a in accs)
+    assert rep[method]['mean'] == pytest.approx(np.mean(accs))
+    assert 0.0 <= rep[method]['std'] <= 100.0
+  cm = np.asarray(rep['confusion_matrix'])
+  assert cm.shape == (len(classes), len(classes))
+  assert cm.sum() == len(finished_run['dataset'])  # Every record tested once.
+  assert (100.0 * np.trace(cm) / cm.sum()) == pytest.approx(
+      np.average(rep['relgan']['fold_accuracy'],
+                 weights=[np.sum(np.asarray(finished_run['dataset'].folds)
+                                 == k) for k in (0, 1)]))
+  leak = rep['identity_leakage']
+  assert set(leak) == {'relgan', 'baseline', 'chance'}
+  assert all(0.0 <= v <= 100.0 for v in leak.values())
+  assert leak['chance'] == pytest.approx(100.0 / 3)  # 3 training people.
+  assert rep['config']['model']['image_size'] == 32
+  assert rep['seconds'] > 0
+  md = open(os.path.join(workdir, 'report.md')).read()
+  assert 'CNN (baseline)' in md and 'REL-GAN' in md and 'fold 1' in md
+  for png in ('confusion_matrix.png', 'reenactment_grid.png'):
+    assert Image.open(os.path.join(workdir, png)).size[0] > 100
+
+
+def test_encoder_export_restores_alone(finished_run):
+  from relgan_jax import checkpointing
+  ges, params = checkpointing.load_encoder(
+      os.path.join(finished_run['workdir'], 'fold_0', 'encoder'))
+  assert ges.f_e_dim == 30 and 'trunk' in params and 'head' in params
+
+
+def test_resumed_run_skips_finished_folds(finished_run, monkeypatch):
+  workdir = finished_run['workdir']
+  fold0 = os.path.join(workdir, 'fold_0', 'result.json')
+  fold1 = os.path.join(workdir, 'fold_1', 'result.json')
+  mtime0 = os.stat(fold0).st_mtime_ns
+  stage1_dirs = []
+  real_gan = train.train_gan
+
+  def counting_gan(config, workdir, *args, **kwargs):
+    stage1_dirs.append(workdir)
+    return real_gan(config, workdir, *args, **kwargs)
+
+  canned = json.load(open(fold1))
+  monkeypatch.setattr(train, 'train_gan', counting_gan)
+  # Stage 2 of the redone fold is replaced by its earlier result (speed).
+  monkeypatch.setattr(stage2, 'run_fold', lambda *a, **k: {
+      key: canned[key] for key in ('relgan', 'baseline', 'identity_leakage')})
+  config = finished_run['config']
+
+  rep = protocol.run(config, workdir)  # Both folds finished: nothing redone.
+  assert stage1_dirs == []
+  assert rep['relgan'] == finished_run['report']['relgan']
+
+  os.remove(fold1)  # As if the run had been killed during fold 1.
+  rep = protocol.run(config, workdir)
+  assert stage1_dirs == [os.path.join(workdir, 'fold_1', 'stage1')]
+  assert os.stat(fold0).st_mtime_ns == mtime0
+  assert os.path.exists(fold1)
+  assert rep['relgan']['fold_accuracy'] == \
+      finished_run['report']['relgan']['fold_accuracy']
+
+
+def test_missing_data_error_names_path_and_command(tmp_path):
+  config = _config(str(tmp_path / 'nothing'))
+  config.data.name = 'bu3dfe'
+  with pytest.raises(FileNotFoundError, match='manifest.json') as err:
+    protocol.load_dataset(config, str(tmp_path))
+  assert 'data_prep.prepare --dataset=bu3dfe' in str(err.value)
+
+
+def test_fold_count_mismatch_is_an_error(finished_run):
+  config = _config(finished_run['dataset'].data_dir)
+  config.protocol.num_folds = 5
+  with pytest.raises(ValueError, match='num_folds'):
+    protocol.load_dataset(config, finished_run['workdir'])
+  config.protocol.num_folds = 2
+  config.protocol.folds = (2,)
+  with pytest.raises(ValueError, match='protocol.folds'):
+    protocol.folds_to_run(config, finished_run['dataset'])
+
+
+def test_pick_grid_records():
+  expressions = np.array([0, 1, 1, 2, 0, 2, 1, 0, 2])
+  identities = np.array([5, 5, 6, 6, 6, 7, 7, 7, 5])
+  intensities = np.array([0, 1, 3, 3, 0, 1, 3, 0, 2])
+  sources, targets = protocol.pick_grid_records(
+      expressions, identities, ['neutral', 'happy', 'sad'],
+      intensities=intensities, num_targets=3)
+  assert [expressions[s] for s in sources] == [0, 1, 2]
+  # Strongest expressions: happy at intensity 3 (positions 2, 6), sad at 3.
+  assert sources[1] in (2, 6) and sources[2] == 3
+  assert len(targets) == 3 and len({identities[t] for t in targets}) == 3
+  assert all(expressions[t] == 0 for t in targets)  # Neutral faces.
