@@ -100,8 +100,10 @@ def _process_all(items: Sequence[base.Item], work: str, raw_dir: str,
         workers, mp_context=multiprocessing.get_context('spawn'),
         initializer=prep_worker.init_worker, initargs=(raw_dir, settings))
     results = pool.map(prep_worker.work, jobs, chunksize=4)
+  elif jobs:
+    results = map(prep_worker.Processor(raw_dir, settings), jobs)
   else:
-    results = map(prep_worker.Processor(raw_dir, settings), jobs) if jobs else iter(())
+    results = iter(())
   try:
     buffer = []
     for result in results:
