@@ -109,6 +109,17 @@ def _save(root: str, rel: str, painter: Painter, size, grey: bool, **kw):
   return rel
 
 
+def _save_sequences(root: str, pattern: str,
+                    sequences: Mapping[str, Mapping[str, int]],
+                    painter: Painter, size: tuple[int, int]) -> None:
+  """Writes pattern.format(subject, folder, frame) JPEGs for every frame."""
+  for subject, folders in sequences.items():
+    for folder, n in folders.items():
+      for t in range(n):
+        _save(root, pattern.format(subject, folder, t), painter, size, False,
+              quality=95)
+
+
 def make_ckplus(root: str, sequences: Mapping[tuple[str, str],
                                               tuple[int, float | None]],
                 painter: Painter = pattern_painter,
@@ -146,11 +157,8 @@ def make_oulu_casia(root: str, sequences: Mapping[str, Mapping[str, int]],
     painter: draws the frames.
     size: frame (width, height).
   """
-  for subject, folders in sequences.items():
-    for folder, n in folders.items():
-      for t in range(n):
-        _save(root, f'OriginalImg/VL/Strong/{subject}/{folder}/{t:03d}.jpeg',
-              painter, size, False, quality=95)
+  _save_sequences(root, 'OriginalImg/VL/Strong/{}/{}/{:03d}.jpeg', sequences,
+                  painter, size)
 
 
 BU3DFE_CODES = ('AN', 'DI', 'FE', 'HA', 'SA', 'SU')
@@ -194,11 +202,7 @@ def make_bu4dfe(root: str, sequences: Mapping[str, Mapping[str, int]],
     size: frame (width, height); the real 2D frames are 1040x1329, this
       default is half that.
   """
-  for subject, folders in sequences.items():
-    for folder, n in folders.items():
-      for t in range(n):
-        _save(root, f'{subject}/{folder}/{t:03d}.jpg', painter, size, False,
-              quality=95)
+  _save_sequences(root, '{}/{}/{:03d}.jpg', sequences, painter, size)
 
 
 def make_sfew(root: str, images: Mapping[str, Mapping[str, int]],
