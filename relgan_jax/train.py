@@ -25,7 +25,7 @@ import functools
 import math
 import os
 import time
-from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Mapping, NamedTuple, Optional, Tuple
 
 from absl import logging
 import flax
@@ -38,6 +38,7 @@ import numpy as np
 import optax
 
 from relgan_jax import checkpointing
+from relgan_jax import input_pipeline
 from relgan_jax import losses
 from relgan_jax import metric_writers
 from relgan_jax import models
@@ -77,11 +78,18 @@ class GANState:
   rng: jnp.ndarray
 
 
+def _optimizer_hparams(config: ml_collections.ConfigDict) -> Tuple:
+  t = config.train
+  return (float(t.g_lr), float(t.d_lr), float(t.b1), float(t.b2))
+
+
+def _adams(g_lr, d_lr, b1, b2):
+  return optax.adam(g_lr, b1=b1, b2=b2), optax.adam(d_lr, b1=b1, b2=b2)
+
+
 def make_optimizers(config: ml_collections.ConfigDict):
   """(g_tx, d_tx): two separate Adams (lr 1e-4, b1 0.5 by default)."""
-  t = config.train
-  return (optax.adam(t.g_lr, b1=t.b1, b2=t.b2),
-          optax.adam(t.d_lr, b1=t.b1, b2=t.b2))
+  return _adams(*_optimizer_hparams(config))
 
 
 def make_mesh(devices=None) -> Mesh:
@@ -104,14 +112,17 @@ def create_state(rng: jnp.ndarray, g_model: models.Generator,
       rng=rng)
 
 
+def _init_program(g_model, d_model, g_tx, d_tx, mesh: Mesh) -> Callable:
+  return jax.jit(functools.partial(create_state, g_model=g_model,
+                                   d_model=d_model, g_tx=g_tx, d_tx=d_tx),
+                 out_shardings=NamedSharding(mesh, P()))
+
+
 def init_state(config: ml_collections.ConfigDict, g_model, d_model, g_tx,
                d_tx, mesh: Mesh) -> GANState:
   """A fresh GANState, replicated over `mesh`."""
-  rng = jax.random.PRNGKey(config.seed)
-  replicated = NamedSharding(mesh, P())
-  return jax.jit(functools.partial(create_state, g_model=g_model,
-                                   d_model=d_model, g_tx=g_tx, d_tx=d_tx),
-                 out_shardings=replicated)(rng)
+  return _init_program(g_model, d_model, g_tx, d_tx, mesh)(
+      jax.random.PRNGKey(config.seed))
 
 
 def shard_batch(batch: Mapping[str, np.ndarray], mesh: Mesh) -> Batch:
@@ -129,11 +140,6 @@ def shard_batch(batch: Mapping[str, np.ndarray], mesh: Mesh) -> Batch:
                        f'multiple of the {local} local devices.')
     out[k] = jax.make_array_from_process_local_data(sharding, v)
   return out
-
-
-def normalize(x: jnp.ndarray) -> jnp.ndarray:
-  """uint8 [0, 255] -> float32 [-1, 1] (input_pipeline's convention)."""
-  return x.astype(jnp.float32) / 127.5 - 1.0
 
 
 # --- Per-device update programs ----------------------------------------------
@@ -170,6 +176,7 @@ def d_step_fn(state: GANState, batch: Batch, *, g_model, d_model, d_tx,
   differentiated w.r.t. D's params only; G runs forward (training mode) and
   its BatchNorm statistics, if any, are not updated here.
   """
+  normalize = input_pipeline.normalize
   x_s, x_t = normalize(batch['x_s']), normalize(batch['x_t'])
   x_bar, _ = _reenact(g_model, _g_variables(state), x_s, x_t)
   x_bar = lax.stop_gradient(x_bar)
@@ -204,6 +211,7 @@ def g_step_fn(state: GANState, batch: Batch, *, g_model, d_model, g_tx,
   L_G = λ1·L_adv + λ2·|x_bar − x_tg|_1 + λ3·CE(De(x_bar), y_e_s)
         + λ4·CE(Di(x_bar), y_i_t), differentiated w.r.t. G's params only.
   """
+  normalize = input_pipeline.normalize
   x_s, x_t = normalize(batch['x_s']), normalize(batch['x_t'])
   x_tg = normalize(batch['x_tg'])
   batch_stats = state.g_batch_stats
@@ -260,6 +268,28 @@ def make_steps(config: ml_collections.ConfigDict, g_model, d_model, g_tx,
   g_fn = functools.partial(decorate(g_step_fn), g_model=g_model,
                            d_model=d_model, g_tx=g_tx, loss_config=loss_config)
   return _map_over_mesh(d_fn, mesh), _map_over_mesh(g_fn, mesh)
+
+
+class _Programs(NamedTuple):
+  init: Callable  # rng -> GANState
+  d_step: Callable
+  g_step: Callable
+  reenact: Callable  # (g_variables, x_s, x_t) -> x_bar [R, C, S, S, 3]
+
+
+@functools.lru_cache(maxsize=2)
+def _stage1_programs(g_model, d_model, opt_hparams: Tuple,
+                     loss_config: ml_collections.FrozenConfigDict,
+                     mesh: Mesh) -> _Programs:
+  """The jitted programs of one (models, optimisers, losses, mesh): cached, so
+  that further runs in the same process (folds, resumes) do not recompile."""
+  g_tx, d_tx = _adams(*opt_hparams)
+  config = ml_collections.ConfigDict({'loss': loss_config.as_configdict()})
+  d_step, g_step = make_steps(config, g_model, d_model, g_tx, d_tx, mesh)
+  reenact = jax.jit(functools.partial(reenact_all_pairs, g_model),
+                    out_shardings=NamedSharding(mesh, P()))
+  return _Programs(_init_program(g_model, d_model, g_tx, d_tx, mesh), d_step,
+                   g_step, reenact)
 
 
 # --- Schedule and checks ------------------------------------------------------
@@ -381,8 +411,7 @@ def _grid_records(dataset, indices: np.ndarray, k: int = 4):
 class _ReenactmentSummary:
   """Renders the fixed reenactment grid for TensorBoard."""
 
-  def __init__(self, config, dataset, indices, g_model, mesh):
-    from relgan_jax import input_pipeline  # pylint: disable=g-import-not-at-top
+  def __init__(self, config, dataset, indices, reenact: Callable, mesh):
     src, tgt = _grid_records(dataset, indices)
 
     def crops(idx):
@@ -395,8 +424,7 @@ class _ReenactmentSummary:
     as_float = lambda x: x.astype(np.float32) / 127.5 - 1.0
     self._inputs = jax.device_put((as_float(self.x_s), as_float(self.x_t)),
                                   replicated)
-    self._fn = jax.jit(functools.partial(reenact_all_pairs, g_model),
-                       out_shardings=replicated)
+    self._fn = reenact
 
   def __call__(self, state: GANState) -> np.ndarray:
     x_bar = jax.device_get(self._fn(_g_variables(state), *self._inputs))
@@ -478,7 +506,6 @@ def train_gan(config: ml_collections.ConfigDict, workdir: str, dataset,
   Returns:
     The final GANState (replicated over all devices).
   """
-  from relgan_jax import input_pipeline  # pylint: disable=g-import-not-at-top
   check_config(config)
   train_indices = np.asarray(train_indices)
   if not len(train_indices):
@@ -493,7 +520,9 @@ def train_gan(config: ml_collections.ConfigDict, workdir: str, dataset,
   g_model = models.build_generator(config, bn_axis_name=AXIS)
   d_model = models.build_discriminator(config, num_expressions,
                                        num_identities)
-  g_tx, d_tx = make_optimizers(config)
+  programs = _stage1_programs(g_model, d_model, _optimizer_hparams(config),
+                              ml_collections.FrozenConfigDict(config.loss),
+                              mesh)
   total_steps = num_train_steps(config, len(train_indices))
   meta = dict(dataset=dataset.manifest.get('name'),
               num_expressions=num_expressions, num_identities=num_identities,
@@ -509,7 +538,7 @@ def train_gan(config: ml_collections.ConfigDict, workdir: str, dataset,
                                              seed=config.seed)
 
   # --- State: own checkpoint, else init checkpoint, else scratch ---
-  state = init_state(config, g_model, d_model, g_tx, d_tx, mesh)
+  state = programs.init(jax.random.PRNGKey(config.seed))
   manager = checkpointing.make_manager(workdir, config.train.keep_checkpoints)
   if manager.latest_step() is not None:
     abstract = jax.tree.map(
@@ -528,12 +557,13 @@ def train_gan(config: ml_collections.ConfigDict, workdir: str, dataset,
   start_step = int(jax.device_get(state.step))
 
   # --- Update programs, metrics, summaries ---
-  d_step, g_step = make_steps(config, g_model, d_model, g_tx, d_tx, mesh)
+  d_step, g_step = programs.d_step, programs.g_step
   writer = metric_writers.create_writer(os.path.join(workdir, 'tensorboard'),
                                         is_chief=is_chief, prefix='stage1')
   summary = None
   if config.train.image_summary_every > 0:
-    summary = _ReenactmentSummary(config, dataset, train_indices, g_model, mesh)
+    summary = _ReenactmentSummary(config, dataset, train_indices,
+                                  programs.reenact, mesh)
   # On CPU, a queued multi-device all-reduce can deadlock XLA's rendezvous:
   # wait for each step there (GPU/TPU keep the asynchronous dispatch).
   await_each_step = jax.default_backend() == 'cpu' and mesh.size > 1

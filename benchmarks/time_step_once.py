@@ -1,0 +1,87 @@
+r"""Quick timing of one stage-1 iteration (one D step + one G step).
+
+Compile time of each step program and the steady-state iteration time on
+random uint8 batches, printed as JSON. Not the full benchmark (see
+benchmarks/bench_step.py once it exists); a sanity figure for a config.
+
+  python benchmarks/time_step_once.py --image_size=32 --width=0.125 --batch=8
+  python benchmarks/time_step_once.py --image_size=96 --width=1.0 --batch=8
+"""
+
+import json
+import statistics
+import time
+
+from absl import app
+from absl import flags
+import jax
+import numpy as np
+
+from configs import default
+from relgan_jax import models
+from relgan_jax import train
+
+_IMAGE_SIZE = flags.DEFINE_integer('image_size', 96, 'Face side.')
+_WIDTH = flags.DEFINE_float('width', 1.0, 'Conv width multiplier.')
+_BATCH = flags.DEFINE_integer('batch', 8, 'Global batch size.')
+_STEPS = flags.DEFINE_integer('steps', 5, 'Timed iterations.')
+_DTYPE = flags.DEFINE_string('dtype', 'float32', 'Compute dtype.')
+_NE = flags.DEFINE_integer('ne', 6, 'Expressions.')
+_NI = flags.DEFINE_integer('ni', 101, 'Identities.')
+
+
+def main(argv):
+  del argv
+  config = default.get_config()
+  config.model.image_size = _IMAGE_SIZE.value
+  config.model.width = _WIDTH.value
+  config.model.dtype = _DTYPE.value
+  config.train.batch_size = _BATCH.value
+  mesh = train.make_mesh()
+  g_model = models.build_generator(config, bn_axis_name=train.AXIS)
+  d_model = models.build_discriminator(config, _NE.value, _NI.value)
+  g_tx, d_tx = train.make_optimizers(config)
+  state = train.init_state(config, g_model, d_model, g_tx, d_tx, mesh)
+  d_step, g_step = train.make_steps(config, g_model, d_model, g_tx, d_tx, mesh)
+
+  rng = np.random.default_rng(0)
+  b, s = _BATCH.value, _IMAGE_SIZE.value
+  image = lambda: rng.integers(0, 256, (b, s, s, 3), dtype=np.uint8)
+  batch = train.shard_batch(dict(
+      x_s=image(), x_t=image(), x_tg=image(),
+      y_e_s=rng.integers(0, _NE.value, b).astype(np.int32),
+      y_i_t=rng.integers(0, _NI.value, b).astype(np.int32)), mesh)
+
+  t = time.perf_counter()
+  d_exec = d_step.lower(state, batch).compile()
+  d_compile = time.perf_counter() - t
+  t = time.perf_counter()
+  g_exec = g_step.lower(state, batch).compile()
+  g_compile = time.perf_counter() - t
+
+  times = []
+  for i in range(_STEPS.value + 1):  # The first (warm-up) is not counted.
+    t = time.perf_counter()
+    state, _ = d_exec(state, batch)
+    jax.block_until_ready(state)
+    state, _ = g_exec(state, batch)
+    jax.block_until_ready(state)
+    if i:
+      times.append(time.perf_counter() - t)
+  median = statistics.median(times)
+  print(json.dumps({
+      'image_size': s, 'width': _WIDTH.value, 'batch': b,
+      'dtype': _DTYPE.value, 'devices': mesh.size,
+      'backend': jax.default_backend(),
+      'compile_s': {'d_step': round(d_compile, 2),
+                    'g_step': round(g_compile, 2)},
+      'iteration_ms': {'median': round(1e3 * median, 1),
+                       'min': round(1e3 * min(times), 1),
+                       'max': round(1e3 * max(times), 1)},
+      'iterations_per_s': round(1 / median, 3),
+      'images_per_s': round(b / median, 1),
+  }))
+
+
+if __name__ == '__main__':
+  app.run(main)

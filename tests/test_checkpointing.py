@@ -1,0 +1,114 @@
+"""Ges export/import, warm start from another run, checkpoint errors.
+
+Parameters are random numpy trees of the right shapes (no compilation).
+"""
+
+import functools
+import os
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from configs import tiny
+from relgan_jax import checkpointing
+from relgan_jax import models
+from relgan_jax import train
+
+
+def _random_like(abstract, seed):
+  rng = np.random.default_rng(seed)
+  return jax.tree.map(
+      lambda s: rng.standard_normal(s.shape).astype(s.dtype)
+      if jnp.issubdtype(s.dtype, jnp.floating) else np.zeros(s.shape, s.dtype),
+      abstract)
+
+
+def _g_variables(config, seed=0):
+  g = models.build_generator(config)
+  s = config.model.image_size
+  x = jax.ShapeDtypeStruct((1, s, s, 3), jnp.float32)
+  return _random_like(jax.eval_shape(g.init, jax.random.key(0), x, x), seed)
+
+
+def _state(config, num_identities, seed):
+  g_model = models.build_generator(config)
+  d_model = models.build_discriminator(config, 3, num_identities)
+  g_tx, d_tx = train.make_optimizers(config)
+  create = functools.partial(train.create_state, g_model=g_model,
+                             d_model=d_model, g_tx=g_tx, d_tx=d_tx)
+  abstract = jax.eval_shape(create, jax.random.PRNGKey(0))
+  return _random_like(abstract, seed)
+
+
+def test_export_and_load_encoder_round_trip(tmp_path):
+  config = tiny.get_config()
+  g_params = _g_variables(config)['params']
+  path = checkpointing.export_encoder(g_params, config, str(tmp_path / 'enc'))
+  assert sorted(os.listdir(path)) == ['encoder.json', 'ges']
+  ges, params = checkpointing.load_encoder(path)
+  assert isinstance(ges, models.Ges)
+  assert (ges.image_size, ges.width, ges.norm, ges.f_e_dim) == (
+      32, 0.125, 'group', 30)
+  chex.assert_trees_all_equal(jax.device_get(params), g_params['Ges'])
+  x = jax.ShapeDtypeStruct((2, 32, 32, 3), jnp.float32)
+  assert jax.eval_shape(ges.apply, {'params': params}, x).shape == (2, 30)
+  # Exporting again to the same folder replaces the export.
+  g_params2 = _g_variables(config, seed=1)['params']
+  checkpointing.export_encoder(g_params2, config, path)
+  chex.assert_trees_all_equal(
+      jax.device_get(checkpointing.load_encoder(path)[1]), g_params2['Ges'])
+
+
+def test_export_encoder_with_batchnorm_keeps_statistics(tmp_path):
+  config = tiny.get_config()
+  config.model.norm = 'batch'
+  variables = _g_variables(config)
+  with pytest.raises(ValueError, match='g_batch_stats'):
+    checkpointing.export_encoder(variables['params'], config, str(tmp_path))
+  path = checkpointing.export_encoder(
+      variables['params'], config, str(tmp_path / 'enc'),
+      g_batch_stats=variables['batch_stats'])
+  with pytest.raises(ValueError, match='return_variables=True'):
+    checkpointing.load_encoder(path)
+  _, restored = checkpointing.load_encoder(path, return_variables=True)
+  chex.assert_trees_all_equal(
+      jax.device_get(restored),
+      {'params': variables['params']['Ges'],
+       'batch_stats': variables['batch_stats']['Ges']})
+
+
+def test_warm_start_takes_g_and_fitting_d_layers(tmp_path):
+  config = tiny.get_config()
+  workdir = str(tmp_path / 'pretrain')
+  saved = _state(config, num_identities=5, seed=0)
+  manager = checkpointing.make_manager(workdir)
+  checkpointing.save(manager, 7, saved, None, {'num_identities': 5})
+  manager.wait_until_finished()
+  manager.close()
+  chex.assert_trees_all_equal(checkpointing.load_generator_params(workdir),
+                              saved.g_params)
+
+  fresh = _state(config, num_identities=4, seed=1)  # Other Ni: Di differs.
+  mesh = train.make_mesh(jax.devices()[:1])
+  state = jax.device_get(train.warm_start(fresh, workdir, mesh))
+  chex.assert_trees_all_equal(state.g_params, saved.g_params)
+  chex.assert_trees_all_equal(state.d_params['De'], saved.d_params['De'])
+  chex.assert_trees_all_equal(state.d_params['conv0'], saved.d_params['conv0'])
+  # Di's output layer has Ni rows: it stays freshly initialised.
+  chex.assert_trees_all_equal(state.d_params['Di']['logits'],
+                              fresh.d_params['Di']['logits'])
+  chex.assert_trees_all_equal(state.g_opt_state, fresh.g_opt_state)
+
+  config.model.width = 0.25  # G of another shape cannot be warm-started.
+  with pytest.raises(ValueError, match='init checkpoint: G leaf'):
+    train.warm_start(_state(config, 4, 2), workdir, mesh)
+
+
+def test_missing_checkpoint_and_encoder_name_the_path(tmp_path):
+  with pytest.raises(FileNotFoundError, match='No stage-1 checkpoint at'):
+    checkpointing.load_state_tree(str(tmp_path))
+  with pytest.raises(FileNotFoundError, match='encoder.json is missing'):
+    checkpointing.load_encoder(str(tmp_path))
