@@ -47,6 +47,10 @@ def get_config() -> ml_collections.ConfigDict:
   config.model.f_e_dim = 30
   config.model.f_i_dim = 50
   config.model.dtype = 'float32'  # Compute dtype: 'float32' | 'bfloat16'.
+  # How convolutions are computed (never what): 'xla' = plain
+  # lax.conv_general_dilated; 'fast' = matrix-product weight gradients and
+  # sub-pixel up-convolutions (relgan_jax/layers.py, benchmarks/README.md).
+  config.model.conv_impl = 'xla'
 
   # --- Losses (DESIGN.md §3) --------------------------------------------------
   config.loss = ml_collections.ConfigDict()

@@ -14,6 +14,8 @@ Paper names used throughout:
 
 Inputs are NHWC floats in [-1, 1] of size image_size x image_size (a multiple
 of 32). `width` multiplies every conv channel count (never the dense sizes).
+Convolutions go through `layers.Conv`; `conv_impl` ('xla' | 'fast', see
+relgan_jax/layers.py) picks how they are computed, never what they compute.
 Computation runs in `dtype`; parameters are always float32 and every module's
 outputs are float32, so losses never see bfloat16.
 """
@@ -24,6 +26,8 @@ from typing import Any, Optional, Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 import ml_collections
+
+from relgan_jax import layers
 
 Dtype = Any
 
@@ -78,11 +82,7 @@ def normalize_layer(kind: str, x: jnp.ndarray, train: bool, *, dtype: Dtype,
                    f'{kind!r}.')
 
 
-def upsample_nearest(x: jnp.ndarray) -> jnp.ndarray:
-  """Nearest-neighbour 2x upsampling of NHWC images."""
-  b, h, w, c = x.shape
-  x = jnp.broadcast_to(x[:, :, None, :, None, :], (b, h, 2, w, 2, c))
-  return x.reshape(b, 2 * h, 2 * w, c)
+upsample_nearest = layers.upsample_nearest
 
 
 class EncoderTrunk(nn.Module):
@@ -95,14 +95,15 @@ class EncoderTrunk(nn.Module):
   norm: str = 'group'
   dtype: Dtype = jnp.float32
   bn_axis_name: Optional[str] = None
+  conv_impl: str = 'xla'
 
   @nn.compact
   def __call__(self, x: jnp.ndarray, train: bool = False) -> jnp.ndarray:
     _check_image(x, self.image_size, type(self).__name__)
     x = x.astype(self.dtype)
     for i, c in enumerate(ENCODER_CHANNELS):
-      x = nn.Conv(conv_channels(c, self.width), (3, 3), padding='SAME',
-                  dtype=self.dtype, name=f'conv{i}')(x)
+      x = layers.Conv(conv_channels(c, self.width), (3, 3), dtype=self.dtype,
+                      impl=self.conv_impl, name=f'conv{i}')(x)
       x = normalize_layer(self.norm, x, train, dtype=self.dtype,
                           axis_name=self.bn_axis_name, name=f'norm{i}')
       x = nn.leaky_relu(x, LEAKY_SLOPE)
@@ -117,10 +118,12 @@ class _Encoder(nn.Module):
   norm: str = 'group'
   dtype: Dtype = jnp.float32
   bn_axis_name: Optional[str] = None
+  conv_impl: str = 'xla'
 
   def _encode(self, x, train, features):
     h = EncoderTrunk(self.image_size, self.width, self.norm, self.dtype,
-                     self.bn_axis_name, name='trunk')(x, train)
+                     self.bn_axis_name, conv_impl=self.conv_impl,
+                     name='trunk')(x, train)
     return nn.Dense(features, dtype=self.dtype, name='head')(h).astype(
         jnp.float32)
 
@@ -154,6 +157,7 @@ class Gde(nn.Module):
   norm: str = 'group'
   dtype: Dtype = jnp.float32
   bn_axis_name: Optional[str] = None
+  conv_impl: str = 'xla'
 
   @nn.compact
   def __call__(self, f_e: jnp.ndarray, f_i: jnp.ndarray,
@@ -167,13 +171,15 @@ class Gde(nn.Module):
     h = nn.Dense(s * s * c0, dtype=self.dtype, name='dense')(h)
     h = nn.relu(h.reshape(h.shape[0], s, s, c0))
     for i, c in enumerate(DECODER_CHANNELS):
-      h = upsample_nearest(h)
-      h = nn.Conv(conv_channels(c, self.width), (3, 3), padding='SAME',
-                  dtype=self.dtype, name=f'conv{i}')(h)
+      # Nearest 2x upsampling -> Conv 3x3, as one layer (the 'fast' impl
+      # computes it as a sub-pixel convolution).
+      h = layers.Conv(conv_channels(c, self.width), (3, 3), dtype=self.dtype,
+                      impl=self.conv_impl, upsample=2, name=f'conv{i}')(h)
       h = normalize_layer(self.norm, h, train, dtype=self.dtype,
                           axis_name=self.bn_axis_name, name=f'norm{i}')
       h = nn.relu(h)
-    h = nn.Conv(3, (3, 3), padding='SAME', dtype=self.dtype, name='to_rgb')(h)
+    h = layers.Conv(3, (3, 3), dtype=self.dtype, impl=self.conv_impl,
+                    name='to_rgb')(h)
     return jnp.tanh(h.astype(jnp.float32))
 
 
@@ -186,11 +192,12 @@ class Generator(nn.Module):
   f_e_dim: int = 30
   f_i_dim: int = 50
   bn_axis_name: Optional[str] = None
+  conv_impl: str = 'xla'
 
   def setup(self):
     common = dict(image_size=self.image_size, width=self.width,
                   norm=self.norm, dtype=self.dtype,
-                  bn_axis_name=self.bn_axis_name)
+                  bn_axis_name=self.bn_axis_name, conv_impl=self.conv_impl)
     self.Ges = Ges(f_e_dim=self.f_e_dim, **common)
     self.Get = Get(f_i_dim=self.f_i_dim, **common)
     self.Gde = Gde(**common)
@@ -237,6 +244,7 @@ class Discriminator(nn.Module):
   dtype: Dtype = jnp.float32
   num_expressions: int = 6
   num_identities: int = 101
+  conv_impl: str = 'xla'
 
   @nn.compact
   def __call__(self, x: jnp.ndarray, train: bool = False):
@@ -244,8 +252,8 @@ class Discriminator(nn.Module):
     _check_image(x, self.image_size, 'Discriminator')
     h = x.astype(self.dtype)
     for i, c in enumerate(DISCRIMINATOR_CHANNELS):
-      h = nn.Conv(conv_channels(c, self.width), (3, 3), padding='SAME',
-                  dtype=self.dtype, name=f'conv{i}')(h)
+      h = layers.Conv(conv_channels(c, self.width), (3, 3), dtype=self.dtype,
+                      impl=self.conv_impl, name=f'conv{i}')(h)
       h = nn.leaky_relu(h, LEAKY_SLOPE)
       h = nn.avg_pool(h, (2, 2), strides=(2, 2))
     h = h.reshape(h.shape[0], -1)
@@ -283,13 +291,15 @@ class CNNBaseline(nn.Module):
   dtype: Dtype = jnp.float32
   num_expressions: int = 6
   bn_axis_name: Optional[str] = None
+  conv_impl: str = 'xla'
 
   @nn.compact
   def __call__(self, x: jnp.ndarray, train: bool = False,
                return_features: bool = False):
     """Returns logits, or (logits, penultimate features) if return_features."""
     features = EncoderTrunk(self.image_size, self.width, self.norm, self.dtype,
-                            self.bn_axis_name, name='trunk')(x, train)
+                            self.bn_axis_name, conv_impl=self.conv_impl,
+                            name='trunk')(x, train)
     logits = nn.Dense(self.num_expressions, dtype=self.dtype, name='head')(
         features).astype(jnp.float32)
     if return_features:
@@ -313,6 +323,9 @@ def check_model_config(model_config: ml_collections.ConfigDict) -> None:
   if model_config.dtype not in ('float32', 'bfloat16', 'float16'):
     raise ValueError('config.model.dtype must be float32 | bfloat16 | float16, '
                      f'got {model_config.dtype!r}.')
+  if model_config.get('conv_impl', 'xla') not in layers.IMPLS:
+    raise ValueError(f'config.model.conv_impl must be one of {layers.IMPLS}, '
+                     f'got {model_config.conv_impl!r}.')
   for field in ('f_e_dim', 'f_i_dim'):
     if model_config[field] <= 0:
       raise ValueError(f'config.model.{field} must be > 0.')
@@ -325,7 +338,8 @@ def build_generator(config: ml_collections.ConfigDict,
   check_model_config(m)
   return Generator(image_size=m.image_size, width=m.width, norm=m.norm,
                    dtype=jnp.dtype(m.dtype), f_e_dim=m.f_e_dim,
-                   f_i_dim=m.f_i_dim, bn_axis_name=bn_axis_name)
+                   f_i_dim=m.f_i_dim, bn_axis_name=bn_axis_name,
+                   conv_impl=m.get('conv_impl', 'xla'))
 
 
 def build_discriminator(config: ml_collections.ConfigDict,
@@ -340,4 +354,5 @@ def build_discriminator(config: ml_collections.ConfigDict,
   return Discriminator(image_size=m.image_size, width=m.width,
                        dtype=jnp.dtype(m.dtype),
                        num_expressions=num_expressions,
-                       num_identities=num_identities)
+                       num_identities=num_identities,
+                       conv_impl=m.get('conv_impl', 'xla'))

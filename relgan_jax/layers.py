@@ -1,0 +1,246 @@
+"""Convolution layers with a choice of implementation (config.model.conv_impl).
+
+Every convolution of the REL-GAN networks (DESIGN.md §2) is a 3x3, stride-1,
+SAME-padded NHWC convolution with bias, sometimes preceded by a nearest 2x
+upsampling (the decoder's up blocks). `Conv` computes exactly that, with the
+same parameters as `flax.linen.Conv` ('kernel' [3, 3, Cin, Cout], 'bias'
+[Cout], LeCun-normal / zero initialisation), in one of two ways:
+
+  'xla'  The plain formulation: `lax.conv_general_dilated`, after an explicit
+         `upsample_nearest` when `upsample=2`. What `flax.linen.Conv` does.
+  'fast' The same function, formulated for XLA:CPU (YNNPACK) speed:
+         * A custom VJP whose weight gradient is one large matrix product,
+           dW = im2col(x)^T @ dy, instead of XLA's "convolution with a
+           batch-sized kernel", which XLA:CPU runs several times slower than a
+           matrix product. Forward and input gradient stay convolutions
+           (already close to matmul speed on XLA:CPU).
+         * Nearest 2x upsampling followed by a 3x3 convolution is computed as a
+           sub-pixel convolution: each of the four output phases (row and
+           column parity) of the high-resolution result is a 2x2 convolution
+           of the low-resolution input whose taps are sums of the 3x3 taps.
+           All four phases are one 2x2 convolution with 4*Cout outputs; the
+           result is interleaved back (depth to space). This is the same
+           linear map with 16/36 of the multiply-adds and without the
+           upsampled tensor.
+         Both give the plain formulation's outputs and gradients up to float
+         rounding (tests/test_layers.py checks this).
+
+The choice never changes parameters or checkpoints: a model trained with one
+impl loads and runs with the other.
+"""
+
+import functools
+from typing import Any, Callable, Sequence, Tuple
+
+import flax.linen as nn
+import jax
+from jax import lax
+import jax.numpy as jnp
+
+Dtype = Any
+Padding = Tuple[Tuple[int, int], Tuple[int, int]]
+
+IMPLS = ('xla', 'fast')
+_DIMENSION_NUMBERS = ('NHWC', 'HWIO', 'NHWC')
+
+
+def check_impl(impl: str) -> None:
+  """Raises ValueError unless `impl` is one of IMPLS."""
+  if impl not in IMPLS:
+    raise ValueError(f'conv impl must be one of {IMPLS} '
+                     f'(config.model.conv_impl), got {impl!r}.')
+
+
+def upsample_nearest(x: jnp.ndarray) -> jnp.ndarray:
+  """Nearest-neighbour 2x upsampling of NHWC images."""
+  b, h, w, c = x.shape
+  x = jnp.broadcast_to(x[:, :, None, :, None, :], (b, h, 2, w, 2, c))
+  return x.reshape(b, 2 * h, 2 * w, c)
+
+
+def _same_padding(kernel_shape: Sequence[int]) -> Padding:
+  kh, kw = kernel_shape[:2]
+  return ((kh - 1) // 2, kh // 2), ((kw - 1) // 2, kw // 2)
+
+
+def conv_xla(x: jnp.ndarray, kernel: jnp.ndarray,
+             padding: Padding) -> jnp.ndarray:
+  """Stride-1 NHWC x HWIO convolution with explicit padding (plain lax)."""
+  return lax.conv_general_dilated(x, kernel, (1, 1), padding,
+                                  dimension_numbers=_DIMENSION_NUMBERS)
+
+
+# --- The fast path: convolution with a matrix-product weight gradient ---------
+
+
+def im2col(x: jnp.ndarray, kh: int, kw: int, padding: Padding) -> jnp.ndarray:
+  """Patches [B, Ho, Wo, kh*kw*C], ordered (dy, dx, c) like a reshaped HWIO
+  kernel, so that conv(x, k) == im2col(x) @ k.reshape(kh*kw*C, Cout)."""
+  x = jnp.pad(x, ((0, 0), *padding, (0, 0)))
+  ho, wo = x.shape[1] - kh + 1, x.shape[2] - kw + 1
+  return jnp.concatenate([x[:, i:i + ho, j:j + wo, :]
+                          for i in range(kh) for j in range(kw)], axis=-1)
+
+
+def weight_grad(x: jnp.ndarray, dy: jnp.ndarray, kernel_shape: Sequence[int],
+                padding: Padding) -> jnp.ndarray:
+  """dL/dkernel of conv_xla(x, kernel, padding) given dy = dL/dy, as one
+  matrix product dy^T @ im2col(x) over all B*Ho*Wo output positions."""
+  kh, kw, cin, cout = kernel_shape
+  patches = im2col(x, kh, kw, padding)
+  # [Cout, kh*kw*Cin]: the long B*Ho*Wo axis is contracted.
+  grad_t = lax.dot_general(dy, patches, (((0, 1, 2), (0, 1, 2)), ((), ())),
+                           preferred_element_type=jnp.float32)
+  return grad_t.T.reshape(kh, kw, cin, cout)
+
+
+def _varying_axes(x: jnp.ndarray) -> frozenset:
+  """The shard_map axes over which x varies (empty outside shard_map)."""
+  aval = jax.typeof(x)
+  manual = getattr(aval, 'manual_axis_type', None)
+  if manual is not None:
+    return frozenset(manual.varying)
+  return frozenset(getattr(aval, 'vma', ()))
+
+
+def _match_varying(*arrays):
+  """pcast arrays to the union of their varying axes.
+
+  Inside shard_map, a replicated kernel meets a per-device batch. Built-in
+  primitives cast the kernel implicitly and their transposes sum its
+  gradient over devices; a custom VJP must see operands of one type, so the
+  cast (and, by autodiff, that sum) happens here, outside it.
+  """
+  axes = [_varying_axes(a) for a in arrays]
+  union = frozenset().union(*axes)
+  return tuple(a if ax == union else
+               lax.pcast(a, tuple(sorted(union - ax)), to='varying')
+               for a, ax in zip(arrays, axes))
+
+
+def conv_fast(x: jnp.ndarray, kernel: jnp.ndarray,
+              padding: Padding) -> jnp.ndarray:
+  """conv_xla with a matrix-product weight gradient (see module docstring)."""
+  x, kernel = _match_varying(x, kernel)
+  return _conv_fast(x, kernel, padding)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def _conv_fast(x: jnp.ndarray, kernel: jnp.ndarray,
+               padding: Padding) -> jnp.ndarray:
+  return conv_xla(x, kernel, padding)
+
+
+def _conv_fast_fwd(x, kernel, padding):
+  return conv_xla(x, kernel, padding), (x, kernel)
+
+
+def _conv_fast_bwd(padding, residuals, dy):
+  x, kernel = residuals
+  # The input gradient is the transposed convolution XLA derives itself.
+  _, x_vjp = jax.vjp(lambda x: conv_xla(x, kernel, padding), x)
+  (dx,) = x_vjp(dy)
+  dk = weight_grad(x, dy, kernel.shape, padding).astype(kernel.dtype)
+  return dx, dk
+
+
+_conv_fast.defvjp(_conv_fast_fwd, _conv_fast_bwd)
+
+
+def subpixel_kernel(kernel: jnp.ndarray) -> jnp.ndarray:
+  """The 3x3 kernel of (nearest 2x upsample -> 3x3 SAME conv) as one 2x2
+  kernel [2, 2, Cin, 4*Cout] on the 1-padded low-resolution input.
+
+  Output channel block (a, b) (row parity a, column parity b) holds the phase
+  whose pixel (2i+a, 2j+b) reads low-resolution rows i-1+a, i+a and columns
+  j-1+b, j+b: along each axis, parity 0 uses taps (k0, k1+k2), parity 1 uses
+  (k0+k1, k2).
+  """
+  if kernel.shape[:2] != (3, 3):
+    raise ValueError(f'subpixel_kernel needs a 3x3 kernel, got {kernel.shape}.')
+
+  def fold(k, axis):  # -> stacked parities along a new axis after `axis`.
+    k0, k1, k2 = (jnp.take(k, i, axis=axis) for i in range(3))
+    even = jnp.stack([k0, k1 + k2], axis=axis)
+    odd = jnp.stack([k0 + k1, k2], axis=axis)
+    return jnp.stack([even, odd], axis=axis + 1)
+
+  k = fold(kernel, 0)  # [2(ky), 2(a), 3, Cin, Cout]
+  k = fold(k, 2)  # [2(ky), 2(a), 2(kx), 2(b), Cin, Cout]
+  cin, cout = kernel.shape[2:]
+  return k.transpose(0, 2, 4, 1, 3, 5).reshape(2, 2, cin, 4 * cout)
+
+
+def upsample_conv_fast(x: jnp.ndarray, kernel: jnp.ndarray) -> jnp.ndarray:
+  """conv(upsample_nearest(x), kernel, SAME) as a sub-pixel convolution."""
+  b, h, w, _ = x.shape
+  cout = kernel.shape[-1]
+  y = conv_fast(x, subpixel_kernel(kernel), ((1, 1), (1, 1)))
+  y = y.reshape(b, h + 1, w + 1, 2, 2, cout)  # [B, h+1, w+1, a, b, Cout]
+  # Phase (a, b) of output pixel (i, j) is y[i + a, j + b, a, b].
+  rows = [jnp.stack([y[:, a:a + h, c:c + w, a, c] for c in range(2)], axis=3)
+          for a in range(2)]  # each [B, h, w, 2(b), Cout]
+  return jnp.stack(rows, axis=2).reshape(b, 2 * h, 2 * w, cout)
+
+
+def conv(x: jnp.ndarray, kernel: jnp.ndarray, *, impl: str,
+         upsample: int = 1) -> jnp.ndarray:
+  """SAME stride-1 convolution of (optionally 2x nearest-upsampled) x."""
+  check_impl(impl)
+  if upsample not in (1, 2):
+    raise ValueError(f'upsample must be 1 or 2, got {upsample}.')
+  if upsample == 2 and impl == 'fast' and kernel.shape[:2] == (3, 3):
+    return upsample_conv_fast(x, kernel)
+  if upsample == 2:
+    x = upsample_nearest(x)
+  padding = _same_padding(kernel.shape)
+  if impl == 'fast':
+    return conv_fast(x, kernel, padding)
+  return conv_xla(x, kernel, padding)
+
+
+class Conv(nn.Module):
+  """3x3 (or any odd) SAME stride-1 convolution with bias, NHWC.
+
+  Parameters and initialisation match `flax.linen.Conv(features,
+  kernel_size, padding='SAME')`: 'kernel' [kh, kw, Cin, features], 'bias'
+  [features].
+
+  Attributes:
+    features: output channels.
+    kernel_size: (kh, kw).
+    use_bias: add a bias.
+    dtype: computation dtype (inputs and kernel are cast to it); None keeps
+      the input's dtype.
+    param_dtype: parameter dtype.
+    impl: 'xla' or 'fast' (see the module docstring).
+    upsample: 1, or 2 for a nearest 2x upsampling of the input first.
+  """
+  features: int
+  kernel_size: Sequence[int] = (3, 3)
+  use_bias: bool = True
+  dtype: Dtype = None
+  param_dtype: Dtype = jnp.float32
+  impl: str = 'xla'
+  upsample: int = 1
+  kernel_init: Callable = nn.initializers.lecun_normal()
+  bias_init: Callable = nn.initializers.zeros_init()
+
+  @nn.compact
+  def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
+    check_impl(self.impl)
+    kh, kw = self.kernel_size
+    if kh % 2 == 0 or kw % 2 == 0:
+      raise ValueError(f'Conv: kernel_size must be odd, got {self.kernel_size}.')
+    if x.ndim != 4:
+      raise ValueError(f'Conv: expected NHWC input, got shape {x.shape}.')
+    kernel = self.param('kernel', self.kernel_init,
+                        (kh, kw, x.shape[-1], self.features), self.param_dtype)
+    bias = (self.param('bias', self.bias_init, (self.features,),
+                       self.param_dtype) if self.use_bias else None)
+    dtype = self.dtype or x.dtype
+    y = conv(x.astype(dtype), kernel.astype(dtype), impl=self.impl,
+             upsample=self.upsample)
+    if bias is not None:
+      y = y + bias.astype(dtype)
+    return y
