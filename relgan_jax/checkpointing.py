@@ -17,10 +17,14 @@ import json
 import os
 from typing import Any, Dict, Optional, Tuple
 
+from absl import logging
 from etils import epath
+import flax
 import jax
 import jax.numpy as jnp
+from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 import ml_collections
+import numpy as np
 import orbax.checkpoint as ocp
 
 from relgan_jax import models
@@ -201,3 +205,52 @@ def load_generator_params(path: str) -> Any:
   checkpoint (a workdir, its checkpoints/ folder or one step folder)."""
   state, _ = load_state_tree(path)
   return state['g_params']
+
+
+# --- Warm start from another stage-1 run ---------------------------------------
+
+
+def _merge_params(fresh, loaded, *, strict: bool, what: str):
+  """`fresh` with every leaf of `loaded` that has the same path and shape.
+
+  strict: every leaf must be found with the same shape (else ValueError).
+  Returns (merged tree, list of leaf paths kept fresh).
+  """
+  flat_fresh = flax.traverse_util.flatten_dict(flax.core.unfreeze(fresh),
+                                               sep='/')
+  flat_loaded = flax.traverse_util.flatten_dict(loaded, sep='/')
+  merged, kept = {}, []
+  for path, value in flat_fresh.items():
+    other = flat_loaded.get(path)
+    if other is not None and tuple(np.shape(other)) == tuple(value.shape):
+      merged[path] = np.asarray(other, dtype=value.dtype)
+    elif strict:
+      raise ValueError(
+          f'init checkpoint: {what} leaf {path} is missing or has shape '
+          f'{None if other is None else np.shape(other)} instead of '
+          f'{value.shape}; was it trained with another config.model?')
+    else:
+      merged[path], kept = value, kept + [path]
+  return flax.traverse_util.unflatten_dict(merged, sep='/'), kept
+
+
+def warm_start(state: Any, path: str, mesh: Mesh) -> Any:
+  """G (all of it) and D (every layer whose shape fits: the De/Di outputs
+  differ when Ne/Ni differ) from another run's latest checkpoint; fresh
+  optimiser states; step 0."""
+  tree, meta = load_state_tree(path)
+  g_params, _ = _merge_params(state.g_params, tree['g_params'], strict=True,
+                              what='G')
+  d_params, kept = _merge_params(state.d_params, tree['d_params'],
+                                 strict=False, what='D')
+  g_stats = state.g_batch_stats
+  if g_stats:
+    g_stats, _ = _merge_params(g_stats, tree['g_batch_stats'], strict=True,
+                               what='G batch_stats')
+  logging.info('Warm start from %s (step %s); D layers re-initialised: %s',
+               path, meta.get('step'), kept or 'none')
+  replicated = NamedSharding(mesh, P())
+  g_params, d_params, g_stats = jax.device_put((g_params, d_params, g_stats),
+                                               replicated)
+  return state.replace(g_params=g_params, d_params=d_params,
+                       g_batch_stats=g_stats)

@@ -45,7 +45,7 @@ def cross_entropy(logits: jnp.ndarray, labels: jnp.ndarray) -> jnp.ndarray:
 
 
 def fake_cross_entropy(de_logits: jnp.ndarray) -> jnp.ndarray:
-  """CE(De(x), fake): mean of −log softmax(De)[Ne], fake being the last class."""
+  """CE(De(x), fake): mean of −log softmax(De)[Ne] (fake = the last class)."""
   de_logits = de_logits.astype(jnp.float32)
   return jnp.mean(jax.nn.logsumexp(de_logits, axis=-1) - de_logits[:, -1])
 

@@ -6,10 +6,13 @@ values with `jax.device_get` before writing.
 """
 
 import os
+import struct
 from typing import Mapping, Optional
 
 from absl import logging
 import numpy as np
+from tensorboardX import SummaryWriter
+from tensorboardX.proto import event_pb2
 
 
 class MetricWriter:
@@ -27,9 +30,6 @@ class MetricWriter:
     self._prefix = prefix
     self._tb = None
     if logdir:
-      # Imported lazily: tensorboardX pulls in protobuf machinery that the
-      # console-only writers (other processes) do not need.
-      from tensorboardX import SummaryWriter  # pylint: disable=g-import-not-at-top
       os.makedirs(logdir, exist_ok=True)
       self._tb = SummaryWriter(logdir=logdir, flush_secs=30)
 
@@ -88,8 +88,6 @@ def read_scalars(logdir: str) -> dict:
 
   For tests and notebooks; uses tensorboardX's protobufs, not TensorFlow.
   """
-  from tensorboardX.proto import event_pb2  # pylint: disable=g-import-not-at-top
-  import struct  # pylint: disable=g-import-not-at-top
   scalars = {}
   for name in sorted(os.listdir(logdir)):
     if 'tfevents' not in name:

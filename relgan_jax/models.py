@@ -316,7 +316,8 @@ def check_model_config(model_config: ml_collections.ConfigDict) -> None:
     raise ValueError('config.model.image_size must be a positive multiple of '
                      f'32 (five 2x poolings), got {model_config.image_size}.')
   if model_config.width <= 0:
-    raise ValueError(f'config.model.width must be > 0, got {model_config.width}.')
+    raise ValueError(
+        f'config.model.width must be > 0, got {model_config.width}.')
   if model_config.norm not in NORMS:
     raise ValueError(f'config.model.norm must be one of {NORMS}, got '
                      f'{model_config.norm!r}.')

@@ -42,6 +42,7 @@ from relgan_jax import input_pipeline
 from relgan_jax import losses
 from relgan_jax import metric_writers
 from relgan_jax import models
+from relgan_jax import reenactment_summary
 
 AXIS = 'data'
 BATCH_KEYS = ('x_s', 'x_t', 'x_tg', 'y_e_s', 'y_i_t')
@@ -286,10 +287,8 @@ def _stage1_programs(g_model, d_model, opt_hparams: Tuple,
   g_tx, d_tx = _adams(*opt_hparams)
   config = ml_collections.ConfigDict({'loss': loss_config.as_configdict()})
   d_step, g_step = make_steps(config, g_model, d_model, g_tx, d_tx, mesh)
-  reenact = jax.jit(functools.partial(reenact_all_pairs, g_model),
-                    out_shardings=NamedSharding(mesh, P()))
   return _Programs(_init_program(g_model, d_model, g_tx, d_tx, mesh), d_step,
-                   g_step, reenact)
+                   g_step, reenactment_summary.reenact_program(g_model, mesh))
 
 
 # --- Schedule and checks ------------------------------------------------------
@@ -301,7 +300,8 @@ def check_config(config: ml_collections.ConfigDict) -> None:
   losses.check_loss_config(config.loss)
   t = config.train
   if t.batch_size <= 0:
-    raise ValueError(f'config.train.batch_size must be > 0, got {t.batch_size}.')
+    raise ValueError(
+        f'config.train.batch_size must be > 0, got {t.batch_size}.')
   for name in ('g_lr', 'd_lr'):
     if not t[name] > 0:
       raise ValueError(f'config.train.{name} must be > 0, got {t[name]}.')
@@ -316,7 +316,8 @@ def check_config(config: ml_collections.ConfigDict) -> None:
                      'config.train.num_epochs > 0.')
 
 
-def num_train_steps(config: ml_collections.ConfigDict, num_examples: int) -> int:
+def num_train_steps(config: ml_collections.ConfigDict,
+                    num_examples: int) -> int:
   """config.train.num_steps if > 0, else num_epochs passes over the sources."""
   if config.train.num_steps > 0:
     return int(config.train.num_steps)
@@ -369,119 +370,7 @@ class _MetricsMean:
     return out
 
 
-# --- Reenactment summaries ----------------------------------------------------
-
-
-def reenact_all_pairs(g_model: models.Generator, g_variables, x_s: jnp.ndarray,
-                      x_t: jnp.ndarray) -> jnp.ndarray:
-  """x_bar[r, c] = Gde(Ges(x_s[r]), Get(x_t[c])) in [-1, 1], [R, C, S, S, 3]."""
-  f_e = g_model.apply(g_variables, x_s, method='encode_expression')
-  f_i = g_model.apply(g_variables, x_t, method='encode_identity')
-  rows, cols = f_e.shape[0], f_i.shape[0]
-  x_bar = g_model.apply(g_variables, jnp.repeat(f_e, cols, axis=0),
-                        jnp.tile(f_i, (rows, 1)), method='decode')
-  return x_bar.reshape((rows, cols) + x_bar.shape[1:])
-
-
-def grid_image(x_s: np.ndarray, x_t: np.ndarray,
-               x_bar: np.ndarray) -> np.ndarray:
-  """uint8 canvas: targets along the top, sources down the left, x_bar[r, c]
-  in the cells (like the paper's Fig. 3). Inputs uint8 [N, S, S, 3]."""
-  rows, cols, s = x_bar.shape[0], x_bar.shape[1], x_bar.shape[2]
-  canvas = np.full(((rows + 1) * s, (cols + 1) * s, 3), 255, np.uint8)
-  for c in range(cols):
-    canvas[:s, (c + 1) * s:(c + 2) * s] = x_t[c]
-  for r in range(rows):
-    canvas[(r + 1) * s:(r + 2) * s, :s] = x_s[r]
-    for c in range(cols):
-      canvas[(r + 1) * s:(r + 2) * s, (c + 1) * s:(c + 2) * s] = x_bar[r, c]
-  return canvas
-
-
-def _grid_records(dataset, indices: np.ndarray, k: int = 4):
-  """First records with distinct expressions (sources) and distinct
-  identities (targets) among `indices`: a fixed grid for the whole run."""
-  expressions = np.asarray(dataset.expressions)[indices]
-  identities = np.asarray(dataset.identities)[indices]
-  sources = [indices[i] for i in np.unique(expressions, return_index=True)[1]]
-  targets = [indices[i] for i in np.unique(identities, return_index=True)[1]]
-  return np.asarray(sources[:k]), np.asarray(targets[:k])
-
-
-class _ReenactmentSummary:
-  """Renders the fixed reenactment grid for TensorBoard."""
-
-  def __init__(self, config, dataset, indices, reenact: Callable, mesh):
-    src, tgt = _grid_records(dataset, indices)
-
-    def crops(idx):
-      batch = next(iter(input_pipeline.eval_batches(
-          dataset, idx, config, batch_size=len(idx))))
-      return np.asarray(batch['image'])[np.asarray(batch['mask'], bool)]
-
-    self.x_s, self.x_t = crops(src), crops(tgt)
-    replicated = NamedSharding(mesh, P())
-    as_float = lambda x: x.astype(np.float32) / 127.5 - 1.0
-    self._inputs = jax.device_put((as_float(self.x_s), as_float(self.x_t)),
-                                  replicated)
-    self._fn = reenact
-
-  def __call__(self, state: GANState) -> np.ndarray:
-    x_bar = jax.device_get(self._fn(_g_variables(state), *self._inputs))
-    x_bar = np.clip(np.round((x_bar + 1.0) * 127.5), 0, 255).astype(np.uint8)
-    return grid_image(self.x_s, self.x_t, x_bar)
-
-
-# --- Warm start from another stage-1 run ---------------------------------------
-
-
-def _merge_params(fresh, loaded, *, strict: bool, what: str):
-  """`fresh` with every leaf of `loaded` that has the same path and shape.
-
-  strict: every leaf must be found with the same shape (else ValueError).
-  Returns (merged tree, list of leaf paths kept fresh).
-  """
-  flat_fresh = flax.traverse_util.flatten_dict(flax.core.unfreeze(fresh),
-                                               sep='/')
-  flat_loaded = flax.traverse_util.flatten_dict(loaded, sep='/')
-  merged, kept = {}, []
-  for path, value in flat_fresh.items():
-    other = flat_loaded.get(path)
-    if other is not None and tuple(np.shape(other)) == tuple(value.shape):
-      merged[path] = np.asarray(other, dtype=value.dtype)
-    elif strict:
-      raise ValueError(
-          f'init checkpoint: {what} leaf {path} is missing or has shape '
-          f'{None if other is None else np.shape(other)} instead of '
-          f'{value.shape}; was it trained with another config.model?')
-    else:
-      merged[path], kept = value, kept + [path]
-  return flax.traverse_util.unflatten_dict(merged, sep='/'), kept
-
-
-def warm_start(state: GANState, path: str, mesh: Mesh) -> GANState:
-  """G (all of it) and D (every layer whose shape fits: the De/Di outputs
-  differ when Ne/Ni differ) from another run's latest checkpoint; fresh
-  optimiser states; step 0."""
-  tree, meta = checkpointing.load_state_tree(path)
-  g_params, _ = _merge_params(state.g_params, tree['g_params'], strict=True,
-                              what='G')
-  d_params, kept = _merge_params(state.d_params, tree['d_params'],
-                                 strict=False, what='D')
-  g_stats = state.g_batch_stats
-  if g_stats:
-    g_stats, _ = _merge_params(g_stats, tree['g_batch_stats'], strict=True,
-                               what='G batch_stats')
-  logging.info('Warm start from %s (step %s); D layers re-initialised: %s',
-               path, meta.get('step'), kept or 'none')
-  replicated = NamedSharding(mesh, P())
-  g_params, d_params, g_stats = jax.device_put((g_params, d_params, g_stats),
-                                               replicated)
-  return state.replace(g_params=g_params, d_params=d_params,
-                       g_batch_stats=g_stats)
-
-
-# --- The loop -------------------------------------------------------------------
+# --- The loop ------------------------------------------------------------------
 
 
 def train_gan(config: ml_collections.ConfigDict, workdir: str, dataset,
@@ -538,22 +427,24 @@ def train_gan(config: ml_collections.ConfigDict, workdir: str, dataset,
                                              seed=config.seed)
 
   # --- State: own checkpoint, else init checkpoint, else scratch ---
-  state = programs.init(jax.random.PRNGKey(config.seed))
+  key = jax.random.PRNGKey(config.seed)
   manager = checkpointing.make_manager(workdir, config.train.keep_checkpoints)
   if manager.latest_step() is not None:
-    abstract = jax.tree.map(
-        lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding),
-        state)
+    # Shapes and shardings only: nothing is initialised just to be replaced.
+    abstract = jax.eval_shape(programs.init, key)
     state, saved_meta = checkpointing.restore(manager, abstract, train_iter)
-    for key in ('num_expressions', 'num_identities'):
-      if saved_meta.get(key) != meta[key]:
+    for name in ('num_expressions', 'num_identities'):
+      if saved_meta.get(name) != meta[name]:
         raise ValueError(
-            f'{manager.directory} holds a run with {key}={saved_meta.get(key)}'
-            f', this one has {meta[key]}: use another --workdir.')
+            f'{manager.directory} holds a run with {name}='
+            f'{saved_meta.get(name)}, this one has {meta[name]}: use another '
+            '--workdir.')
     logging.info('Resumed from %s at step %d.', manager.directory,
                  int(jax.device_get(state.step)))
-  elif init_checkpoint:
-    state = warm_start(state, init_checkpoint, mesh)
+  else:
+    state = programs.init(key)
+    if init_checkpoint:
+      state = checkpointing.warm_start(state, init_checkpoint, mesh)
   start_step = int(jax.device_get(state.step))
 
   # --- Update programs, metrics, summaries ---
@@ -562,8 +453,8 @@ def train_gan(config: ml_collections.ConfigDict, workdir: str, dataset,
                                         is_chief=is_chief, prefix='stage1')
   summary = None
   if config.train.image_summary_every > 0:
-    summary = _ReenactmentSummary(config, dataset, train_indices,
-                                  programs.reenact, mesh)
+    summary = reenactment_summary.ReenactmentSummary(
+        config, dataset, train_indices, programs.reenact, mesh)
   # On CPU, a queued multi-device all-reduce can deadlock XLA's rendezvous:
   # wait for each step there (GPU/TPU keep the asynchronous dispatch).
   await_each_step = jax.default_backend() == 'cpu' and mesh.size > 1
@@ -611,7 +502,8 @@ def train_gan(config: ml_collections.ConfigDict, workdir: str, dataset,
         bar.set_postfix(d=f'{scalars["d_total"]:.3g}',
                         g=f'{scalars["g_total"]:.3g}', refresh=False)
       if image_now:
-        writer.write_images(done, {'reenactment': summary(state)})
+        writer.write_images(done,
+                            {'reenactment': summary(_g_variables(state))})
       if save_now:
         checkpointing.save(manager, done, state, train_iter, meta)
     if pending is not None:

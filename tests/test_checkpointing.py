@@ -93,7 +93,7 @@ def test_warm_start_takes_g_and_fitting_d_layers(tmp_path):
 
   fresh = _state(config, num_identities=4, seed=1)  # Other Ni: Di differs.
   mesh = train.make_mesh(jax.devices()[:1])
-  state = jax.device_get(train.warm_start(fresh, workdir, mesh))
+  state = jax.device_get(checkpointing.warm_start(fresh, workdir, mesh))
   chex.assert_trees_all_equal(state.g_params, saved.g_params)
   chex.assert_trees_all_equal(state.d_params['De'], saved.d_params['De'])
   chex.assert_trees_all_equal(state.d_params['conv0'], saved.d_params['conv0'])
@@ -104,7 +104,7 @@ def test_warm_start_takes_g_and_fitting_d_layers(tmp_path):
 
   config.model.width = 0.25  # G of another shape cannot be warm-started.
   with pytest.raises(ValueError, match='init checkpoint: G leaf'):
-    train.warm_start(_state(config, 4, 2), workdir, mesh)
+    checkpointing.warm_start(_state(config, 4, 2), workdir, mesh)
 
 
 def test_missing_checkpoint_and_encoder_name_the_path(tmp_path):

@@ -110,5 +110,5 @@ def test_negative_lambda_is_rejected():
 def test_accuracy():
   np.testing.assert_allclose(losses.accuracy(DE_SOURCE, np.array([0, 0])), 0.5)
   np.testing.assert_allclose(
-      losses.accuracy(DE_SOURCE, np.array([0, 1]), mask=np.array([True, False])),
-      1.0)
+      losses.accuracy(DE_SOURCE, np.array([0, 1]),
+                      mask=np.array([True, False])), 1.0)

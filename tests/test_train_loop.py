@@ -8,7 +8,6 @@ import subprocess
 import sys
 import textwrap
 
-import chex
 import jax
 import numpy as np
 import pytest
@@ -125,3 +124,27 @@ def test_train_gan_writes_events_checkpoints_and_resumes_in_fresh_process(
   assert out.returncode == 0, out.stderr[-4000:]
   result = json.loads(out.stdout.strip().splitlines()[-1])
   assert result == {'step': 3, 'latest': 3}
+
+  # A run resumed from a state whose D weights hold a NaN (what a diverged
+  # step leaves) stops at the next step, naming it and the non-finite terms,
+  # and writes no checkpoint after it. (Same process, models and mesh as
+  # above: the compiled step programs are reused.)
+  bad_dir = str(tmp_path / 'diverged')
+  bad = jax.device_get(state)
+  kernel = bad.d_params['De']['logits']['kernel'].copy()
+  kernel[0, 0] = np.nan
+  bad.d_params['De']['logits']['kernel'] = kernel
+  it = input_pipeline.stage1_dataset(dataset, indices, config, seed=0)
+  for _ in range(2):
+    next(it)
+  manager = checkpointing.make_manager(bad_dir)
+  checkpointing.save(manager, 2, bad, it, {'num_expressions': 7,
+                                           'num_identities': 4})
+  manager.wait_until_finished()
+  config = _config(data_dir, num_steps=4)
+  config.train.checkpoint_every = 1
+  with pytest.raises(train.NonFiniteLossError,
+                     match=r'non-finite d_exp=nan.*at step 3\. Last good '
+                     r'checkpoint: step 2'):
+    train.train_gan(config, bad_dir, dataset, indices)
+  assert checkpointing.make_manager(bad_dir, read_only=True).latest_step() == 2
