@@ -1,0 +1,157 @@
+r"""Expression probabilities of the faces in photos, with a trained REL-GAN.
+
+  python -m relgan_jax.predict --workdir=runs/ckplus photo1.jpg photo2.png
+  python -m relgan_jax.predict --workdir=runs/ckplus --fold=3 --json \
+      --save_crops=/tmp/crops photo.jpg
+  python -m relgan_jax.predict --workdir=runs/ckplus --no_align crops/*.png
+
+Each photo's faces are detected and aligned as the training data was (the
+prepared manifest's eye template and stored size, `data_prep.align`), centre
+cropped as in evaluation, encoded by the frozen expression encoder Ges (its
+output f_e = f(e) is the expression code) and classified by the stage-2 MLP
+(`relgan_jax.inference`). Photos in which no face is found, or that cannot be
+read, are reported as such: nothing is guessed for them. `--no_align` takes
+each image as an already-aligned face (centre square, resized).
+
+Output: a table (one row per face, the probability of every class and the
+most likely one), or with `--json` one JSON document:
+  {"model": {"folder", "class_names", "dataset"},
+   "images": [{"path", "error" (null, "no face found", or why it could not be
+               read), "faces": [{"box" ([left, top, right, bottom] photo
+               pixels, null with --no_align), "expression",
+               "probabilities": {class: p}, "crop" (file, with --save_crops)}]}]}
+The exit status is 0 when the model ran, whatever the photos held.
+"""
+
+import argparse
+import json
+import os
+import sys
+from typing import Any, Optional, Sequence
+
+import numpy as np
+from PIL import Image
+
+from relgan_jax import inference
+
+NO_FACE = 'no face found'
+
+
+def _crop_name(path: str, face: int, used: set[str]) -> str:
+  stem = os.path.splitext(os.path.basename(path))[0]
+  name, n = f'{stem}_face{face}.png', 1
+  while name in used:  # Two photos with one file name in different folders.
+    n += 1
+    name = f'{stem}_{n}_face{face}.png'
+  used.add(name)
+  return name
+
+
+def predict_photos(model: inference.ExpressionModel,
+                   finder: inference.FaceFinder, paths: Sequence[str], *,
+                   save_crops: Optional[str] = None) -> list[dict[str, Any]]:
+  """Runs the model on every face of every photo.
+
+  Args:
+    model: the loaded Ges + MLP.
+    finder: detects and aligns faces (or centre-crops with align=False).
+    paths: image files.
+    save_crops: a folder for the aligned faces (stored size), or None.
+
+  Returns:
+    One dict per path, as in the module docstring's JSON "images".
+  """
+  if save_crops:
+    os.makedirs(save_crops, exist_ok=True)
+  used: set[str] = set()
+  out = []
+  for path in paths:
+    entry: dict[str, Any] = {'path': path, 'error': None, 'faces': []}
+    out.append(entry)
+    try:
+      photo = inference.load_photo(path)
+    except (OSError, ValueError) as e:
+      entry['error'] = f'unreadable: {e}'
+      continue
+    faces = finder(photo)
+    if not faces:
+      entry['error'] = NO_FACE
+      continue
+    probabilities = model.predict_faces([f.crop for f in faces])
+    for j, (face, p) in enumerate(zip(faces, probabilities)):
+      row = {'box': None if face.box is None else [round(v, 1)
+                                                    for v in face.box],
+             'expression': model.class_names[int(np.argmax(p))],
+             'probabilities': {name: float(v)
+                               for name, v in zip(model.class_names, p)}}
+      if save_crops:
+        crop = os.path.join(save_crops, _crop_name(path, j, used))
+        Image.fromarray(face.crop).save(crop)
+        row['crop'] = crop
+      entry['faces'].append(row)
+  return out
+
+
+def format_table(results: Sequence[dict[str, Any]],
+                 class_names: Sequence[str]) -> str:
+  """The results as a fixed-width text table, one row per face."""
+  name_w = max([len('image')] + [len(os.path.basename(r['path']))
+                                 for r in results])
+  col_w = max(6, *(len(c) for c in class_names))
+  head = (f'{"image":<{name_w}}  face  {"box":<21}  {"expression":<{col_w}}  '
+          + '  '.join(f'{c:>{col_w}}' for c in class_names))
+  lines = [head, '-' * len(head)]
+  for r in results:
+    name = os.path.basename(r['path'])
+    if r['error']:
+      lines.append(f'{name:<{name_w}}  {"-":>4}  {r["error"]}')
+      continue
+    for j, face in enumerate(r['faces']):
+      box = ('(aligned input)' if face['box'] is None else
+             '({:.0f},{:.0f},{:.0f},{:.0f})'.format(*face['box']))
+      probs = '  '.join(f'{face["probabilities"][c]:>{col_w}.3f}'
+                        for c in class_names)
+      lines.append(f'{name:<{name_w}}  {j:>4}  {box:<21}  '
+                   f'{face["expression"]:<{col_w}}  {probs}')
+  return '\n'.join(lines)
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+  p = argparse.ArgumentParser(
+      prog='python -m relgan_jax.predict',
+      description='Expression probabilities of the faces in photos.')
+  p.add_argument('--workdir', required=True,
+                 help='A protocol workdir (or one of its fold_k folders).')
+  p.add_argument('--fold', type=int, default=None,
+                 help='Which fold\'s model (default: the first finished one).')
+  p.add_argument('--json', action='store_true', help='Print JSON.')
+  p.add_argument('--save_crops', default='',
+                 help='Save the aligned faces (PNG) in this folder.')
+  p.add_argument('--no_align', action='store_true',
+                 help='The images are already aligned faces: no detection.')
+  p.add_argument('images', nargs='+', help='Image files.')
+  return p.parse_args(argv)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+  args = parse_args(argv)
+  model = inference.load_expression_model(args.workdir, args.fold)
+  finder = inference.FaceFinder(model.preprocessing, align=not args.no_align)
+  results = predict_photos(model, finder, args.images,
+                           save_crops=args.save_crops or None)
+  if args.json:
+    doc = {'model': {'folder': model.folder,
+                     'class_names': model.class_names,
+                     'dataset': model.preprocessing.get('dataset')},
+           'images': results}
+    print(json.dumps(doc, indent=2))
+  else:
+    print(f'model: {model.folder} (dataset '
+          f'{model.preprocessing.get("dataset")}, '
+          f'{len(model.class_names)} classes)')
+    print(format_table(results, model.class_names))
+  return 0
+
+
+if __name__ == '__main__':
+  sys.exit(main())

@@ -1,0 +1,162 @@
+r"""Face reenactment with a trained REL-GAN: one person, another's expression.
+
+  # The target's person wearing the source's expression (one face image):
+  python -m relgan_jax.reenact --workdir=runs/ckplus --source=smile.jpg \
+      --target=friend.jpg --out=friend_smiling.png
+
+  # Folders (or --grid): every source on every target, as a labelled grid
+  # (rows: sources, columns: targets, like the paper's Fig. 3):
+  python -m relgan_jax.reenact --workdir=runs/ckplus --source=sources/ \
+      --target=targets/ --out=grid.png
+
+Paper names: the source face x_s gives the expression through the expression
+encoder Ges (f_e = Ges(x_s)), the target face x_t gives the identity through
+the identity encoder Get (f_i = Get(x_t)), and the decoder Gde draws
+x_bar = Gde(f_e, f_i). G comes from the run's stage-1 checkpoint
+(`relgan_jax.inference.load_reenactor`: a protocol workdir's first fold with
+one, --fold, a fold folder, or a stage-1 workdir).
+
+Each photo's largest face is detected and aligned as the training data was,
+then centre cropped as in evaluation (`--no_align`: the images are aligned
+faces already). Photos without a face are reported and left out; with no
+usable source or target the command fails.
+"""
+
+import argparse
+import os
+import sys
+from typing import Any, Optional, Sequence
+
+import numpy as np
+from PIL import Image
+
+from relgan_jax import inference
+from relgan_jax import report
+
+IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.gif', '.tif', '.tiff',
+                    '.webp', '.ppm', '.pgm')
+
+
+def list_images(path: str) -> list[str]:
+  """`path` itself if it is a file, else the image files in the folder."""
+  if os.path.isdir(path):
+    found = sorted(os.path.join(path, n) for n in os.listdir(path)
+                   if n.lower().endswith(IMAGE_EXTENSIONS))
+    if not found:
+      raise FileNotFoundError(f'No image files ({", ".join(IMAGE_EXTENSIONS)})'
+                              f' in {path}.')
+    return found
+  if not os.path.exists(path):
+    raise FileNotFoundError(f'{path} does not exist.')
+  return [path]
+
+
+def faces_of(paths: Sequence[str], finder: inference.FaceFinder,
+             preprocessing: dict[str, Any]
+             ) -> tuple[np.ndarray, list[str], list[tuple[str, str]]]:
+  """The model-input crops of each photo's largest face.
+
+  Returns:
+    (crops uint8 [N, S, S, 3], the N paths used, [(path, why)] left out).
+  """
+  crops, used, skipped = [], [], []
+  for path in paths:
+    try:
+      photo = inference.load_photo(path)
+    except (OSError, ValueError) as e:
+      skipped.append((path, f'unreadable: {e}'))
+      continue
+    faces = finder(photo, all_faces=False)
+    if not faces:
+      skipped.append((path, 'no face found'))
+      continue
+    crops.append(faces[0].crop)
+    used.append(path)
+  if not crops:
+    return np.zeros((0,), np.uint8), used, skipped
+  return (inference.model_inputs(np.stack(crops), preprocessing,
+                                 five_crop=False), used, skipped)
+
+
+def reenact_paths(reenactor: inference.Reenactor, finder: inference.FaceFinder,
+                  sources: Sequence[str], targets: Sequence[str], out: str, *,
+                  grid: bool = False) -> dict[str, Any]:
+  """Reenacts every source photo's expression on every target photo's face.
+
+  Writes `out`: the generated face alone (one source, one target, no grid),
+  else the labelled grid.
+
+  Returns:
+    {'out', 'sources', 'targets' (paths used), 'skipped': [(path, why)],
+     'generated': uint8 [R, C, S, S, 3]}.
+
+  Raises:
+    ValueError: when no source or no target has a usable face.
+  """
+  prep = reenactor.preprocessing
+  x_s, used_s, skipped_s = faces_of(sources, finder, prep)
+  x_t, used_t, skipped_t = faces_of(targets, finder, prep)
+  skipped = skipped_s + skipped_t
+  for role, used, given in (('source', used_s, sources),
+                            ('target', used_t, targets)):
+    if not used:
+      why = '; '.join(f'{p}: {w}' for p, w in skipped if p in given)
+      raise ValueError(f'No usable {role} face ({why}).')
+  x_bar = reenactor.reenact(x_s, x_t)
+  os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+  stem = lambda p: os.path.splitext(os.path.basename(p))[0][-14:]  # noqa: E731
+  if grid or x_bar.shape[:2] != (1, 1):
+    report.plot_reenactment_grid(
+        x_s, x_t, x_bar, out, source_labels=[stem(p) for p in used_s],
+        target_labels=[stem(p) for p in used_t],
+        title='rows: source x_s (expression); columns: target x_t '
+              '(identity); cell: Gde(Ges(x_s), Get(x_t))')
+  else:
+    Image.fromarray(x_bar[0, 0]).save(out)
+  return {'out': out, 'sources': used_s, 'targets': used_t,
+          'skipped': skipped, 'generated': x_bar}
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+  p = argparse.ArgumentParser(
+      prog='python -m relgan_jax.reenact',
+      description="Draws the target's person with the source's expression.")
+  p.add_argument('--workdir', required=True,
+                 help='A protocol workdir, one fold_k folder, or a stage-1 '
+                      'workdir.')
+  p.add_argument('--fold', type=int, default=None,
+                 help="Which fold's G (default: the first with a checkpoint).")
+  p.add_argument('--source', required=True,
+                 help='Image (or folder of images) giving the expression.')
+  p.add_argument('--target', required=True,
+                 help='Image (or folder of images) giving the identity.')
+  p.add_argument('--out', required=True, help='Output PNG.')
+  p.add_argument('--grid', action='store_true',
+                 help='Write the labelled grid even for one source and target.')
+  p.add_argument('--no_align', action='store_true',
+                 help='The images are already aligned faces: no detection.')
+  return p.parse_args(argv)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+  args = parse_args(argv)
+  sources, targets = list_images(args.source), list_images(args.target)
+  reenactor = inference.load_reenactor(args.workdir, args.fold)
+  finder = inference.FaceFinder(reenactor.preprocessing,
+                                align=not args.no_align)
+  try:
+    result = reenact_paths(reenactor, finder, sources, targets, args.out,
+                           grid=args.grid)
+  except ValueError as e:
+    print(f'reenact: {e}', file=sys.stderr)
+    return 1
+  for path, why in result['skipped']:
+    print(f'left out {path}: {why}', file=sys.stderr)
+  rows, cols = result['generated'].shape[:2]
+  print(f'wrote {args.out}: {rows} source(s) x {cols} target(s), G from '
+        f'{reenactor.folder}')
+  return 0
+
+
+if __name__ == '__main__':
+  sys.exit(main())

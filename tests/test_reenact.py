@@ -1,0 +1,115 @@
+"""Tests for relgan_jax.inference's G loading and the reenact command."""
+
+import contextlib
+import io
+import os
+import shutil
+
+import numpy as np
+from PIL import Image
+import pytest
+
+import apps_workdir
+from relgan_jax import inference
+from relgan_jax import input_pipeline
+from relgan_jax import reenact
+
+
+@pytest.fixture(scope='module')
+def run(tmp_path_factory):
+  return apps_workdir.get(tmp_path_factory)
+
+
+@pytest.fixture(scope='module')
+def photos(tmp_path_factory):
+  return apps_workdir.photos(str(tmp_path_factory.getbasetemp() / 'photos'))
+
+
+def _main(argv):
+  out, err = io.StringIO(), io.StringIO()
+  with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    status = reenact.main(argv)
+  return status, out.getvalue(), err.getvalue()
+
+
+def test_cell_r_c_is_g_of_source_r_and_target_c(run):
+  reenactor = inference.load_reenactor(run.path)
+  assert reenactor.folder == run.fold_dir
+  assert reenactor.preprocessing['stored_size'] == 37
+  batch = next(iter(input_pipeline.eval_batches(
+      run.dataset, run.test_idx[:5], run.config, batch_size=5)))
+  x_s, x_t = batch['image'][:2], batch['image'][2:]
+  grid = reenactor.reenact(x_s, x_t)
+  assert grid.shape == (2, 3, 32, 32, 3) and grid.dtype == np.uint8
+  pairs = [(r, c) for r in range(2) for c in range(3)]
+  x_bar = reenactor.generator.apply(  # G(x_s, x_t) of each pair, one batch.
+      run.g_variables, input_pipeline.normalize(x_s[[r for r, _ in pairs]]),
+      input_pipeline.normalize(x_t[[c for _, c in pairs]]))
+  expected = np.clip(np.round((np.asarray(x_bar) + 1) * 127.5), 0, 255)
+  for k, (r, c) in enumerate(pairs):
+    np.testing.assert_allclose(grid[r, c], expected[k], atol=1)
+
+
+def test_single_pair_of_real_photos(run, photos, tmp_path):
+  out = tmp_path / 'out' / 'hopper_as_astronaut.png'
+  status, stdout, stderr = _main([
+      f'--workdir={run.path}', f'--source={photos["grace_hopper"]}',
+      f'--target={photos["astronaut"]}', f'--out={out}'])
+  assert status == 0, stderr
+  assert stdout.startswith(f'wrote {out}: 1 source(s) x 1 target(s)')
+  image = np.asarray(Image.open(out))
+  assert image.shape == (32, 32, 3) and image.dtype == np.uint8
+
+
+def test_folders_make_a_grid_and_report_faceless_photos(run, photos,
+                                                        tmp_path):
+  sources, targets = tmp_path / 'sources', tmp_path / 'targets'
+  sources.mkdir()
+  targets.mkdir()
+  for name in ('grace_hopper', 'coffee', 'astronaut'):
+    shutil.copy(photos[name], sources)
+  shutil.copy(photos['astronaut'], targets)
+  (sources / 'notes.txt').write_text('not an image')  # Not listed.
+  out = tmp_path / 'grid.png'
+  status, stdout, stderr = _main([
+      '--workdir', run.path, '--source', str(sources), '--target',
+      str(targets), '--out', str(out)])
+  assert status == 0, stderr
+  assert f'left out {sources / "coffee.png"}: no face found' in stderr
+  assert '2 source(s) x 1 target(s)' in stdout
+  grid = np.asarray(Image.open(out))
+  assert grid.ndim == 3 and grid.shape[0] > 64 and grid.shape[1] > 64
+
+
+def test_no_usable_face_fails_with_the_reason(run, photos, tmp_path):
+  status, _, stderr = _main([
+      '--workdir', run.path, '--source', photos['coffee'], '--target',
+      photos['astronaut'], '--out', str(tmp_path / 'x.png')])
+  assert status == 1
+  assert 'No usable source face' in stderr and 'no face found' in stderr
+  assert not (tmp_path / 'x.png').exists()
+
+
+def test_aligned_crops_and_a_fold_without_classifier(run, tmp_path):
+  """--no_align on stored faces; without classifier.json the preprocessing
+  comes from the run's prepared data (workdir/data/manifest.json)."""
+  workdir = tmp_path / 'run'
+  shutil.copytree(os.path.join(run.fold_dir, 'stage1'),
+                  workdir / 'fold_1' / 'stage1')
+  shutil.copytree(os.path.join(run.path, 'data'), workdir / 'data')
+  reenactor = inference.load_reenactor(str(workdir))
+  assert reenactor.folder == str(workdir / 'fold_1')
+  assert reenactor.preprocessing['stored_size'] == 37
+  assert reenactor.preprocessing['margin_ratio'] == pytest.approx(112 / 96)
+  face = tmp_path / 'face.png'
+  Image.fromarray(run.dataset[int(run.test_idx[0])]['image']).save(face)
+  out = tmp_path / 'same.png'
+  status, _, stderr = _main([f'--workdir={workdir}', f'--source={face}',
+                             f'--target={face}', f'--out={out}', '--grid',
+                             '--no_align'])
+  assert status == 0, stderr
+  assert np.asarray(Image.open(out)).shape[0] > 32  # The labelled grid.
+  (tmp_path / 'empty').mkdir()
+  with pytest.raises(FileNotFoundError, match='No trained stage1 in .*empty: '
+                     'it has no fold_k folders'):
+    inference.load_reenactor(str(tmp_path / 'empty'))
