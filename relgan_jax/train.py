@@ -13,9 +13,11 @@ Conventions:
   * `GANState.step` counts iterations: one batch = one D update, followed by
     one G update, or `g_steps_per_d_step` G updates once the G boost has
     started. The extra G updates reuse the iteration's batch.
-  * Randomness: `jax.random.fold_in(state.rng, state.step)` inside a step. The
-    current networks draw no random numbers (GroupNorm, no dropout); the key
-    is there for variants that do and is checkpointed with everything else.
+  * Randomness: the current networks draw no random numbers (GroupNorm, no
+    dropout). `state.rng` is the base key, checkpointed with everything else;
+    a step variant that needs randomness derives its key as
+    `fold_in(fold_in(state.rng, state.step), lax.axis_index('data'))`, never
+    by splitting and storing, so a resumed run draws the same numbers.
   * Batches arrive as host-local uint8/int32 numpy dicts (input_pipeline's
     stage-1 batches) and become global arrays sharded P('data'); images are
     normalised to [-1, 1] on the device.
@@ -36,6 +38,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 import ml_collections
 import numpy as np
 import optax
+import tqdm
 
 from relgan_jax import checkpointing
 from relgan_jax import input_pipeline
@@ -467,8 +470,7 @@ def train_gan(config: ml_collections.ConfigDict, workdir: str, dataset,
     means.add(host)
 
   # --- Loop ---
-  from tqdm import tqdm  # pylint: disable=g-import-not-at-top
-  bar = tqdm(total=total_steps, initial=start_step, disable=not is_chief,
+  bar = tqdm.tqdm(total=total_steps, initial=start_step, disable=not is_chief,
              desc='stage 1', unit='step', dynamic_ncols=True)
   pending = None  # The last step's metrics, checked one step late.
   try:

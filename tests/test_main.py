@@ -1,0 +1,51 @@
+"""The command line and the dataset configs."""
+
+import importlib
+import os
+import subprocess
+import sys
+
+import pytest
+
+from relgan_jax import train
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DATASETS = {'bu3dfe': 10, 'ckplus': 10, 'oulu_casia': 10, 'sfew': 1,
+            'bu4dfe': 10}
+
+
+@pytest.mark.parametrize('name', sorted(DATASETS))
+def test_dataset_configs(name):
+  module = importlib.import_module(f'configs.{name}')
+  config = module.get_config()
+  assert config.data.name == name
+  assert config.data.dir == f'data/{name}'
+  assert config.protocol.num_folds == DATASETS[name]
+  train.check_config(config)  # Valid as shipped.
+  doc = module.__doc__
+  assert f'--config=configs/{name}.py' in doc  # The launch command.
+  assert f'python -m data_prep.prepare --dataset={name}' in doc
+
+
+def _main(*args):
+  env = dict(os.environ, PYTHONPATH=REPO, JAX_PLATFORMS='cpu')
+  return subprocess.run([sys.executable, '-m', 'relgan_jax.main', *args],
+                        cwd=REPO, env=env, capture_output=True, text=True,
+                        timeout=300)
+
+
+def test_missing_data_names_path_and_prep_command(tmp_path):
+  missing = str(tmp_path / 'nothing_here')
+  out = _main('--config=configs/bu3dfe.py', f'--workdir={tmp_path / "run"}',
+              '--mode=train_gan', f'--config.data.dir={missing}')
+  assert out.returncode != 0
+  assert os.path.join(missing, 'manifest.json') in out.stderr
+  assert (f'python -m data_prep.prepare --dataset=bu3dfe --raw_dir=RAW '
+          f'--out_dir={missing}') in out.stderr
+
+
+def test_misspelt_config_field_fails(tmp_path):
+  out = _main('--config=configs/tiny.py', f'--workdir={tmp_path}',
+              '--config.train.batchsize=4')
+  assert out.returncode != 0
+  assert 'batch_size' in out.stderr  # "Did you mean ...".
