@@ -76,6 +76,10 @@ def get_config() -> ml_collections.ConfigDict:
   config.train.checkpoint_every = 1000
   config.train.keep_checkpoints = 3
   config.train.image_summary_every = 1000
+  # On SIGTERM (preemption) stage 1 checkpoints at the end of the current
+  # step and exits with status 143; if that takes longer than this, it exits
+  # without the checkpoint (relgan_jax/preemption.py).
+  config.train.preemption_grace_secs = 9.0
 
   # --- Stage 2: recognition on the frozen f(e) (DESIGN.md §5) -----------------
   config.stage2 = ml_collections.ConfigDict()
