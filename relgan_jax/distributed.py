@@ -24,11 +24,13 @@ Must run before anything touches a JAX device (relgan_jax.main does it first).
 """
 
 import dataclasses
+import hashlib
 import os
-from typing import Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 from absl import logging
 import jax
+import numpy as np
 
 MODES = ('auto', 'on', 'off')
 ENV_ADDRESS = 'JAX_COORDINATOR_ADDRESS'
@@ -175,3 +177,35 @@ def initialize(mode: str = 'auto', settings: Optional[Settings] = None, *,
                jax.process_index(), jax.process_count(),
                settings.coordinator_address or 'auto-detected')
   return True
+
+
+# --- Replica consistency --------------------------------------------------------
+
+
+def fingerprint(tree: Any) -> str:
+  """sha256 (hex) of every leaf's dtype, shape and bytes, from this process's
+  copy (replicated arrays: the local replica). Equal fingerprints = bitwise
+  equal trees."""
+  digest = hashlib.sha256()
+  for leaf in jax.tree.leaves(jax.device_get(tree)):
+    leaf = np.ascontiguousarray(leaf)
+    digest.update(f'{leaf.dtype}{leaf.shape}'.encode())
+    digest.update(leaf.tobytes())
+  return digest.hexdigest()
+
+
+def check_processes_agree(fingerprint_hex: str, what: str) -> None:
+  """Raises RuntimeError unless every process has the same fingerprint.
+
+  A collective: with several processes, all must call it. Single process:
+  nothing to compare.
+  """
+  if jax.process_count() == 1:
+    return
+  from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
+  mine = np.frombuffer(bytes.fromhex(fingerprint_hex), np.uint8)
+  everyone = np.asarray(multihost_utils.process_allgather(mine))
+  if not np.all(everyone == mine[None]):
+    raise RuntimeError(
+        f'The processes hold different {what} (fingerprints '
+        f'{[bytes(f).hex()[:12] for f in everyone]}): the replicas diverged.')

@@ -118,7 +118,9 @@ class Watcher:
                       'periodic checkpoint).')
     return self
 
-  def __exit__(self, *exc):
+  def __exit__(self, exc_type, exc, tb):
+    if exc_type is None or not issubclass(exc_type, Preempted):
+      self.cancel_deadline()  # Not leaving for a preemption: no deadline.
     if self._installed:
       signal.signal(signal.SIGTERM, self._previous or signal.SIG_DFL)
       self._installed = False

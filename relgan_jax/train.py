@@ -41,10 +41,13 @@ import optax
 import tqdm
 
 from relgan_jax import checkpointing
+from relgan_jax import config_checks
+from relgan_jax import distributed
 from relgan_jax import input_pipeline
 from relgan_jax import losses
 from relgan_jax import metric_writers
 from relgan_jax import models
+from relgan_jax import preemption
 from relgan_jax import reenactment_summary
 
 AXIS = 'data'
@@ -298,25 +301,11 @@ def _stage1_programs(g_model, d_model, opt_hparams: Tuple,
 
 
 def check_config(config: ml_collections.ConfigDict) -> None:
-  """Fails at start, with the field named, on values stage 1 cannot run."""
-  models.check_model_config(config.model)
-  losses.check_loss_config(config.loss)
-  t = config.train
-  if t.batch_size <= 0:
-    raise ValueError(
-        f'config.train.batch_size must be > 0, got {t.batch_size}.')
-  for name in ('g_lr', 'd_lr'):
-    if not t[name] > 0:
-      raise ValueError(f'config.train.{name} must be > 0, got {t[name]}.')
-  if t.g_steps_per_d_step < 1:
-    raise ValueError('config.train.g_steps_per_d_step must be >= 1, got '
-                     f'{t.g_steps_per_d_step}.')
-  if t.g_boost_start < 0:
-    raise ValueError('config.train.g_boost_start must be >= 0 (a fraction of '
-                     f'training; > 1 = never), got {t.g_boost_start}.')
-  if t.num_steps <= 0 and t.num_epochs <= 0:
-    raise ValueError('Set config.train.num_steps > 0 or '
-                     'config.train.num_epochs > 0.')
+  """Fails at start, with the field named (config_checks.ConfigError), on
+  values stage 1 cannot run, including a global batch that the devices and
+  processes cannot split evenly."""
+  config_checks.check_stage1(config, num_devices=jax.device_count(),
+                             num_processes=jax.process_count())
 
 
 def num_train_steps(config: ml_collections.ConfigDict,
@@ -386,7 +375,9 @@ def train_gan(config: ml_collections.ConfigDict, workdir: str, dataset,
   (every config.train.checkpoint_every steps and at the end; the grain
   iterator position with them), TensorBoard events in workdir/tensorboard and
   console logs; stops with NonFiniteLossError naming the step and term when a
-  loss or gradient norm is NaN/Inf (no checkpoint is written after it).
+  loss or gradient norm is NaN/Inf (no checkpoint is written after it). On a
+  preemption (SIGTERM, or JAX's multi-host preemption sync point) it
+  checkpoints the step it is at and raises preemption.Preempted.
 
   Args:
     config: the run's config.
@@ -471,48 +462,68 @@ def train_gan(config: ml_collections.ConfigDict, workdir: str, dataset,
 
   # --- Loop ---
   bar = tqdm.tqdm(total=total_steps, initial=start_step, disable=not is_chief,
-             desc='stage 1', unit='step', dynamic_ncols=True)
+                  desc='stage 1', unit='step', dynamic_ncols=True)
+  # SIGTERM (one process) or JAX's preemption sync point (several): checkpoint
+  # this step, then raise preemption.Preempted (main exits with status 143).
+  watcher = preemption.Watcher(
+      manager, grace_secs=config.train.get('preemption_grace_secs', 9.0),
+      last_checkpoint=manager.latest_step)
   pending = None  # The last step's metrics, checked one step late.
   try:
-    for step in range(start_step, total_steps):
-      batch = shard_batch(next(train_iter), mesh)
-      with jax.transfer_guard('disallow'):
-        state, d_metrics = d_step(state, batch)
-        if await_each_step:
-          jax.block_until_ready(state)
-        for _ in range(g_steps_at(step, total_steps, config)):
-          state, g_metrics = g_step(state, batch)  # Same batch (see above).
+    with watcher:
+      for step in range(start_step, total_steps):
+        batch = shard_batch(next(train_iter), mesh)
+        with jax.transfer_guard('disallow'):
+          state, d_metrics = d_step(state, batch)
           if await_each_step:
             jax.block_until_ready(state)
+          for _ in range(g_steps_at(step, total_steps, config)):
+            state, g_metrics = g_step(state, batch)  # Same batch (see above).
+            if await_each_step:
+              jax.block_until_ready(state)
+        if pending is not None:
+          record(*pending)
+        done = step + 1
+        pending = (done, {**d_metrics, **g_metrics})
+        bar.update(1)
+
+        stop = watcher.should_stop(done)  # Every step, on every process.
+        log_now = is_time(done, config.train.log_every, total_steps)
+        save_now = stop or is_time(done, config.train.checkpoint_every,
+                                   total_steps)
+        image_now = summary is not None and not stop and is_time(
+            done, config.train.image_summary_every, total_steps)
+        if log_now or save_now or image_now:
+          record(*pending)  # Nothing is written before its step is checked.
+          pending = None
+        if log_now:
+          scalars = means.pop()
+          scalars['g_steps_per_d_step'] = g_steps_at(step, total_steps, config)
+          writer.write_scalars(done, scalars)
+          bar.set_postfix(d=f'{scalars["d_total"]:.3g}',
+                          g=f'{scalars["g_total"]:.3g}', refresh=False)
+        if image_now:
+          writer.write_images(done,
+                              {'reenactment': summary(_g_variables(state))})
+        if save_now:
+          checkpointing.save(manager, done, state, train_iter, meta)
+        if stop:
+          manager.wait_until_finished()
+          raise preemption.Preempted(done, str(manager.directory))
       if pending is not None:
         record(*pending)
-      done = step + 1
-      pending = (done, {**d_metrics, **g_metrics})
-      bar.update(1)
-
-      log_now = is_time(done, config.train.log_every, total_steps)
-      save_now = is_time(done, config.train.checkpoint_every, total_steps)
-      image_now = summary is not None and is_time(
-          done, config.train.image_summary_every, total_steps)
-      if log_now or save_now or image_now:
-        record(*pending)  # Nothing is written before its step is checked.
-        pending = None
-      if log_now:
-        scalars = means.pop()
-        scalars['g_steps_per_d_step'] = g_steps_at(step, total_steps, config)
-        writer.write_scalars(done, scalars)
-        bar.set_postfix(d=f'{scalars["d_total"]:.3g}',
-                        g=f'{scalars["g_total"]:.3g}', refresh=False)
-      if image_now:
-        writer.write_images(done,
-                            {'reenactment': summary(_g_variables(state))})
-      if save_now:
-        checkpointing.save(manager, done, state, train_iter, meta)
-    if pending is not None:
-      record(*pending)
+      if watcher.requested:  # After the last step: its checkpoint is there.
+        manager.wait_until_finished()
+        raise preemption.Preempted(total_steps, str(manager.directory))
   finally:
     bar.close()
     manager.wait_until_finished()
     writer.close()
   manager.close()
+  # Equal fingerprints = bitwise equal states (and, with several processes,
+  # proof that every process holds the same replica).
+  fingerprint = distributed.fingerprint(state)
+  logging.info('Stage 1 finished at step %d; state fingerprint %s.',
+               total_steps, fingerprint[:16])
+  distributed.check_processes_agree(fingerprint, 'the stage-1 state')
   return state
