@@ -1,7 +1,10 @@
 """Stage-1 update steps: what each step changes, 1 vs 2 devices, retracing."""
 
+import functools
+
 import chex
 import jax
+from jax.sharding import NamedSharding, PartitionSpec as P
 import numpy as np
 import optax
 import pytest
@@ -29,7 +32,7 @@ def _batch(seed):
               y_i_s=np.zeros(B, np.int32), y_e_t=np.zeros(B, np.int32))
 
 
-def _setup(config, num_devices, decorate=lambda f: f):
+def _setup(config, num_devices, decorate=lambda f: f, numpy_init=False):
   mesh = train.make_mesh(jax.devices()[:num_devices])
   g_model = models.build_generator(config, bn_axis_name=train.AXIS)
   d_model = models.build_discriminator(config, NE, NI)
@@ -40,7 +43,26 @@ def _setup(config, num_devices, decorate=lambda f: f):
   t = config.train
   g_tx = optax.adam(t.g_lr, b1=t.b1, b2=t.b2, eps=1e-3)
   d_tx = optax.adam(t.d_lr, b1=t.b1, b2=t.b2, eps=1e-3)
-  state = train.init_state(config, g_model, d_model, g_tx, d_tx, mesh)
+  if numpy_init:  # Skips compiling the initialiser.
+    abstract = jax.eval_shape(functools.partial(
+        train.create_state, g_model=g_model, d_model=d_model, g_tx=g_tx,
+        d_tx=d_tx), jax.random.PRNGKey(0))
+    rng = np.random.default_rng(0)
+    params = lambda tree: jax.tree.map(
+        lambda a: (0.05 * rng.standard_normal(a.shape)).astype(a.dtype), tree)
+    zeros = lambda tree: jax.tree.map(
+        lambda a: np.zeros(a.shape, a.dtype), tree)
+    stats = jax.tree_util.tree_map_with_path(
+        lambda path, a: np.full(a.shape, 'var' in str(path[-1]), a.dtype),
+        abstract.g_batch_stats)
+    state = abstract.replace(
+        step=np.int32(0), g_params=params(abstract.g_params),
+        d_params=params(abstract.d_params), g_batch_stats=stats,
+        g_opt_state=zeros(abstract.g_opt_state),
+        d_opt_state=zeros(abstract.d_opt_state), rng=zeros(abstract.rng))
+    state = jax.device_put(state, NamedSharding(mesh, P()))
+  else:
+    state = train.init_state(config, g_model, d_model, g_tx, d_tx, mesh)
   d_step, g_step = train.make_steps(config, g_model, d_model, g_tx, d_tx,
                                     mesh, decorate=decorate)
   return mesh, state, d_step, g_step
@@ -152,3 +174,21 @@ def test_bad_config_fails_with_the_field_named(field, value):
   config[section][name] = value
   with pytest.raises(ValueError, match=f'config.{field}'):
     train.check_config(config)
+
+
+def test_batchnorm_generator_one_vs_two_devices():
+  """With norm='batch', statistics are averaged over the 'data' axis: a G step
+  on 1 and on 2 devices gives the same params and statistics."""
+  config = _config()
+  config.model.norm = 'batch'
+  results = []
+  for num_devices in (1, 2):
+    mesh, state, _, g_step = _setup(config, num_devices, numpy_init=True)
+    batch = train.shard_batch(_batch(0), mesh)
+    s1 = jax.device_get(state)
+    state, metrics = _run(g_step, state, batch)
+    s2 = jax.device_get(state)
+    assert all(jax.tree.leaves(_changed(s1.g_batch_stats, s2.g_batch_stats)))
+    train.check_finite(metrics, step=1)
+    results.append(s2)
+  chex.assert_trees_all_close(results[0], results[1], rtol=1e-5, atol=1e-6)
