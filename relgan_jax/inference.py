@@ -15,13 +15,9 @@ Where things are in a protocol workdir (`relgan_jax.protocol`):
 `save_classifier` writes the MLP's params and the feature standardiser (orbax
 PyTree, `mlp/`) beside `classifier.json`: the MLP fields, the class names and
 the preprocessing the training faces had (the manifest's prep settings and
-stored size, config.model.image_size, config.augment.margin_ratio), so that a
-photo can be turned into exactly the kind of input the model was trained on:
-
-  photo -> detect the face, find the eye centres, warp the eyes onto the
-  prep's template in a stored_size crop (`data_prep.align`; or a centre square
-  for already-aligned crops) -> resize to round(image_size * margin_ratio) and
-  take the centre image_size crop (evaluation's view, `augment.centre_crop`).
+stored size, config.model.image_size, config.augment.margin_ratio), so that
+`relgan_jax.faces` can turn a photo into exactly the kind of input the model
+was trained on.
 
 `load_expression_model` (Ges + MLP) and `load_reenactor` (G) accept a protocol
 workdir (the first fold that has what they need, or --fold), one fold folder,
@@ -42,9 +38,8 @@ import ml_collections
 import numpy as np
 import orbax.checkpoint as ocp
 
-from data_prep import align as align_lib
-from relgan_jax import augment
 from relgan_jax import checkpointing
+from relgan_jax import faces as faces_lib
 from relgan_jax import input_pipeline
 from relgan_jax import models
 
@@ -268,108 +263,6 @@ def _run_preprocessing(run_dir: str, image_size: int) -> dict[str, Any]:
   }
 
 
-# --- From photos to faces ------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class Face:
-  """One face found in a photo.
-
-  Attributes:
-    crop: uint8 [stored, stored, 3], aligned like the training faces.
-    box: (left, top, right, bottom) of the detection in photo pixels, or None
-      without detection (--no_align).
-    transform: float [2, 3], photo -> crop (as 'align/transform' in records).
-  """
-  crop: np.ndarray
-  box: Optional[tuple[float, float, float, float]]
-  transform: np.ndarray
-
-
-@functools.lru_cache(maxsize=2)
-def _detector(backend: str, landmarks: int, detect_max_side: int):
-  # Loading dlib's landmark model takes seconds: once per process.
-  return align_lib.make_detector(backend, landmarks=landmarks,
-                                 detect_max_side=detect_max_side)
-
-
-class FaceFinder:
-  """Detects and aligns faces the way the training data was prepared.
-
-  Args:
-    preprocessing: the model's preprocessing dict (see `save_classifier`).
-    align: detect and align (else: centre square, resized; for crops that
-      are already aligned).
-    detector: an `align.EyeDetector`; default the prep's backend.
-  """
-
-  def __init__(self, preprocessing: dict[str, Any], *, align: bool = True,
-               detector: Any = None):
-    prep = preprocessing.get('prep') or {}
-    self.stored_size = int(preprocessing.get('stored_size') or round(
-        preprocessing['image_size'] * preprocessing['margin_ratio']))
-    self.template = tuple(prep.get('eye_template',
-                                   align_lib.DEFAULT_EYE_TEMPLATE))
-    self.align = align
-    self.detector = detector
-    if align and detector is None:
-      self.detector = _detector(prep.get('backend', 'dlib'),
-                                int(prep.get('landmarks', 68)),
-                                int(prep.get('detect_max_side', 640)))
-    if align and prep and prep.get('align') is False:
-      logging.warning('The training faces were not aligned (prep align=False): '
-                      'pass already-aligned crops with --no_align.')
-
-  def __call__(self, image: np.ndarray, *,
-               all_faces: bool = True) -> list[Face]:
-    """The faces of `image` (uint8 HxWx3), largest first; [] if none."""
-    if not self.align:
-      crop, matrix = align_lib.resize_only(image, self.stored_size)
-      return [Face(crop, None, matrix)]
-    if hasattr(self.detector, 'faces'):  # Every face (the dlib backend).
-      boxes = self.detector.faces(image)
-      if not all_faces:
-        boxes = boxes[:1]
-      detections = []
-      for box in boxes:
-        left, right = align_lib.eye_centres(
-            self.detector.landmarks_in_box(image, box))
-        detections.append(align_lib.Detection(left, right, len(boxes),
-                                              tuple(box)))
-    else:  # A backend that only reports the largest face.
-      detection = self.detector.eyes(image)
-      detections = [detection] if detection is not None else []
-    faces = []
-    for d in detections:
-      crop, matrix = align_lib.align(image, d, self.stored_size, self.template)
-      faces.append(Face(crop, tuple(float(v) for v in d.box), matrix))
-    return faces
-
-
-def load_photo(path: str) -> np.ndarray:
-  """Reads an image file as uint8 HxWx3 (grey replicated, EXIF rotated)."""
-  from data_prep import prep_worker  # pylint: disable=import-outside-toplevel
-  with open(path, 'rb') as f:
-    data = f.read()
-  try:
-    return prep_worker.load_rgb(data)
-  except Exception as e:  # PIL raises many types for unreadable files.
-    raise ValueError(f'{path} is not a readable image: {type(e).__name__}: '
-                     f'{e}') from e
-
-
-def model_inputs(faces: np.ndarray, preprocessing: dict[str, Any], *,
-                 five_crop: Optional[bool] = None) -> np.ndarray:
-  """Stored-size faces [N, M, M, 3] -> the evaluation crops [N, S, S, 3]
-  (or [N, 5, S, S, 3] with five_crop; default: as the run evaluated)."""
-  size = int(preprocessing['image_size'])
-  side = augment.margin_side(size, float(preprocessing['margin_ratio']))
-  if five_crop is None:
-    five_crop = bool(preprocessing.get('five_crop', False))
-  crop = augment.five_crops if five_crop else augment.centre_crop
-  return np.stack([crop(np.asarray(f, np.uint8), size, side) for f in faces])
-
-
 def _padded(x: np.ndarray, multiple: int = 8) -> np.ndarray:
   """Pads the batch to a multiple of `multiple` (fewer distinct compiles)."""
   n = len(x)
@@ -423,8 +316,8 @@ class ExpressionModel:
     """Probabilities [N, Ne] of stored-size aligned faces."""
     if not len(faces):
       return np.zeros((0, len(self.class_names)))
-    return self.probabilities(model_inputs(np.stack(faces),
-                                           self.preprocessing))
+    return self.probabilities(faces_lib.model_inputs(np.stack(faces),
+                                                     self.preprocessing))
 
 
 @functools.partial(jax.jit, static_argnums=0)

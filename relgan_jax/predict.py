@@ -32,6 +32,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 from PIL import Image
 
+from relgan_jax import faces
 from relgan_jax import inference
 
 NO_FACE = 'no face found'
@@ -48,7 +49,7 @@ def _crop_name(path: str, face: int, used: set[str]) -> str:
 
 
 def predict_photos(model: inference.ExpressionModel,
-                   finder: inference.FaceFinder, paths: Sequence[str], *,
+                   finder: faces.FaceFinder, paths: Sequence[str], *,
                    save_crops: Optional[str] = None) -> list[dict[str, Any]]:
   """Runs the model on every face of every photo.
 
@@ -69,16 +70,16 @@ def predict_photos(model: inference.ExpressionModel,
     entry: dict[str, Any] = {'path': path, 'error': None, 'faces': []}
     out.append(entry)
     try:
-      photo = inference.load_photo(path)
+      photo = faces.load_photo(path)
     except (OSError, ValueError) as e:
       entry['error'] = f'unreadable: {e}'
       continue
-    faces = finder(photo)
-    if not faces:
+    found = finder(photo)
+    if not found:
       entry['error'] = NO_FACE
       continue
-    probabilities = model.predict_faces([f.crop for f in faces])
-    for j, (face, p) in enumerate(zip(faces, probabilities)):
+    probabilities = model.predict_faces([f.crop for f in found])
+    for j, (face, p) in enumerate(zip(found, probabilities)):
       row = {'box': None if face.box is None else [round(v, 1)
                                                     for v in face.box],
              'expression': model.class_names[int(np.argmax(p))],
@@ -136,7 +137,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[Sequence[str]] = None) -> int:
   args = parse_args(argv)
   model = inference.load_expression_model(args.workdir, args.fold)
-  finder = inference.FaceFinder(model.preprocessing, align=not args.no_align)
+  finder = faces.FaceFinder(model.preprocessing, align=not args.no_align)
   results = predict_photos(model, finder, args.images,
                            save_crops=args.save_crops or None)
   if args.json:

@@ -30,6 +30,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 from PIL import Image
 
+from relgan_jax import faces
 from relgan_jax import inference
 from relgan_jax import report
 
@@ -51,7 +52,7 @@ def list_images(path: str) -> list[str]:
   return [path]
 
 
-def faces_of(paths: Sequence[str], finder: inference.FaceFinder,
+def faces_of(paths: Sequence[str], finder: faces.FaceFinder,
              preprocessing: dict[str, Any]
              ) -> tuple[np.ndarray, list[str], list[tuple[str, str]]]:
   """The model-input crops of each photo's largest face.
@@ -62,23 +63,23 @@ def faces_of(paths: Sequence[str], finder: inference.FaceFinder,
   crops, used, skipped = [], [], []
   for path in paths:
     try:
-      photo = inference.load_photo(path)
+      photo = faces.load_photo(path)
     except (OSError, ValueError) as e:
       skipped.append((path, f'unreadable: {e}'))
       continue
-    faces = finder(photo, all_faces=False)
-    if not faces:
+    found = finder(photo, all_faces=False)
+    if not found:
       skipped.append((path, 'no face found'))
       continue
-    crops.append(faces[0].crop)
+    crops.append(found[0].crop)
     used.append(path)
   if not crops:
     return np.zeros((0,), np.uint8), used, skipped
-  return (inference.model_inputs(np.stack(crops), preprocessing,
+  return (faces.model_inputs(np.stack(crops), preprocessing,
                                  five_crop=False), used, skipped)
 
 
-def reenact_paths(reenactor: inference.Reenactor, finder: inference.FaceFinder,
+def reenact_paths(reenactor: inference.Reenactor, finder: faces.FaceFinder,
                   sources: Sequence[str], targets: Sequence[str], out: str, *,
                   grid: bool = False) -> dict[str, Any]:
   """Reenacts every source photo's expression on every target photo's face.
@@ -142,7 +143,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
   args = parse_args(argv)
   sources, targets = list_images(args.source), list_images(args.target)
   reenactor = inference.load_reenactor(args.workdir, args.fold)
-  finder = inference.FaceFinder(reenactor.preprocessing,
+  finder = faces.FaceFinder(reenactor.preprocessing,
                                 align=not args.no_align)
   try:
     result = reenact_paths(reenactor, finder, sources, targets, args.out,

@@ -2,8 +2,9 @@
 
 Built once per test process (under pytest's base temp folder) and shared by
 tests/test_predict.py and tests/test_reenact.py. To stay cheap it skips the
-stage-1 updates: G and D are freshly initialised and written with the real
-stage-1 checkpoint code (train_gan's layout, step 0); Ges is exported with
+stage-1 updates: G is freshly initialised and written with the real stage-1
+checkpoint code (train_gan's layout, step 0, without D and the optimiser
+states, which nothing here reads); Ges is exported with
 `checkpointing.export_encoder`; the stage-2 MLP is really trained on that Ges's
 f(e) (`stage2.train_mlp`) and saved with `inference.save_classifier`, the call
 protocol.run_fold is asked to make. The whole protocol path is exercised by
@@ -20,6 +21,7 @@ import os
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from configs import tiny
@@ -29,7 +31,6 @@ from relgan_jax import inference
 from relgan_jax import models
 from relgan_jax import records
 from relgan_jax import stage2
-from relgan_jax import train
 
 _BUILT: dict[str, 'Workdir'] = {}
 
@@ -64,24 +65,23 @@ def build(root: str) -> Workdir:
   train_idx, test_idx = folds.split_indices(dataset, 0)
   fold_dir = os.path.join(workdir, 'fold_0')
 
-  # Stage 1's checkpoint, as train_gan writes it (untrained: step 0).
+  # A stage-1 checkpoint written by the stage-1 code (untrained, step 0).
+  # G alone: what load_reenactor reads (the full GANState is checked on the
+  # notebook's protocol run).
   ne = len(dataset.manifest['expression_classes'])
-  ni = len(set(np.asarray(dataset.identities)[train_idx]))
   g_model = models.build_generator(c)
-  d_model = models.build_discriminator(c, ne, ni)
-  g_tx, d_tx = train.make_optimizers(c)
-  mesh = train.make_mesh(jax.devices()[:1])
-  state = train.init_state(c, g_model, d_model, g_tx, d_tx, mesh)
+  x = jnp.zeros((1, c.model.image_size, c.model.image_size, 3))
+  g_params = jax.jit(g_model.init)(jax.random.key(0), x, x)['params']
   manager = checkpointing.make_manager(os.path.join(fold_dir, 'stage1'))
-  checkpointing.save(manager, 0, state, None,
+  checkpointing.save(manager, 0, {'step': 0, 'g_params': g_params}, None,
                      dict(dataset='synthetic', num_expressions=ne,
-                          num_identities=ni, model=c.model.to_dict()))
+                          model=c.model.to_dict()))
   manager.wait_until_finished()
   manager.close()
 
   # Ges export and the stage-2 MLP on its f(e).
   encoder_dir = os.path.join(fold_dir, 'encoder')
-  checkpointing.export_encoder(state.g_params, c, encoder_dir)
+  checkpointing.export_encoder(g_params, c, encoder_dir)
   ges, ges_vars = checkpointing.load_encoder(encoder_dir,
                                              return_variables=True)
   features = stage2.extract_features(stage2.ges_encoder_fn(ges, ges_vars),
@@ -90,7 +90,7 @@ def build(root: str) -> Workdir:
   inference.save_classifier(os.path.join(fold_dir, 'classifier'), classifier,
                             config=c, manifest=dataset.manifest)
   return Workdir(workdir, fold_dir, c, dataset, train_idx, test_idx,
-                 classifier, jax.device_get({'params': state.g_params}))
+                 classifier, jax.device_get({'params': g_params}))
 
 
 def get(tmp_path_factory) -> Workdir:

@@ -12,6 +12,7 @@ from PIL import Image
 import pytest
 
 import apps_workdir
+from relgan_jax import faces
 from relgan_jax import inference
 from relgan_jax import input_pipeline
 from relgan_jax import predict
@@ -66,17 +67,17 @@ def test_probabilities_match_stage2_evaluation(run):
                                      batch_size=8)
   logits = run.classifier.logits(features.f)
   expected = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
-  faces = [run.dataset[int(i)]['image'] for i in idx]
-  finder = inference.FaceFinder(model.preprocessing, align=False)
-  crops = [finder(face)[0].crop for face in faces]
-  np.testing.assert_array_equal(crops, faces)  # 37 px stays 37 px.
+  stored = [run.dataset[int(i)]['image'] for i in idx]
+  finder = faces.FaceFinder(model.preprocessing, align=False)
+  crops = [finder(face)[0].crop for face in stored]
+  np.testing.assert_array_equal(crops, stored)  # 37 px stays 37 px.
   got = model.predict_faces(crops)
   np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
   np.testing.assert_allclose(got.sum(-1), 1.0, atol=1e-6)
   eval_crops = next(iter(input_pipeline.eval_batches(
       run.dataset, idx, run.config, batch_size=5)))['image']
   np.testing.assert_array_equal(
-      inference.model_inputs(np.stack(faces), model.preprocessing), eval_crops)
+      faces.model_inputs(np.stack(stored), model.preprocessing), eval_crops)
 
 
 def test_predict_json_on_real_photos(run, photos, tmp_path):
