@@ -34,6 +34,12 @@ ENCODER_JSON = 'encoder.json'
 ENCODER_TREE = 'ges'
 
 
+def _absolute(path) -> str:
+  """An absolute local path (orbax needs one), or a URL (gs://...) as is."""
+  path = os.fspath(path)
+  return path if '://' in path else os.path.abspath(path)
+
+
 def checkpoint_dir(workdir: str) -> str:
   return os.path.join(workdir, 'checkpoints')
 
@@ -113,11 +119,18 @@ def load_state_tree(path: str) -> Tuple[Dict[str, Any], Dict[str, Any]]:
           f'No stage-1 checkpoint at {path} (expected <workdir>/checkpoints/'
           '<step>/state, written by train.train_gan).')
     path = path / str(steps[-1])
+  # Every leaf as a host numpy array: the checkpoint may come from other
+  # devices (e.g. a multi-host TPU run read on a laptop), whose shardings
+  # cannot be rebuilt here.
+  tree = ocp.PyTreeCheckpointHandler().metadata(path / STATE)
+  as_numpy = jax.tree.map(
+      lambda _: ocp.RestoreArgs(restore_type=np.ndarray),
+      getattr(tree, 'tree', tree))
   checkpointer = ocp.Checkpointer(ocp.CompositeCheckpointHandler())
   restored = checkpointer.restore(path, args=ocp.args.Composite(**{
-      STATE: ocp.args.PyTreeRestore(), META: ocp.args.JsonRestore()}))
-  state = jax.tree.map(jax.device_get, restored[STATE])
-  return state, restored[META]
+      STATE: ocp.args.PyTreeRestore(restore_args=as_numpy),
+      META: ocp.args.JsonRestore()}))
+  return restored[STATE], restored[META]
 
 
 # --- The exported expression encoder ------------------------------------------
@@ -146,17 +159,16 @@ def export_encoder(g_params: Any, config: ml_collections.ConfigDict, path: str,
   tree = {'params': g_params['Ges']}
   if m.norm == 'batch':
     tree['batch_stats'] = g_batch_stats['Ges']
-  path = os.path.abspath(path)
+  path = _absolute(path)
   checkpointer = ocp.PyTreeCheckpointer()
   checkpointer.save(os.path.join(path, ENCODER_TREE),
                     args=ocp.args.PyTreeSave(tree), force=True)
   fields = dict(image_size=m.image_size, width=m.width, norm=m.norm,
                 dtype=m.dtype, f_e_dim=m.f_e_dim)
   if jax.process_index() == 0:
-    tmp = os.path.join(path, ENCODER_JSON + '.tmp')
-    with open(tmp, 'w') as f:
-      json.dump({'module': 'Ges', 'fields': fields}, f, indent=2)
-    os.replace(tmp, os.path.join(path, ENCODER_JSON))
+    tmp = epath.Path(path) / (ENCODER_JSON + '.tmp')
+    tmp.write_text(json.dumps({'module': 'Ges', 'fields': fields}, indent=2))
+    tmp.replace(epath.Path(path) / ENCODER_JSON)
   return path
 
 
@@ -175,13 +187,12 @@ def load_encoder(path: str, *, return_variables: bool = False
     x)` gives f_e [B, f_e_dim] for x in [-1, 1]; or (ges_module, variables)
     with return_variables.
   """
-  json_path = os.path.join(path, ENCODER_JSON)
-  if not os.path.exists(json_path):
+  json_path = epath.Path(path) / ENCODER_JSON
+  if not json_path.exists():
     raise FileNotFoundError(
         f'No exported encoder at {path}: {json_path} is missing (write it with '
         'checkpointing.export_encoder).')
-  with open(json_path) as f:
-    fields = json.load(f)['fields']
+  fields = json.loads(json_path.read_text())['fields']
   ges = models.Ges(image_size=fields['image_size'], width=fields['width'],
                    norm=fields['norm'], dtype=jnp.dtype(fields['dtype']),
                    f_e_dim=fields['f_e_dim'])
@@ -193,7 +204,7 @@ def load_encoder(path: str, *, return_variables: bool = False
   abstract = jax.eval_shape(ges.init, jax.random.key(0), x)
   restore_args = ocp.checkpoint_utils.construct_restore_args(abstract)
   variables = ocp.PyTreeCheckpointer().restore(
-      os.path.join(os.path.abspath(path), ENCODER_TREE),
+      os.path.join(_absolute(path), ENCODER_TREE),
       args=ocp.args.PyTreeRestore(item=abstract, restore_args=restore_args))
   if return_variables:
     return ges, variables
