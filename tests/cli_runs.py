@@ -22,16 +22,17 @@ FINGERPRINT = re.compile(r'Stage 1 finished at step (\d+); state fingerprint '
                          r'([0-9a-f]+)\.')
 
 
-def env(cache_dir: str, num_devices: int,
-        extra: Optional[Mapping[str, str]] = None) -> dict:
-  """Environment of a CPU run with `num_devices` devices and a shared cache."""
+def env(cache_dir: Optional[str], num_devices: int) -> dict:
+  """Environment of a CPU run with `num_devices` devices and, unless
+  cache_dir is None, a persistent compilation cache there."""
   out = dict(os.environ, PYTHONPATH=REPO, JAX_PLATFORMS='cpu',
              XLA_FLAGS=f'--xla_force_host_platform_device_count={num_devices}',
-             JAX_DISABLE_MOST_OPTIMIZATIONS='1',
-             JAX_COMPILATION_CACHE_DIR=cache_dir,
-             JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS='0',
-             JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES='0')
-  out.update(extra or {})
+             JAX_DISABLE_MOST_OPTIMIZATIONS='1')
+  out.pop('JAX_COMPILATION_CACHE_DIR', None)
+  if cache_dir:
+    out.update(JAX_COMPILATION_CACHE_DIR=cache_dir,
+               JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS='0',
+               JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES='0')
   return out
 
 
