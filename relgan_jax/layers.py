@@ -70,7 +70,7 @@ def conv_xla(x: jnp.ndarray, kernel: jnp.ndarray,
                                   dimension_numbers=_DIMENSION_NUMBERS)
 
 
-# --- The fast path: convolution with a matrix-product weight gradient ---------
+# --- The fast path: convolutions whose gradients are matrix products ---------
 
 
 def im2col(x: jnp.ndarray, kh: int, kw: int, padding: Padding) -> jnp.ndarray:
@@ -82,16 +82,32 @@ def im2col(x: jnp.ndarray, kh: int, kw: int, padding: Padding) -> jnp.ndarray:
                           for i in range(kh) for j in range(kw)], axis=-1)
 
 
+def im2col_t(x: jnp.ndarray, kh: int, kw: int, padding: Padding) -> jnp.ndarray:
+  """im2col(x) transposed, [kh*kw*C, B*Ho*Wo], built tap-major from a
+  channel-major copy of x, so each tap is one contiguous block."""
+  b, _, _, c = x.shape
+  xt = jnp.pad(x.transpose(3, 0, 1, 2), ((0, 0), (0, 0), *padding))
+  ho, wo = xt.shape[2] - kh + 1, xt.shape[3] - kw + 1
+  taps = [xt[:, :, i:i + ho, j:j + wo] for i in range(kh) for j in range(kw)]
+  return jnp.stack(taps).reshape(kh * kw * c, b * ho * wo)
+
+
+DW_FORM = 'pt'
+
+
 def weight_grad(x: jnp.ndarray, dy: jnp.ndarray, kernel_shape: Sequence[int],
                 padding: Padding) -> jnp.ndarray:
   """dL/dkernel of conv_xla(x, kernel, padding) given dy = dL/dy, as one
-  matrix product dy^T @ im2col(x) over all B*Ho*Wo output positions."""
+  matrix product im2col(x)^T @ dy over all B*Ho*Wo output positions."""
   kh, kw, cin, cout = kernel_shape
-  patches = im2col(x, kh, kw, padding)
-  # [Cout, kh*kw*Cin]: the long B*Ho*Wo axis is contracted.
-  grad_t = lax.dot_general(dy, patches, (((0, 1, 2), (0, 1, 2)), ((), ())),
+  if DW_FORM == 'pt':
+    grad = jnp.dot(im2col_t(x, kh, kw, padding), dy.reshape(-1, cout),
+                   preferred_element_type=jnp.float32)
+  else:
+    grad = lax.dot_general(im2col(x, kh, kw, padding), dy,
+                           (((0, 1, 2), (0, 1, 2)), ((), ())),
                            preferred_element_type=jnp.float32)
-  return grad_t.T.reshape(kh, kw, cin, cout)
+  return grad.reshape(kh, kw, cin, cout)
 
 
 def _varying_axes(x: jnp.ndarray) -> frozenset:
@@ -118,25 +134,63 @@ def _match_varying(*arrays):
                for a, ax in zip(arrays, axes))
 
 
-def conv_fast(x: jnp.ndarray, kernel: jnp.ndarray,
-              padding: Padding) -> jnp.ndarray:
-  """conv_xla with a matrix-product weight gradient (see module docstring)."""
-  x, kernel = _match_varying(x, kernel)
-  return _conv_fast(x, kernel, padding)
+def _tap_matrix(kernel: jnp.ndarray) -> jnp.ndarray:
+  """[kh, kw, Cin, Cout] -> [Cin, kh*kw*Cout] (every tap's 1x1 kernel)."""
+  kh, kw, cin, cout = kernel.shape
+  return kernel.transpose(2, 0, 1, 3).reshape(cin, kh * kw * cout)
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
-def _conv_fast(x: jnp.ndarray, kernel: jnp.ndarray,
-               padding: Padding) -> jnp.ndarray:
+def _shift_sum(z: jnp.ndarray, kh: int, kw: int, padding: Padding,
+               cout: int) -> jnp.ndarray:
+  """y[h, w] = sum over taps (i, j) of pad(z)[h + i, w + j, tap (i, j)]."""
+  z = jnp.pad(z, ((0, 0), *padding, (0, 0)))
+  ho, wo = z.shape[1] - kh + 1, z.shape[2] - kw + 1
+  y = 0
+  for i in range(kh):
+    for j in range(kw):
+      t = (i * kw + j) * cout
+      y = y + z[:, i:i + ho, j:j + wo, t:t + cout]
+  return y
+
+
+def _shift_gather(dy: jnp.ndarray, kh: int, kw: int, padding: Padding,
+                  height: int, width: int) -> jnp.ndarray:
+  """The transpose of _shift_sum: dz[a, b, tap (i, j)] = dy[a + pt - i,
+  b + pl - j] (0 outside dy), for an input of height x width."""
+  (pt, _), (pl, _) = padding
+  bottom = max(0, height + pt - dy.shape[1])
+  right = max(0, width + pl - dy.shape[2])
+  dy = jnp.pad(dy, ((0, 0), (kh - 1, bottom), (kw - 1, right), (0, 0)))
+  return jnp.concatenate(
+      [dy[:, pt + kh - 1 - i:pt + kh - 1 - i + height,
+          pl + kw - 1 - j:pl + kw - 1 - j + width, :]
+       for i in range(kh) for j in range(kw)], axis=-1)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
+def _conv_mm(x, kernel, padding, output_side):
+  kh, kw, _, cout = kernel.shape
+  if output_side:
+    z = jnp.dot(x, _tap_matrix(kernel), preferred_element_type=jnp.float32)
+    return _shift_sum(z.astype(x.dtype), kh, kw, padding, cout)
   return conv_xla(x, kernel, padding)
 
 
-def _conv_fast_fwd(x, kernel, padding):
-  return conv_xla(x, kernel, padding), (x, kernel)
+def _conv_mm_fwd(x, kernel, padding, output_side):
+  return _conv_mm(x, kernel, padding, output_side), (x, kernel)
 
 
-def _conv_fast_bwd(padding, residuals, dy):
+def _conv_mm_bwd(padding, output_side, residuals, dy):
   x, kernel = residuals
+  kh, kw, cin, cout = kernel.shape
+  if output_side:
+    dz = _shift_gather(dy, kh, kw, padding, x.shape[1], x.shape[2])
+    dx = lax.dot_general(dz, _tap_matrix(kernel), (((3,), (1,)), ((), ())),
+                         preferred_element_type=jnp.float32)
+    dk = lax.dot_general(x, dz, (((0, 1, 2), (0, 1, 2)), ((), ())),
+                         preferred_element_type=jnp.float32)
+    dk = dk.reshape(cin, kh, kw, cout).transpose(1, 2, 0, 3)
+    return dx.astype(x.dtype), dk.astype(kernel.dtype)
   # The input gradient is the transposed convolution XLA derives itself.
   _, x_vjp = jax.vjp(lambda x: conv_xla(x, kernel, padding), x)
   (dx,) = x_vjp(dy)
@@ -144,7 +198,23 @@ def _conv_fast_bwd(padding, residuals, dy):
   return dx, dk
 
 
-_conv_fast.defvjp(_conv_fast_fwd, _conv_fast_bwd)
+_conv_mm.defvjp(_conv_mm_fwd, _conv_mm_bwd)
+
+
+def conv_fast(x: jnp.ndarray, kernel: jnp.ndarray,
+              padding: Padding) -> jnp.ndarray:
+  """conv_xla, with gradients computed as matrix products.
+
+  Few output channels (kh*kw*Cout <= Cin, e.g. the decoder's to-RGB layer):
+  the forward is one matrix product to every tap's output, Z = x @ kernel
+  [Cin, kh*kw*Cout], and a shifted sum of Z; the backward gathers dy at the
+  tap offsets (a tensor no larger than x) and takes two matrix products.
+  Otherwise the forward and the input gradient are XLA convolutions and the
+  weight gradient is im2col(x)^T @ dy.
+  """
+  kh, kw, cin, cout = kernel.shape
+  x, kernel = _match_varying(x, kernel)
+  return _conv_mm(x, kernel, padding, kh * kw * cout <= cin)
 
 
 def subpixel_kernel(kernel: jnp.ndarray) -> jnp.ndarray:

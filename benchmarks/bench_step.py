@@ -1,0 +1,293 @@
+r"""Speed of the real stage-1 iteration: one D step + one G step, as trained.
+
+Builds G and D from configs/default.py with the flags' overrides, the two
+jitted, mesh-mapped step programs of relgan_jax/train.py (state donated), feeds
+them one random uint8 batch, and prints one JSON object:
+
+  images_per_s, step_ms {median, min, max} (one D + one G step), the D and G
+  parts, compile_s, FLOPs per iteration (XLA's cost analysis of the two
+  compiled programs, and the analytic count of DESIGN.md §2,
+  B * (4 * G_fwd + 12 * D_fwd)), achieved FLOP/s (analytic FLOPs / median
+  step time), and
+  * on CPU: this machine's float32 matrix-multiply FLOP/s, measured in the same
+    run between the timed iterations (so that the ratio stays meaningful on a
+    shared, noisy machine), and `ratio_to_matmul` = achieved / matmul;
+  * on GPU/TPU: MFU = achieved / (peak of the device kind x devices), from the
+    PEAK_TFLOPS table below.
+
+Examples:
+
+  python -m benchmarks.bench_step --batch=16 --image_size=96 --width=1.0
+  python -m benchmarks.bench_step --batch=64 --image_size=64 --width=0.5 \
+      --conv_impl=xla --nomalloc_tuning     # the plain formulation ("before")
+  python -m benchmarks.bench_step --batch=256 --dtype=bfloat16   # on a GPU
+
+Why 4 * G_fwd + 12 * D_fwd per image: the D step runs G forward once and D
+forward + backward (~3x forward) on [x_bar; x_s; x_t]; the G step runs G
+forward + backward (3x) and D forward + backward to its input (~3x) on x_bar.
+Counted are the multiply-adds (x2) of convolutions and dense layers; the up
+convolutions are counted as written in DESIGN.md §2 (nearest upsampling, then
+a 3x3 convolution at the high resolution), whichever formulation computes
+them. XLA's count is of the program actually run: the 'fast' impl's sub-pixel
+up convolutions do fewer multiply-adds (16/36 of them).
+"""
+
+import datetime
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+
+from absl import app
+from absl import flags
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from configs import default
+from relgan_jax import host_malloc
+from relgan_jax import layers
+from relgan_jax import models
+from relgan_jax import train
+
+flags.DEFINE_integer('batch', 16, 'Global batch size B.')
+flags.DEFINE_integer('image_size', 96, 'Face side S (multiple of 32).')
+flags.DEFINE_float('width', 1.0, 'Conv width multiplier.')
+flags.DEFINE_enum('dtype', 'float32', ['float32', 'bfloat16'],
+                  'Compute dtype (parameters stay float32).')
+flags.DEFINE_enum('conv_impl', None, list(layers.IMPLS),
+                  'Convolution implementation (default: the config default).')
+flags.DEFINE_string('norm', None, "Generator norm (default: the config's).")
+flags.DEFINE_integer('steps', 5, 'Timed iterations (after one warm-up).')
+flags.DEFINE_integer('num_devices', 0, 'Devices in the data mesh (0 = all).')
+flags.DEFINE_integer('ne', 6, 'Expression classes Ne.')
+flags.DEFINE_integer('ni', 101, 'Identity classes Ni (BU-4DFE: 101).')
+flags.DEFINE_integer('matmul_size', 2048,
+                     'Side of the square float32 matmul timed as the CPU '
+                     'reference.')
+flags.DEFINE_bool('malloc_tuning', True,
+                  'On Linux CPU, re-run with relgan_jax.host_malloc.TUNABLES.')
+flags.DEFINE_string('out', '', 'Also write the JSON to this file.')
+FLAGS = flags.FLAGS
+
+# Dense peak TFLOP/s per chip (vendor figures, no sparsity). float32 on
+# NVIDIA means TF32 tensor cores, which XLA uses for float32 dots and convs at
+# JAX's default precision.
+PEAK_TFLOPS = {
+    'H200': {'bfloat16': 989.4, 'float32': 494.7},
+    'H100 SXM': {'bfloat16': 989.4, 'float32': 494.7},
+    'H100 PCIe': {'bfloat16': 756.0, 'float32': 378.0},
+    'H100': {'bfloat16': 989.4, 'float32': 494.7},
+    'A100': {'bfloat16': 312.0, 'float32': 156.0},
+    'TPU v4': {'bfloat16': 275.0, 'float32': 275.0},
+    'TPU v5 lite': {'bfloat16': 197.0, 'float32': 197.0},
+    'TPU v5e': {'bfloat16': 197.0, 'float32': 197.0},
+    'TPU v5p': {'bfloat16': 459.0, 'float32': 459.0},
+    'TPU v5': {'bfloat16': 459.0, 'float32': 459.0},
+    'TPU v6 lite': {'bfloat16': 918.0, 'float32': 918.0},
+    'TPU v6e': {'bfloat16': 918.0, 'float32': 918.0},
+}
+
+
+def peak_tflops(device_kind: str, dtype: str):
+  """The PEAK_TFLOPS entry whose key occurs in device_kind (longest first)."""
+  kind = device_kind.replace('-', ' ')
+  for key in sorted(PEAK_TFLOPS, key=len, reverse=True):
+    if all(part in kind for part in key.split()):
+      return key, PEAK_TFLOPS[key][dtype]
+  return None, None
+
+
+# --- Analytic FLOPs (DESIGN.md §2) ---------------------------------------------
+
+
+def _conv(side: int, cin: int, cout: int) -> int:
+  return 2 * side * side * 9 * cin * cout
+
+
+def analytic_forward_flops(image_size: int, width: float, ne: int,
+                           ni: int, f_e_dim: int = 30, f_i_dim: int = 50):
+  """(G_fwd, D_fwd): multiply-add FLOPs of one image's forward pass."""
+  ch = lambda c: models.conv_channels(c, width)
+  s = image_size
+
+  def encoder(features):
+    flops, cin, side = 0, 3, s
+    for c in models.ENCODER_CHANNELS:
+      flops += _conv(side, cin, ch(c))
+      cin, side = ch(c), side // 2
+    return flops + 2 * side * side * cin * features
+
+  c0 = ch(models.DECODER_CHANNELS[0])
+  side = s // 32
+  decoder = 2 * (f_e_dim + f_i_dim) * side * side * c0
+  cin = c0
+  for c in models.DECODER_CHANNELS:
+    side *= 2
+    decoder += _conv(side, cin, ch(c))
+    cin = ch(c)
+  decoder += _conv(side, cin, 3)
+  g_fwd = encoder(f_e_dim) + encoder(f_i_dim) + decoder
+
+  d_fwd, cin, side = 0, 3, s
+  for c in models.DISCRIMINATOR_CHANNELS:
+    d_fwd += _conv(side, cin, ch(c))
+    cin, side = ch(c), side // 2
+  shared = models.DISCRIMINATOR_SHARED
+  d_fwd += 2 * side * side * cin * shared
+  for outputs in (ne + 1, ni):
+    dims = (shared, *models.DISCRIMINATOR_HEAD, outputs)
+    d_fwd += sum(2 * a * b for a, b in zip(dims[:-1], dims[1:]))
+  return g_fwd, d_fwd
+
+
+# --- Measurements ----------------------------------------------------------------
+
+
+def _cost_flops(compiled) -> float:
+  analysis = compiled.cost_analysis()
+  if isinstance(analysis, (list, tuple)):  # Older JAX: one dict per program.
+    analysis = analysis[0] if analysis else {}
+  return float((analysis or {}).get('flops', float('nan')))
+
+
+def _matmul_timer(size: int, dtype):
+  a = jnp.ones((size, size), dtype)
+  f = jax.jit(lambda a, b: jnp.dot(a, b, preferred_element_type=jnp.float32))
+  jax.block_until_ready(f(a, a))
+
+  def flops_per_s():
+    t = time.perf_counter()
+    jax.block_until_ready(f(a, a))
+    return 2 * size ** 3 / (time.perf_counter() - t)
+  return flops_per_s
+
+
+def _cpu_model() -> str:
+  try:
+    with open('/proc/cpuinfo') as f:
+      for line in f:
+        if line.startswith('model name'):
+          return line.split(':', 1)[1].strip()
+  except OSError:
+    pass
+  return platform.processor()
+
+
+def main(argv):
+  del argv
+  if (FLAGS.malloc_tuning and jax.default_backend() == 'cpu'
+      and not host_malloc.is_tuned()):
+    host_malloc.reexec_with_tuned_malloc()
+  config = default.get_config()
+  config.model.image_size = FLAGS.image_size
+  config.model.width = FLAGS.width
+  config.model.dtype = FLAGS.dtype
+  if FLAGS.conv_impl:
+    config.model.conv_impl = FLAGS.conv_impl
+  if FLAGS.norm:
+    config.model.norm = FLAGS.norm
+  config.train.batch_size = FLAGS.batch
+  devices = jax.devices()
+  if FLAGS.num_devices:
+    devices = devices[:FLAGS.num_devices]
+  mesh = train.make_mesh(devices)
+  b, s = FLAGS.batch, FLAGS.image_size
+  if b % mesh.size:
+    raise app.UsageError(f'--batch={b} is not a multiple of {mesh.size} '
+                         'devices.')
+
+  g_model = models.build_generator(config, bn_axis_name=train.AXIS)
+  d_model = models.build_discriminator(config, FLAGS.ne, FLAGS.ni)
+  g_tx, d_tx = train.make_optimizers(config)
+  state = train.init_state(config, g_model, d_model, g_tx, d_tx, mesh)
+  d_step, g_step = train.make_steps(config, g_model, d_model, g_tx, d_tx, mesh)
+  rng = np.random.default_rng(0)
+  image = lambda: rng.integers(0, 256, (b, s, s, 3), dtype=np.uint8)
+  batch = train.shard_batch(dict(
+      x_s=image(), x_t=image(), x_tg=image(),
+      y_e_s=rng.integers(0, FLAGS.ne, b).astype(np.int32),
+      y_i_t=rng.integers(0, FLAGS.ni, b).astype(np.int32)), mesh)
+
+  t = time.perf_counter()
+  d_exec = d_step.lower(state, batch).compile()
+  g_exec = g_step.lower(state, batch).compile()
+  compile_s = time.perf_counter() - t
+  xla_flops = _cost_flops(d_exec) + _cost_flops(g_exec)
+
+  on_cpu = jax.default_backend() == 'cpu'
+  matmul = _matmul_timer(FLAGS.matmul_size, jnp.float32) if on_cpu else None
+  d_times, g_times, matmul_flops = [], [], []
+  for i in range(FLAGS.steps + 1):  # Iteration 0 is the warm-up.
+    if matmul is not None:
+      matmul_flops.append(matmul())
+    t0 = time.perf_counter()
+    state, _ = d_exec(state, batch)
+    jax.block_until_ready(state)
+    t1 = time.perf_counter()
+    state, _ = g_exec(state, batch)
+    jax.block_until_ready(state)
+    t2 = time.perf_counter()
+    if i:
+      d_times.append(t1 - t0)
+      g_times.append(t2 - t1)
+  if matmul is not None:
+    matmul_flops.append(matmul())
+
+  steps = [d + g for d, g in zip(d_times, g_times)]
+  median = statistics.median(steps)
+  g_fwd, d_fwd = analytic_forward_flops(s, FLAGS.width, FLAGS.ne, FLAGS.ni,
+                                        config.model.f_e_dim,
+                                        config.model.f_i_dim)
+  analytic = b * (4 * g_fwd + 12 * d_fwd)
+  achieved = analytic / median
+  ms = lambda x: round(1e3 * x, 1)
+  result = {
+      'date': datetime.datetime.now(datetime.timezone.utc).strftime(
+          '%Y-%m-%d %H:%M UTC'),
+      'device': (f'{_cpu_model()}, {os.cpu_count()} cores' if on_cpu
+                 else devices[0].device_kind),
+      'backend': jax.default_backend(), 'devices': mesh.size,
+      'jax': jax.__version__,
+      'batch': b, 'image_size': s, 'width': FLAGS.width,
+      'dtype': FLAGS.dtype, 'conv_impl': config.model.conv_impl,
+      'norm': config.model.norm,
+      'malloc_tuned': host_malloc.is_tuned(),
+      'images_per_s': round(b / median, 2),
+      'step_ms': {'median': ms(median), 'min': ms(min(steps)),
+                  'max': ms(max(steps))},
+      'd_step_ms_median': ms(statistics.median(d_times)),
+      'g_step_ms_median': ms(statistics.median(g_times)),
+      'compile_s': round(compile_s, 1),
+      'flops_per_iteration': {'xla_cost_analysis': xla_flops,
+                              'analytic': analytic,
+                              'analytic_g_fwd_per_image': g_fwd,
+                              'analytic_d_fwd_per_image': d_fwd},
+      'achieved_tflops': round(achieved / 1e12, 4),
+      'achieved_tflops_xla_count': round(xla_flops / median / 1e12, 4),
+  }
+  if on_cpu:
+    mm = statistics.median(matmul_flops)
+    result.update({
+        'matmul_f32_tflops': round(mm / 1e12, 4),
+        'matmul_f32_tflops_range': [round(min(matmul_flops) / 1e12, 4),
+                                    round(max(matmul_flops) / 1e12, 4)],
+        'ratio_to_matmul': round(achieved / mm, 3),
+        'load_average': [round(x, 2) for x in os.getloadavg()],
+    })
+  else:
+    key, peak = peak_tflops(devices[0].device_kind, FLAGS.dtype)
+    result.update({'peak_tflops_per_device': peak, 'peak_entry': key,
+                   'mfu': (round(achieved / (peak * 1e12 * mesh.size), 4)
+                           if peak else None)})
+  text = json.dumps(result)
+  print(text)
+  if FLAGS.out:
+    with open(FLAGS.out, 'w') as f:
+      f.write(text + '\n')
+
+
+if __name__ == '__main__':
+  app.run(main)
