@@ -34,6 +34,10 @@ ENCODER_JSON = 'encoder.json'
 ENCODER_TREE = 'ges'
 
 
+class CheckpointMismatchError(ValueError):
+  """The workdir's checkpoint belongs to a different run set-up."""
+
+
 def _absolute(path) -> str:
   """An absolute local path (orbax needs one), or a URL (gs://...) as is."""
   path = os.fspath(path)
@@ -90,10 +94,21 @@ def restore(manager: ocp.CheckpointManager, abstract_state: Any,
   items = {STATE: ocp.args.StandardRestore(abstract_state),
            META: ocp.args.JsonRestore()}
   if data_iter is not None:
-    if not (epath.Path(manager.directory) / str(step) / DATA).exists():
+    data_dir = epath.Path(manager.directory) / str(step) / DATA
+    if not data_dir.exists():
       raise FileNotFoundError(
           f'Checkpoint {manager.directory}/{step} has no data iterator state '
           f'({DATA}/); cannot resume the input position.')
+    # grain keeps one position per process: process_<i>-of-<n>.json.
+    mine = f'process_{jax.process_index()}-of-{jax.process_count()}.json'
+    if not (data_dir / mine).exists():
+      found = sorted(p.name for p in data_dir.iterdir()
+                     if p.name.endswith('.json'))
+      raise CheckpointMismatchError(
+          f'{data_dir} holds the data positions {found}, written by another '
+          f'number of processes than the {jax.process_count()} of this run: '
+          'resume with the same number of processes (or start a new '
+          '--workdir, e.g. with protocol.pretrained_checkpoint).')
     items[DATA] = _data_args(data_iter, save=False)
   restored = manager.restore(step, args=ocp.args.Composite(**items))
   return restored[STATE], restored[META]

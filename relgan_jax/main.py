@@ -34,6 +34,7 @@ import jax
 from ml_collections import config_flags
 import numpy as np
 
+from relgan_jax import checkpointing
 from relgan_jax import config_checks
 from relgan_jax import distributed
 from relgan_jax import preemption
@@ -62,7 +63,8 @@ flags.mark_flags_as_required(['config', 'workdir'])
 
 # Failures with a cause the user can fix: reported as one line, no traceback.
 _USER_ERRORS = (config_checks.ConfigError, distributed.DistributedConfigError,
-                records.DataError, FileNotFoundError)
+                records.DataError, FileNotFoundError,
+                checkpointing.CheckpointMismatchError)
 
 
 class _OnlyOrbaxWarnings(py_logging.Filter):

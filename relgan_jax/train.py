@@ -429,7 +429,7 @@ def train_gan(config: ml_collections.ConfigDict, workdir: str, dataset,
     state, saved_meta = checkpointing.restore(manager, abstract, train_iter)
     for name in ('num_expressions', 'num_identities'):
       if saved_meta.get(name) != meta[name]:
-        raise ValueError(
+        raise checkpointing.CheckpointMismatchError(
             f'{manager.directory} holds a run with {name}='
             f'{saved_meta.get(name)}, this one has {meta[name]}: use another '
             '--workdir.')

@@ -7,7 +7,8 @@ Both processes must end with the same state (the fingerprint each logs; the
 run itself also checks this across processes) and that state must equal, to
 float tolerance, a single-process 2-device run (in this test's process) fed
 the same global batches. Only process 0 writes TensorBoard events; orbax
-writes one checkpoint, with one data-iterator file per process.
+writes one checkpoint, with one data-iterator file per process, which a
+single process then refuses to resume with a clear error.
 
 Also: how the coordinator settings are read from flags and environment.
 """
@@ -162,5 +163,12 @@ def test_two_processes_match_one_process(data_dir, tmp_path, monkeypatch):
   chex.assert_trees_all_close(
       {'g': got['g_params'], 'd': got['d_params']},
       {'g': expected.g_params, 'd': expected.d_params}, rtol=1e-5, atol=1e-6)
+
+  # One process cannot resume the 2-process run: the data positions are per
+  # process. The error says so (main prints it as one line).
+  with pytest.raises(checkpointing.CheckpointMismatchError,
+                     match='resume with the same number of processes'):
+    train.train_gan(_config(data_dir), workdir, dataset,
+                    np.arange(len(dataset)))
   bitwise = distributed.fingerprint(expected).startswith(fp0.group(2))
   print(f'\nTwo processes vs one process: bitwise equal = {bitwise}.')
