@@ -2,7 +2,9 @@
 
 Only process 0 writes event files; every process may log to the console. A
 `MetricWriter` takes plain numbers / uint8 images on the host: fetch device
-values with `jax.device_get` before writing.
+values with `jax.device_get` before writing. The log folder may be a
+gs://bucket/... URL (tensorboardX then needs the google-cloud-storage
+package).
 """
 
 import os
@@ -30,7 +32,8 @@ class MetricWriter:
     self._prefix = prefix
     self._tb = None
     if logdir:
-      os.makedirs(logdir, exist_ok=True)
+      if '://' not in logdir:  # gs://...: tensorboardX writes objects.
+        os.makedirs(logdir, exist_ok=True)
       self._tb = SummaryWriter(logdir=logdir, flush_secs=30)
 
   @property
