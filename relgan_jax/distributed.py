@@ -179,7 +179,7 @@ def initialize(mode: str = 'auto', settings: Optional[Settings] = None, *,
   return True
 
 
-# --- Replica consistency --------------------------------------------------------
+# --- Replica consistency ------------------------------------------------------
 
 
 def fingerprint(tree: Any) -> str:
@@ -202,7 +202,8 @@ def check_processes_agree(fingerprint_hex: str, what: str) -> None:
   """
   if jax.process_count() == 1:
     return
-  from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
+  # pylint: disable-next=g-import-not-at-top
+  from jax.experimental import multihost_utils
   mine = np.frombuffer(bytes.fromhex(fingerprint_hex), np.uint8)
   everyone = np.asarray(multihost_utils.process_allgather(mine))
   if not np.all(everyone == mine[None]):

@@ -81,7 +81,8 @@ def _load_data_once(config, workdir):
   from relgan_jax import protocol  # pylint: disable=g-import-not-at-top
   if jax.process_count() == 1:
     return protocol.load_dataset(config, workdir)
-  from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
+  # pylint: disable-next=g-import-not-at-top
+  from jax.experimental import multihost_utils
   dataset = None
   if jax.process_index() == 0:
     dataset = protocol.load_dataset(config, workdir)

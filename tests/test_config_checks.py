@@ -94,8 +94,8 @@ def test_invalid_value_fails_naming_the_field(field, value, message):
 def test_cross_field_checks():
   config = tiny.get_config()  # Global batch 8.
   with pytest.raises(config_checks.ConfigError,
-                     match=r'batch_size 8 \(the global batch\) is not divisible '
-                     r'by the 3 devices'):
+                     match=r'batch_size 8 \(the global batch\) is not '
+                     r'divisible by the 3 devices'):
     config_checks.check_config(config, num_devices=3, num_processes=1)
   with pytest.raises(config_checks.ConfigError, match='by the 3 processes'):
     config_checks.check_config(config, num_processes=3)
@@ -122,7 +122,7 @@ def test_non_finite_metrics_name_step_and_term():
                         'd_grad_norm': np.float32('inf')}, 7)
 
 
-# --- Data errors -----------------------------------------------------------------
+# --- Data errors --------------------------------------------------------------
 
 
 @pytest.fixture(scope='module')

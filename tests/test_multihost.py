@@ -80,7 +80,7 @@ def test_fingerprint_is_bitwise():
   distributed.check_processes_agree(distributed.fingerprint(tree), 'x')
 
 
-# --- Two processes ---------------------------------------------------------------
+# --- Two processes ------------------------------------------------------------
 
 
 @pytest.fixture(scope='module')

@@ -48,7 +48,8 @@ def test_multi_process_decision_is_the_sync_point():
   watcher.multi_process = True  # As under jax.distributed.
   with watcher:
     # No Python handler: JAX's preemption service owns SIGTERM there.
-    assert signal.getsignal(signal.SIGTERM) is not watcher._on_sigterm  # pylint: disable=protected-access
+    handler = signal.getsignal(signal.SIGTERM)
+    assert handler != watcher._on_sigterm  # pylint: disable=protected-access
     assert [watcher.should_stop(s) for s in (1, 2, 3)] == [False, False, True]
     assert watcher.requested  # The deadline runs from the sync point.
     watcher.cancel_deadline()

@@ -1,4 +1,4 @@
-"""Exact resume after SIGTERM (preemption) and SIGKILL, through the command line.
+"""Exact resume after SIGTERM (preemption) and SIGKILL, via the command line.
 
 Four runs of `python -m relgan_jax.main --mode=train_gan` on the tiny config
 (6 steps, checkpoint every 2, 2 CPU devices), each a fresh process:
