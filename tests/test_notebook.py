@@ -1,0 +1,135 @@
+"""Executes notebooks/relgan_demo.ipynb at its smallest settings, then checks
+what the run left in its workdir (report, figures, stage-1 TensorBoard
+reenactment images) and that the trained fold serves the apps.
+
+The kernel is this test's own interpreter (a kernelspec written to a temporary
+JUPYTER_PATH), so a fresh CI venv needs no registered kernel.
+"""
+
+import contextlib
+import io
+import json
+import os
+import sys
+
+import nbformat
+from nbclient import NotebookClient
+import numpy as np
+from PIL import Image
+import pytest
+
+from relgan_jax import inference
+from relgan_jax import predict
+from relgan_jax import tfrecord
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NOTEBOOK = os.path.join(ROOT, 'notebooks', 'relgan_demo.ipynb')
+KERNEL = 'relgan-jax-test'
+
+
+def _code_cells(nb):
+  return [c for c in nb.cells if c.cell_type == 'code']
+
+
+def _kernelspec(folder) -> None:
+  """A kernelspec named KERNEL that runs ipykernel in sys.executable."""
+  spec_dir = folder / 'kernels' / KERNEL
+  spec_dir.mkdir(parents=True)
+  (spec_dir / 'kernel.json').write_text(json.dumps({
+      'argv': [sys.executable, '-m', 'ipykernel_launcher', '-f',
+               '{connection_file}'],
+      'display_name': 'relgan_jax tests', 'language': 'python'}))
+
+
+@pytest.fixture(scope='module')
+def executed(tmp_path_factory):
+  root = tmp_path_factory.mktemp('notebook')
+  workdir = root / 'workdir'
+  _kernelspec(root / 'jupyter')
+  mp = pytest.MonkeyPatch()
+  mp.setenv('JUPYTER_PATH', str(root / 'jupyter'))
+  mp.setenv('RELGAN_DEMO_SMALL', '1')
+  mp.setenv('RELGAN_DEMO_WORKDIR', str(workdir))
+  mp.setenv('PYTHONPATH', os.pathsep.join(
+      [ROOT] + [p for p in [os.environ.get('PYTHONPATH')] if p]))
+  nb = nbformat.read(NOTEBOOK, as_version=4)
+  try:
+    NotebookClient(nb, kernel_name=KERNEL, timeout=300,
+                   resources={'metadata': {'path': ROOT}}).execute()
+  finally:
+    mp.undo()
+  return nb, str(workdir)
+
+
+def test_first_code_cell_installs_only_when_missing():
+  nb = nbformat.read(NOTEBOOK, as_version=4)
+  first = _code_cells(nb)[0].source
+  assert "find_spec('relgan_jax') is None" in first
+  assert "'pip', 'install'" in first
+  params = [c for c in _code_cells(nb)
+            if 'parameters' in c.metadata.get('tags', [])]
+  assert len(params) == 1 and 'RELGAN_DEMO_SMALL' in params[0].source
+  assert all(not c.outputs for c in _code_cells(nb))  # Committed clean.
+
+
+def test_notebook_runs_and_shows_its_pictures(executed):
+  nb, workdir = executed
+  images = [o for c in _code_cells(nb) for o in c.outputs
+            if 'image/png' in o.get('data', {})]
+  # Contact sheet, reenactment grid, API reenactment, confusion matrix,
+  # embedding.
+  assert len(images) >= 5
+  errors = [o for c in _code_cells(nb) for o in c.outputs
+            if o.output_type == 'error']
+  assert not errors
+  with open(os.path.join(workdir, 'report.json')) as f:
+    report = json.load(f)
+  assert report['num_folds'] == 1 and len(report['relgan']['fold_accuracy']) == 1
+  for name in ('reenactment_grid.png', 'confusion_matrix.png',
+               'embedding.png'):
+    assert Image.open(os.path.join(workdir, name)).size[0] > 100
+
+
+def test_stage1_events_hold_reenactment_images(executed):
+  """train_gan's TensorBoard image summary, read back without TensorFlow."""
+  from tensorboardX.proto import event_pb2  # pylint: disable=import-outside-toplevel
+  _, workdir = executed
+  logdir = os.path.join(workdir, 'fold_0', 'stage1', 'tensorboard')
+  images = []
+  for name in sorted(os.listdir(logdir)):
+    for payload in tfrecord.read_records(os.path.join(logdir, name)):
+      event = event_pb2.Event.FromString(payload)
+      images += [(event.step, v.image) for v in event.summary.value
+                 if v.tag == 'reenactment' and v.HasField('image')]
+  assert [step for step, _ in images] == [1, 2]
+  for _, image in images:
+    png = Image.open(io.BytesIO(image.encoded_image_string))
+    assert (png.width, png.height) == (image.width, image.height)
+    # Targets on top, sources on the left: (sources + 1) x (targets + 1)
+    # cells of 32 px.
+    assert image.width % 32 == 0 and image.height % 32 == 0
+    assert image.width >= 64 and image.height >= 64
+
+
+def test_trained_fold_serves_predict(executed):
+  _, workdir = executed
+  fold_dir = os.path.join(workdir, 'fold_0')
+  if not os.path.exists(os.path.join(fold_dir, 'classifier')):
+    pytest.skip('protocol.run_fold does not save the classifier yet '
+                '(see request_from_apps.md)')
+  face = os.path.join(workdir, 'face.png')
+  from relgan_jax import records  # pylint: disable=import-outside-toplevel
+  dataset = records.PreparedDataset(os.path.join(workdir, 'data'))
+  Image.fromarray(dataset[0]['image']).save(face)
+  out = io.StringIO()
+  with contextlib.redirect_stdout(out):
+    assert predict.main(['--workdir', workdir, '--json', '--no_align',
+                         face]) == 0
+  doc = json.loads(out.getvalue())
+  probabilities = doc['images'][0]['faces'][0]['probabilities']
+  assert list(probabilities) == dataset.manifest['expression_classes']
+  assert sum(probabilities.values()) == pytest.approx(1.0, abs=1e-6)
+  assert inference.load_reenactor(workdir).folder == fold_dir
+  np.testing.assert_array_equal(
+      inference.load_expression_model(workdir).class_names,
+      dataset.manifest['expression_classes'])
