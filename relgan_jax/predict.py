@@ -11,7 +11,10 @@ cropped as in evaluation, encoded by the frozen expression encoder Ges (its
 output f_e = f(e) is the expression code) and classified by the stage-2 MLP
 (`relgan_jax.inference`). Photos in which no face is found, or that cannot be
 read, are reported as such: nothing is guessed for them. `--no_align` takes
-each image as an already-aligned face (centre square, resized).
+each image as an already-aligned face (centre square, resized). In a group
+photo every face the detector finds is classified, largest first; the dlib
+backend searches coarse to fine and stops at the first scale with a face, so a
+face much smaller than the largest one can be missed.
 
 Output: a table (one row per face, the probability of every class and the
 most likely one), or with `--json` one JSON document:

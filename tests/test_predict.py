@@ -151,3 +151,22 @@ def test_finds_the_first_finished_fold(run, tmp_path):
   shutil.rmtree(workdir / 'fold_3' / 'classifier')
   with pytest.raises(FileNotFoundError, match=r'none of its folds \[0, 3\]'):
     inference.load_expression_model(str(workdir))
+
+
+def test_every_face_of_a_group_photo(run, photos, tmp_path):
+  grace = np.asarray(Image.open(photos['grace_hopper']).convert('RGB'))
+  astronaut = Image.open(photos['astronaut']).resize((700, 700))
+  group = np.zeros((700, 512 + 700, 3), np.uint8)
+  group[:600, :512] = grace
+  group[:, 512:] = np.asarray(astronaut)
+  path = tmp_path / 'group.png'
+  Image.fromarray(group).save(path)
+  status, out = _main(['--workdir', run.path, '--json', str(path)])
+  assert status == 0
+  found = json.loads(out)['images'][0]['faces']
+  assert len(found) == 2
+  # Largest first: Grace Hopper's face, then the astronaut's (moved right).
+  np.testing.assert_allclose(found[0]['box'], [167, 144, 362, 341], atol=15)
+  np.testing.assert_allclose(found[1]['box'], [752, 100, 890, 239], atol=15)
+  for face in found:
+    assert sum(face['probabilities'].values()) == pytest.approx(1.0, abs=1e-6)
