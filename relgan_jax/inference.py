@@ -1,4 +1,4 @@
-"""Using a trained REL-GAN: models from a workdir, faces from photos.
+"""Using a trained REL-GAN: its models, loaded from a workdir.
 
 Paper names: `Ges` is the expression encoder (face x -> f_e = f(e), the
 identity-free expression code), `Get` the identity encoder (x -> f_i), `Gde`
@@ -53,7 +53,7 @@ _FOLD_DIR = re.compile(r'^fold_(\d+)$')
 _DEFAULT_MARGIN_RATIO = 112 / 96
 
 
-# --- The stage-2 classifier on disk --------------------------------------------
+# --- The stage-2 classifier on disk -------------------------------------------
 
 
 def _stored_side(stored_size: Any) -> Optional[int]:
@@ -248,10 +248,13 @@ def _run_preprocessing(run_dir: str, image_size: int) -> dict[str, Any]:
   manifest_path = os.path.join(data_dir, 'manifest.json')
   manifest = (_read_json(manifest_path, 'manifest')
               if os.path.exists(manifest_path) else {})
-  if not config or not manifest:
-    logging.warning('No classifier.json, report.json config or manifest '
-                    'next to %s: assuming the default margin ratio and eye '
-                    'template.', run_dir)
+  if not config:
+    logging.warning('No classifier.json and no report.json in %s: assuming '
+                    'config.augment.margin_ratio = 112/96.', run_dir)
+  if not manifest:
+    logging.warning('Prepared data not found (%s): assuming the stored size '
+                    'round(image_size * margin_ratio) and the default eye '
+                    'template.', manifest_path)
   return {
       'image_size': image_size,
       'margin_ratio': float(augment_config.get('margin_ratio',
@@ -272,7 +275,7 @@ def _padded(x: np.ndarray, multiple: int = 8) -> np.ndarray:
   return x
 
 
-# --- Ges + MLP: expression probabilities -----------------------------------------
+# --- Ges + MLP: expression probabilities -------------------------------------
 
 
 @dataclasses.dataclass
@@ -338,8 +341,9 @@ def load_expression_model(workdir: str,
       os.path.join(folder, ENCODER_DIR), return_variables=True)
   classifier = load_classifier(os.path.join(folder, CLASSIFIER_DIR))
   if classifier.mean.shape[-1] != ges.f_e_dim:
-    raise ValueError(f'{folder}: the classifier reads {classifier.mean.shape[-1]}'
-                     f'-d features but Ges gives {ges.f_e_dim}-d f_e.')
+    raise ValueError(f'{folder}: the classifier reads '
+                     f'{classifier.mean.shape[-1]}-d features but Ges gives '
+                     f'{ges.f_e_dim}-d f_e.')
   prep = classifier.preprocessing
   if int(prep['image_size']) != ges.image_size:
     raise ValueError(f'{folder}: classifier.json says image_size '
@@ -347,7 +351,7 @@ def load_expression_model(workdir: str,
   return ExpressionModel(ges, variables, classifier, folder)
 
 
-# --- G: reenactment -------------------------------------------------------------
+# --- G: reenactment ----------------------------------------------------------
 
 
 @dataclasses.dataclass
@@ -369,7 +373,8 @@ class Reenactor:
       uint8 [R, C, S, S, 3]; [r, c] shows target c with source r's expression.
     """
     x_bar = _reenact(self.generator, self.variables,
-                     np.asarray(sources, np.uint8), np.asarray(targets, np.uint8))
+                     np.asarray(sources, np.uint8),
+                     np.asarray(targets, np.uint8))
     return np.asarray(x_bar)
 
 

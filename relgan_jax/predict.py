@@ -22,7 +22,8 @@ most likely one), or with `--json` one JSON document:
    "images": [{"path", "error" (null, "no face found", or why it could not be
                read), "faces": [{"box" ([left, top, right, bottom] photo
                pixels, null with --no_align), "expression",
-               "probabilities": {class: p}, "crop" (file, with --save_crops)}]}]}
+               "probabilities": {class: p},
+               "crop" (file, with --save_crops)}]}]}
 The exit status is 0 when the model ran, whatever the photos held.
 """
 

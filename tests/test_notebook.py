@@ -84,7 +84,8 @@ def test_notebook_runs_and_shows_its_pictures(executed):
   assert not errors
   with open(os.path.join(workdir, 'report.json')) as f:
     report = json.load(f)
-  assert report['num_folds'] == 1 and len(report['relgan']['fold_accuracy']) == 1
+  assert report['num_folds'] == 1
+  assert len(report['relgan']['fold_accuracy']) == 1
   for name in ('reenactment_grid.png', 'confusion_matrix.png',
                'embedding.png'):
     assert Image.open(os.path.join(workdir, name)).size[0] > 100
@@ -92,7 +93,7 @@ def test_notebook_runs_and_shows_its_pictures(executed):
 
 def test_stage1_events_hold_reenactment_images(executed):
   """train_gan's TensorBoard image summary, read back without TensorFlow."""
-  from tensorboardX.proto import event_pb2  # pylint: disable=import-outside-toplevel
+  from tensorboardX.proto import event_pb2  # noqa: PLC0415
   _, workdir = executed
   logdir = os.path.join(workdir, 'fold_0', 'stage1', 'tensorboard')
   images = []
