@@ -20,6 +20,7 @@ import pytest
 
 from relgan_jax import inference
 from relgan_jax import predict
+from relgan_jax import records
 from relgan_jax import tfrecord
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -119,8 +120,9 @@ def test_trained_fold_serves_predict(executed):
     pytest.skip('protocol.run_fold does not save the classifier yet '
                 '(see request_from_apps.md)')
   face = os.path.join(workdir, 'face.png')
-  from relgan_jax import records  # pylint: disable=import-outside-toplevel
-  dataset = records.PreparedDataset(os.path.join(workdir, 'data'))
+  with open(os.path.join(workdir, 'report.json')) as f:
+    data_dir = json.load(f)['config']['data']['dir']
+  dataset = records.PreparedDataset(data_dir)
   Image.fromarray(dataset[0]['image']).save(face)
   out = io.StringIO()
   with contextlib.redirect_stdout(out):
