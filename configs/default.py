@@ -24,6 +24,11 @@ def get_config() -> ml_collections.ConfigDict:
   # If the prepared data is missing, generate it (synthetic set only).
   config.data.generate_if_missing = False
   config.data.synthetic_identities = 64  # Only for name == 'synthetic'.
+  # Protocol record selection by expression intensity (records that carry one,
+  # e.g. the synthetic set's 1..3): keep expressive records with intensity >=
+  # min_intensity, like BU-3DFE's "two highest intensities"; intensity-0
+  # records (neutral faces) are always kept. 0 = keep everything.
+  config.data.min_intensity = 0
   config.data.num_workers = 0  # grain mp_prefetch workers (0 = in-process).
   config.data.prefetch_buffer_size = 2  # Batches buffered (per worker).
   # Threads decoding/augmenting batches in each process (grain ReadOptions).
@@ -49,8 +54,9 @@ def get_config() -> ml_collections.ConfigDict:
   config.model.dtype = 'float32'  # Compute dtype: 'float32' | 'bfloat16'.
   # How convolutions are computed (never what): 'xla' = plain
   # lax.conv_general_dilated; 'fast' = matrix-product weight gradients and
-  # sub-pixel up-convolutions (relgan_jax/layers.py, benchmarks/README.md).
-  config.model.conv_impl = 'xla'
+  # sub-pixel up-convolutions, tuned for XLA:CPU; 'auto' = 'fast' on CPU,
+  # 'xla' on GPU/TPU (relgan_jax/layers.py, benchmarks/README.md).
+  config.model.conv_impl = 'auto'
 
   # --- Losses (DESIGN.md §3) --------------------------------------------------
   config.loss = ml_collections.ConfigDict()

@@ -14,8 +14,8 @@ Paper names used throughout:
 
 Inputs are NHWC floats in [-1, 1] of size image_size x image_size (a multiple
 of 32). `width` multiplies every conv channel count (never the dense sizes).
-Convolutions go through `layers.Conv`; `conv_impl` ('xla' | 'fast', see
-relgan_jax/layers.py) picks how they are computed, never what they compute.
+Convolutions go through `layers.Conv`; `conv_impl` ('auto' | 'xla' | 'fast',
+see relgan_jax/layers.py) picks how they are computed, never what they compute.
 Computation runs in `dtype`; parameters are always float32 and every module's
 outputs are float32, so losses never see bfloat16.
 """
@@ -95,7 +95,7 @@ class EncoderTrunk(nn.Module):
   norm: str = 'group'
   dtype: Dtype = jnp.float32
   bn_axis_name: Optional[str] = None
-  conv_impl: str = 'xla'
+  conv_impl: str = 'auto'
 
   @nn.compact
   def __call__(self, x: jnp.ndarray, train: bool = False) -> jnp.ndarray:
@@ -118,7 +118,7 @@ class _Encoder(nn.Module):
   norm: str = 'group'
   dtype: Dtype = jnp.float32
   bn_axis_name: Optional[str] = None
-  conv_impl: str = 'xla'
+  conv_impl: str = 'auto'
 
   def _encode(self, x, train, features):
     h = EncoderTrunk(self.image_size, self.width, self.norm, self.dtype,
@@ -157,7 +157,7 @@ class Gde(nn.Module):
   norm: str = 'group'
   dtype: Dtype = jnp.float32
   bn_axis_name: Optional[str] = None
-  conv_impl: str = 'xla'
+  conv_impl: str = 'auto'
 
   @nn.compact
   def __call__(self, f_e: jnp.ndarray, f_i: jnp.ndarray,
@@ -192,7 +192,7 @@ class Generator(nn.Module):
   f_e_dim: int = 30
   f_i_dim: int = 50
   bn_axis_name: Optional[str] = None
-  conv_impl: str = 'xla'
+  conv_impl: str = 'auto'
 
   def setup(self):
     common = dict(image_size=self.image_size, width=self.width,
@@ -244,7 +244,7 @@ class Discriminator(nn.Module):
   dtype: Dtype = jnp.float32
   num_expressions: int = 6
   num_identities: int = 101
-  conv_impl: str = 'xla'
+  conv_impl: str = 'auto'
 
   @nn.compact
   def __call__(self, x: jnp.ndarray, train: bool = False):
@@ -291,7 +291,7 @@ class CNNBaseline(nn.Module):
   dtype: Dtype = jnp.float32
   num_expressions: int = 6
   bn_axis_name: Optional[str] = None
-  conv_impl: str = 'xla'
+  conv_impl: str = 'auto'
 
   @nn.compact
   def __call__(self, x: jnp.ndarray, train: bool = False,
@@ -324,7 +324,7 @@ def check_model_config(model_config: ml_collections.ConfigDict) -> None:
   if model_config.dtype not in ('float32', 'bfloat16', 'float16'):
     raise ValueError('config.model.dtype must be float32 | bfloat16 | float16, '
                      f'got {model_config.dtype!r}.')
-  if model_config.get('conv_impl', 'xla') not in layers.IMPLS:
+  if model_config.get('conv_impl', 'auto') not in layers.IMPLS:
     raise ValueError(f'config.model.conv_impl must be one of {layers.IMPLS}, '
                      f'got {model_config.conv_impl!r}.')
   for field in ('f_e_dim', 'f_i_dim'):
@@ -340,7 +340,7 @@ def build_generator(config: ml_collections.ConfigDict,
   return Generator(image_size=m.image_size, width=m.width, norm=m.norm,
                    dtype=jnp.dtype(m.dtype), f_e_dim=m.f_e_dim,
                    f_i_dim=m.f_i_dim, bn_axis_name=bn_axis_name,
-                   conv_impl=m.get('conv_impl', 'xla'))
+                   conv_impl=m.get('conv_impl', 'auto'))
 
 
 def build_discriminator(config: ml_collections.ConfigDict,
@@ -356,4 +356,4 @@ def build_discriminator(config: ml_collections.ConfigDict,
                        dtype=jnp.dtype(m.dtype),
                        num_expressions=num_expressions,
                        num_identities=num_identities,
-                       conv_impl=m.get('conv_impl', 'xla'))
+                       conv_impl=m.get('conv_impl', 'auto'))
