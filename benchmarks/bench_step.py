@@ -100,7 +100,7 @@ def peak_tflops(device_kind: str, dtype: str):
   return None, None
 
 
-# --- Analytic FLOPs (DESIGN.md §2) ---------------------------------------------
+# --- Analytic FLOPs (DESIGN.md §2) -------------------------------------------
 
 
 def _conv(side: int, cin: int, cout: int) -> int:
@@ -143,7 +143,7 @@ def analytic_forward_flops(image_size: int, width: float, ne: int,
   return g_fwd, d_fwd
 
 
-# --- Measurements ----------------------------------------------------------------
+# --- Measurements ------------------------------------------------------------
 
 
 def _cost_flops(compiled) -> float:

@@ -30,7 +30,7 @@ impl loads and runs with the other.
 """
 
 import functools
-from typing import Any, Callable, Sequence, Tuple
+from typing import Any, Callable, Optional, Sequence, Tuple
 
 import flax.linen as nn
 import jax
@@ -40,7 +40,7 @@ import jax.numpy as jnp
 Dtype = Any
 Padding = Tuple[Tuple[int, int], Tuple[int, int]]
 
-IMPLS = ('xla', 'fast')
+IMPLS = ('auto', 'xla', 'fast')
 _DIMENSION_NUMBERS = ('NHWC', 'HWIO', 'NHWC')
 
 
@@ -49,6 +49,16 @@ def check_impl(impl: str) -> None:
   if impl not in IMPLS:
     raise ValueError(f'conv impl must be one of {IMPLS} '
                      f'(config.model.conv_impl), got {impl!r}.')
+
+
+def resolve_impl(impl: str) -> str:
+  """'auto' -> 'fast' on the CPU backend, 'xla' elsewhere (cuDNN and the TPU
+  convolution emitters need no help with weight gradients; measure with
+  benchmarks/bench_step.py --conv_impl before changing this)."""
+  check_impl(impl)
+  if impl == 'auto':
+    return 'fast' if jax.default_backend() == 'cpu' else 'xla'
+  return impl
 
 
 def upsample_nearest(x: jnp.ndarray) -> jnp.ndarray:
@@ -167,23 +177,51 @@ def _shift_gather(dy: jnp.ndarray, kh: int, kw: int, padding: Padding,
        for i in range(kh) for j in range(kw)], axis=-1)
 
 
+def _transposed_padding(kernel_shape: Sequence[int],
+                        padding: Padding) -> Padding:
+  """Padding of conv(dy, flipped kernel) == the input gradient of a conv."""
+  kh, kw = kernel_shape[:2]
+  (pt, pb), (pl, pr) = padding
+  return (kh - 1 - pt, kh - 1 - pb), (kw - 1 - pl, kw - 1 - pr)
+
+
+def _flipped(kernel: jnp.ndarray) -> jnp.ndarray:
+  """The kernel of the input-gradient convolution: taps reversed, in/out
+  channels swapped."""
+  return jnp.flip(kernel, (0, 1)).transpose(0, 1, 3, 2)
+
+
+def _conv_im2col(x: jnp.ndarray, kernel: jnp.ndarray,
+                 padding: Padding) -> jnp.ndarray:
+  kh, kw, cin, cout = kernel.shape
+  return jnp.dot(im2col(x, kh, kw, padding),
+                 kernel.reshape(kh * kw * cin, cout),
+                 preferred_element_type=jnp.float32).astype(x.dtype)
+
+
+# How conv_fast computes its forward pass and input gradient.
+_OUTPUT_SIDE, _IM2COL, _CONV = 'output_side', 'im2col', 'conv'
+
+
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
-def _conv_mm(x, kernel, padding, output_side):
+def _conv_mm(x, kernel, padding, mode):
   kh, kw, _, cout = kernel.shape
-  if output_side:
+  if mode == _OUTPUT_SIDE:
     z = jnp.dot(x, _tap_matrix(kernel), preferred_element_type=jnp.float32)
     return _shift_sum(z.astype(x.dtype), kh, kw, padding, cout)
+  if mode == _IM2COL:
+    return _conv_im2col(x, kernel, padding)
   return conv_xla(x, kernel, padding)
 
 
-def _conv_mm_fwd(x, kernel, padding, output_side):
-  return _conv_mm(x, kernel, padding, output_side), (x, kernel)
+def _conv_mm_fwd(x, kernel, padding, mode):
+  return _conv_mm(x, kernel, padding, mode), (x, kernel)
 
 
-def _conv_mm_bwd(padding, output_side, residuals, dy):
+def _conv_mm_bwd(padding, mode, residuals, dy):
   x, kernel = residuals
   kh, kw, cin, cout = kernel.shape
-  if output_side:
+  if mode == _OUTPUT_SIDE:
     dz = _shift_gather(dy, kh, kw, padding, x.shape[1], x.shape[2])
     dx = lax.dot_general(dz, _tap_matrix(kernel), (((3,), (1,)), ((), ())),
                          preferred_element_type=jnp.float32)
@@ -191,30 +229,50 @@ def _conv_mm_bwd(padding, output_side, residuals, dy):
                          preferred_element_type=jnp.float32)
     dk = dk.reshape(cin, kh, kw, cout).transpose(1, 2, 0, 3)
     return dx.astype(x.dtype), dk.astype(kernel.dtype)
-  # The input gradient is the transposed convolution XLA derives itself.
-  _, x_vjp = jax.vjp(lambda x: conv_xla(x, kernel, padding), x)
-  (dx,) = x_vjp(dy)
+  if mode == _IM2COL:
+    dx = _conv_im2col(dy, _flipped(kernel),
+                      _transposed_padding(kernel.shape, padding))
+  else:
+    # The input gradient is the transposed convolution XLA derives itself.
+    _, x_vjp = jax.vjp(lambda x: conv_xla(x, kernel, padding), x)
+    (dx,) = x_vjp(dy)
   dk = weight_grad(x, dy, kernel.shape, padding).astype(kernel.dtype)
-  return dx, dk
+  return dx.astype(x.dtype), dk
 
 
 _conv_mm.defvjp(_conv_mm_fwd, _conv_mm_bwd)
+
+# Outputs with at most this many pixels per image are computed as im2col
+# matrix products: XLA:CPU's convolutions are slow on such small images (and
+# the patches are tiny).
+SMALL_OUTPUT_PIXELS = 16
 
 
 def conv_fast(x: jnp.ndarray, kernel: jnp.ndarray,
               padding: Padding) -> jnp.ndarray:
   """conv_xla, with gradients computed as matrix products.
 
-  Few output channels (kh*kw*Cout <= Cin, e.g. the decoder's to-RGB layer):
-  the forward is one matrix product to every tap's output, Z = x @ kernel
-  [Cin, kh*kw*Cout], and a shifted sum of Z; the backward gathers dy at the
-  tap offsets (a tensor no larger than x) and takes two matrix products.
-  Otherwise the forward and the input gradient are XLA convolutions and the
-  weight gradient is im2col(x)^T @ dy.
+  * Few output channels (kh*kw*Cout <= Cin, e.g. the decoder's to-RGB layer):
+    the forward is one matrix product to every tap's output, Z = x @ kernel
+    [Cin, kh*kw*Cout], and a shifted sum of Z; the backward gathers dy at the
+    tap offsets (a tensor no larger than x) and takes two matrix products.
+  * Small outputs (<= SMALL_OUTPUT_PIXELS pixels): forward and input gradient
+    are im2col matrix products.
+  * Otherwise forward and input gradient are XLA convolutions.
+  The weight gradient is always one matrix product, im2col(x)^T @ dy.
   """
   kh, kw, cin, cout = kernel.shape
+  (pt, pb), (pl, pr) = padding
+  out_pixels = ((x.shape[1] + pt + pb - kh + 1)
+                * (x.shape[2] + pl + pr - kw + 1))
+  if kh * kw * cout <= cin:
+    mode = _OUTPUT_SIDE
+  elif out_pixels <= SMALL_OUTPUT_PIXELS:
+    mode = _IM2COL
+  else:
+    mode = _CONV
   x, kernel = _match_varying(x, kernel)
-  return _conv_mm(x, kernel, padding, kh * kw * cout <= cin)
+  return _conv_mm(x, kernel, padding, mode)
 
 
 def subpixel_kernel(kernel: jnp.ndarray) -> jnp.ndarray:
@@ -256,7 +314,7 @@ def upsample_conv_fast(x: jnp.ndarray, kernel: jnp.ndarray) -> jnp.ndarray:
 def conv(x: jnp.ndarray, kernel: jnp.ndarray, *, impl: str,
          upsample: int = 1) -> jnp.ndarray:
   """SAME stride-1 convolution of (optionally 2x nearest-upsampled) x."""
-  check_impl(impl)
+  impl = resolve_impl(impl)
   if upsample not in (1, 2):
     raise ValueError(f'upsample must be 1 or 2, got {upsample}.')
   if upsample == 2 and impl == 'fast' and kernel.shape[:2] == (3, 3):
@@ -283,7 +341,7 @@ class Conv(nn.Module):
     dtype: computation dtype (inputs and kernel are cast to it); None keeps
       the input's dtype.
     param_dtype: parameter dtype.
-    impl: 'xla' or 'fast' (see the module docstring).
+    impl: 'auto', 'xla' or 'fast' (see the module docstring).
     upsample: 1, or 2 for a nearest 2x upsampling of the input first.
   """
   features: int
@@ -291,7 +349,7 @@ class Conv(nn.Module):
   use_bias: bool = True
   dtype: Dtype = None
   param_dtype: Dtype = jnp.float32
-  impl: str = 'xla'
+  impl: str = 'auto'
   upsample: int = 1
   kernel_init: Callable = nn.initializers.lecun_normal()
   bias_init: Callable = nn.initializers.zeros_init()
@@ -301,7 +359,8 @@ class Conv(nn.Module):
     check_impl(self.impl)
     kh, kw = self.kernel_size
     if kh % 2 == 0 or kw % 2 == 0:
-      raise ValueError(f'Conv: kernel_size must be odd, got {self.kernel_size}.')
+      raise ValueError(
+          f'Conv: kernel_size must be odd, got {self.kernel_size}.')
     if x.ndim != 4:
       raise ValueError(f'Conv: expected NHWC input, got shape {x.shape}.')
     kernel = self.param('kernel', self.kernel_init,
@@ -314,3 +373,97 @@ class Conv(nn.Module):
     if bias is not None:
       y = y + bias.astype(dtype)
     return y
+
+
+# --- GroupNorm with one-pass statistics ---------------------------------------
+
+
+def _channel_sums(a: jnp.ndarray, b: Optional[jnp.ndarray] = None):
+  """Float32 sums over the spatial axes of [B, H, W, C]: sum(a) and sum(a*b)
+  (or sum(a*a)), per (example, channel)."""
+  a = a.astype(jnp.float32)
+  b = a if b is None else b.astype(jnp.float32)
+  return jnp.sum(a, axis=(1, 2)), jnp.sum(a * b, axis=(1, 2))
+
+
+def _group_mean(v: jnp.ndarray, groups: int, count: int) -> jnp.ndarray:
+  """[B, C] per-channel sums -> [B, C]: each channel gets its group's mean."""
+  b, c = v.shape
+  g = jnp.sum(v.reshape(b, groups, c // groups), axis=-1) / count
+  return jnp.repeat(g, c // groups, axis=-1)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(3, 4))
+def group_norm(x: jnp.ndarray, scale: jnp.ndarray, bias: jnp.ndarray,
+               groups: int, epsilon: float) -> jnp.ndarray:
+  """flax.linen.GroupNorm's function on NHWC x (float32 statistics, variance
+  as E[x^2] - E[x]^2), with per-channel sums as the only reductions and a
+  hand-written backward of two such sums and one elementwise pass."""
+  return _group_norm_fwd(x, scale, bias, groups, epsilon)[0]
+
+
+def _group_norm_stats(x, groups, epsilon):
+  count = x.shape[1] * x.shape[2] * (x.shape[3] // groups)
+  s1, s2 = _channel_sums(x)
+  mean = _group_mean(s1, groups, count)
+  var = jnp.maximum(_group_mean(s2, groups, count) - mean * mean, 0.0)
+  return mean, lax.rsqrt(var + epsilon), count
+
+
+def _group_norm_fwd(x, scale, bias, groups, epsilon):
+  mean, rstd, _ = _group_norm_stats(x, groups, epsilon)
+  a = rstd * scale.astype(jnp.float32)  # [B, C]
+  o = bias.astype(jnp.float32) - mean * a
+  y = x * a[:, None, None, :].astype(x.dtype) + o[:, None, None, :].astype(
+      x.dtype)
+  return y, (x, scale, mean, rstd)
+
+
+def _group_norm_bwd(groups, epsilon, residuals, dy):
+  del epsilon
+  x, scale, mean, rstd = residuals
+  count = x.shape[1] * x.shape[2] * (x.shape[3] // groups)
+  gamma = scale.astype(jnp.float32)
+  t1, t2 = _channel_sums(dy, x)  # sum(dy), sum(dy * x) per channel.
+  # sum(dy * x_hat) with x_hat = (x - mean) * rstd.
+  t2_hat = rstd * (t2 - mean * t1)
+  d_bias = jnp.sum(t1, axis=0)
+  d_scale = jnp.sum(t2_hat, axis=0)
+  # dx = rstd * (g dy - mean_group(g dy) - x_hat * mean_group(g dy x_hat)),
+  # g = gamma: an affine function of dy and x per (example, channel).
+  u = _group_mean(gamma * t1, groups, count)
+  v = _group_mean(gamma * t2_hat, groups, count)
+  a = rstd * gamma
+  e = -rstd * rstd * v
+  f = rstd * (rstd * v * mean - u)
+  dx = (dy * a[:, None, None, :].astype(dy.dtype)
+        + x * e[:, None, None, :].astype(x.dtype)
+        + f[:, None, None, :].astype(x.dtype))
+  return dx, d_scale.astype(scale.dtype), d_bias.astype(scale.dtype)
+
+
+group_norm.defvjp(_group_norm_fwd, _group_norm_bwd)
+
+
+class GroupNorm(nn.Module):
+  """Drop-in for flax.linen.GroupNorm(num_groups) on NHWC inputs: same
+  parameters ('scale' ones, 'bias' zeros, [C]), same function (float32
+  statistics, epsilon 1e-6), computed by `group_norm`."""
+  num_groups: int = 32
+  epsilon: float = 1e-6
+  dtype: Dtype = None
+  param_dtype: Dtype = jnp.float32
+
+  @nn.compact
+  def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
+    c = x.shape[-1]
+    if x.ndim != 4 or c % self.num_groups:
+      raise ValueError(f'GroupNorm: {self.num_groups} groups need NHWC input '
+                       f'with channels divisible by them, got {x.shape}.')
+    scale = self.param('scale', nn.initializers.ones_init(), (c,),
+                       self.param_dtype)
+    bias = self.param('bias', nn.initializers.zeros_init(), (c,),
+                      self.param_dtype)
+    x = x.astype(self.dtype or x.dtype)
+    x, scale, bias = _match_varying(x, scale, bias)
+    return group_norm(x, scale, bias, self.num_groups, self.epsilon)

@@ -28,11 +28,15 @@ def _assert_close(a, b, rtol=2e-5):
 
 # (batch, side, Cin, Cout, upsample): im2col weight gradients (Cin < Cout and
 # Cin > Cout), the few-output-channel path (9 * Cout <= Cin, like to_rgb and
-# the tiny model's), the sub-pixel up-convolutions, a first layer (Cin = 3),
-# odd and non-power-of-two sides.
+# the tiny model's), im2col forwards on small images (<= 16 output pixels),
+# the sub-pixel up-convolutions, a first layer (Cin = 3), odd and
+# non-power-of-two sides.
 SHAPES = [
     (2, 8, 3, 16, 1),
     (2, 6, 8, 12, 1),
+    (2, 2, 8, 16, 1),
+    (3, 4, 6, 7, 1),
+    (2, 1, 8, 8, 2),
     (3, 5, 12, 5, 1),
     (2, 8, 32, 3, 1),
     (1, 7, 19, 2, 1),
