@@ -113,6 +113,28 @@ def test_conv_module_upsample_and_dtype():
                              atol=0.05)
 
 
+@pytest.mark.parametrize('groups', [1, 4, 16])
+def test_group_norm_matches_flax(groups):
+  """Same params, values and gradients as nn.GroupNorm (scale/bias away from
+  their initial values, inputs with an offset)."""
+  k1, k2, k3 = jax.random.split(jax.random.key(8), 3)
+  x = 2.0 * jax.random.normal(k1, (3, 5, 6, 16)) + 0.5
+  cotangent = jax.random.normal(k2, x.shape)
+  ref = nn.GroupNorm(groups)
+  variables = ref.init(k3, x)
+  mine = layers.GroupNorm(groups)
+  assert jax.tree.map(jnp.shape, mine.init(k3, x)) == jax.tree.map(
+      jnp.shape, variables)
+  variables = jax.tree.map(lambda a: a + 0.3 * jnp.arange(a.size), variables)
+
+  def grads(module):
+    return jax.grad(lambda v, x: jnp.sum(module.apply(v, x) * cotangent),
+                    argnums=(0, 1))(variables, x)
+
+  _assert_close(mine.apply(variables, x), ref.apply(variables, x))
+  jax.tree.map(_assert_close, grads(mine), grads(ref))
+
+
 def test_bad_settings_raise():
   x = jnp.zeros((1, 4, 4, 2))
   k = jnp.zeros((3, 3, 2, 2))
@@ -122,6 +144,8 @@ def test_bad_settings_raise():
     layers.conv(x, k, impl='fast', upsample=3)
   with pytest.raises(ValueError, match='odd'):
     layers.Conv(3, (2, 2)).init(jax.random.key(0), x)
+  with pytest.raises(ValueError, match='groups'):
+    layers.GroupNorm(3).init(jax.random.key(0), x)
   config = default_config.get_config()
   config.model.conv_impl = 'im2col'
   with pytest.raises(ValueError, match='config.model.conv_impl'):
