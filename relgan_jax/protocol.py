@@ -14,6 +14,7 @@ expression on the target face `x_t`'s person; `f(e) = Ges(x)`.
    config.protocol.pretrained_checkpoint, or frozen at it when
    config.protocol.freeze_pretrained);
 2. export Ges alone (workdir/fold_k/encoder) and load it back, frozen;
+   the trained stage-2 MLP is saved in workdir/fold_k/classifier;
 3. stage 2 (MLP on f(e)), the CNN baseline and the identity-leakage probe
    (`stage2.run_fold`), plus a reenactment grid of the fold's unseen test
    subjects (workdir/fold_k/reenactment_grid.png);
@@ -37,6 +38,7 @@ from typing import Any, Optional, Sequence
 
 from absl import logging
 import jax
+from jax.experimental import multihost_utils
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
@@ -51,6 +53,7 @@ from relgan_jax import stage2
 from relgan_jax import train
 
 RESULT_FILE = 'result.json'
+CLASSIFIER_DIR = 'classifier'  # The stage-2 MLP, for relgan_jax.predict.
 GRID_FILE = 'reenactment_grid.png'
 # The data_prep command that makes each dataset's prepared records.
 _PREP_HINTS = {
@@ -123,6 +126,22 @@ def folds_to_run(config: ml_collections.ConfigDict,
       raise ValueError(f'config.protocol.folds has fold {k}, outside '
                        f'0..{num_folds - 1} of {dataset.manifest.get("name")}.')
   return [int(k) for k in wanted]
+
+
+def select_records(dataset, indices: np.ndarray,
+                   config: ml_collections.ConfigDict) -> np.ndarray:
+  """`indices` without the records below config.data.min_intensity.
+
+  Records with intensity 0 (neutral faces) or without an intensity (< 0) are
+  always kept.
+  """
+  indices = np.asarray(indices)
+  min_intensity = int(config.data.get('min_intensity', 0))
+  values = getattr(dataset, 'intensities', None)
+  if min_intensity <= 0 or values is None:
+    return indices
+  values = np.asarray(values)[indices]
+  return indices[(values <= 0) | (values >= min_intensity)]
 
 
 def check_subject_independent(dataset, train_idx: np.ndarray,
@@ -258,6 +277,17 @@ def draw_reenactment_grid(config: ml_collections.ConfigDict,
 # --- Folds -------------------------------------------------------------------
 
 
+def _is_primary() -> bool:
+  """Only process 0 writes the per-fold and report files (multi-host runs)."""
+  return jax.process_index() == 0
+
+
+def _sync(name: str) -> None:
+  """Waits for every process (no-op in a single-process run)."""
+  if jax.process_count() > 1:
+    multihost_utils.sync_global_devices(name)
+
+
 def _write_json(path: str, data: Any) -> None:
   tmp = path + '.tmp'
   with open(tmp, 'w') as f:
@@ -273,6 +303,8 @@ def run_fold(config: ml_collections.ConfigDict, workdir: str, dataset,
   fold_dir = os.path.join(workdir, f'fold_{fold}')
   os.makedirs(fold_dir, exist_ok=True)
   train_idx, test_idx = folds_lib.split_indices(dataset, fold)
+  train_idx = select_records(dataset, train_idx, config)
+  test_idx = select_records(dataset, test_idx, config)
   check_subject_independent(dataset, train_idx, test_idx, fold)
   class_names = dataset.manifest['expression_classes']
   logging.info('Fold %d: %d training records, %d test records.', fold,
@@ -283,8 +315,11 @@ def run_fold(config: ml_collections.ConfigDict, workdir: str, dataset,
 
   # Hand-off: Ges alone, exported and restored without the rest of G or D.
   encoder_dir = os.path.join(fold_dir, 'encoder')
-  if os.path.exists(encoder_dir):  # Left by an interrupted run.
-    shutil.rmtree(encoder_dir)
+  classifier_dir = os.path.join(fold_dir, CLASSIFIER_DIR)
+  for stale in (encoder_dir, classifier_dir):  # Left by an interrupted run.
+    if _is_primary() and os.path.exists(stale):
+      shutil.rmtree(stale)
+  _sync(f'fold {fold}: stale exports removed')
   checkpointing.export_encoder(g_variables['params'], config, encoder_dir,
                                g_batch_stats=g_variables.get('batch_stats'))
   ges_module, ges_variables = checkpointing.load_encoder(
@@ -292,12 +327,14 @@ def run_fold(config: ml_collections.ConfigDict, workdir: str, dataset,
 
   result = stage2.run_fold(config, dataset, train_idx, test_idx, ges_module,
                            ges_variables, num_classes=len(class_names),
-                           seed=config.seed + fold)
-  draw_reenactment_grid(
-      config, g_variables, dataset, test_idx,
-      os.path.join(fold_dir, GRID_FILE),
-      title=f'fold {fold}, unseen test subjects. Rows: source x_s '
-            '(expression); columns: target x_t (identity)')
+                           seed=config.seed + fold,
+                           classifier_dir=classifier_dir)
+  if _is_primary():
+    draw_reenactment_grid(
+        config, g_variables, dataset, test_idx,
+        os.path.join(fold_dir, GRID_FILE),
+        title=f'fold {fold}, unseen test subjects. Rows: source x_s '
+              '(expression); columns: target x_t (identity)')
   subjects = np.asarray(dataset.subjects)
   result.update({
       'fold': fold,
@@ -307,7 +344,9 @@ def run_fold(config: ml_collections.ConfigDict, workdir: str, dataset,
       'stage1_seconds': stage1_seconds,
       'seconds': time.time() - start,
   })
-  _write_json(os.path.join(fold_dir, RESULT_FILE), result)
+  if _is_primary():
+    _write_json(os.path.join(fold_dir, RESULT_FILE), result)
+  _sync(f'fold {fold}: result written')
   logging.info('Fold %d: REL-GAN %.2f%%, baseline %s, leakage %s', fold,
                result['relgan']['accuracy'],
                result['baseline'] and f'{result["baseline"]["accuracy"]:.2f}%',
@@ -342,10 +381,14 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
     else:
       result = run_fold(config, workdir, dataset, fold)
     results.append(result)
+  seconds = time.time() - start + resumed_seconds
+  if not _is_primary():
+    return report.summarize(results, config,
+                            dataset_name=dataset.manifest['name'],
+                            class_names=class_names, seconds=seconds)
   rep = report.write_report(
       workdir, results, config, dataset_name=dataset.manifest['name'],
-      class_names=class_names,
-      seconds=time.time() - start + resumed_seconds)
+      class_names=class_names, seconds=seconds)
   grid = os.path.join(workdir, f'fold_{results[0]["fold"]}', GRID_FILE)
   if os.path.exists(grid):
     shutil.copyfile(grid, os.path.join(workdir, GRID_FILE))

@@ -319,7 +319,8 @@ def build_baseline(config: ml_collections.ConfigDict,
   models.check_model_config(m)
   return models.CNNBaseline(image_size=m.image_size, width=m.width,
                             norm=m.norm, dtype=jnp.dtype(m.dtype),
-                            num_expressions=num_classes)
+                            num_expressions=num_classes,
+                            conv_impl=m.get('conv_impl', 'xla'))
 
 
 def _augmented_batches(dataset, record_indices, config, *, batch_size: int,
@@ -433,7 +434,8 @@ def _leakage(train: Features, seed: int) -> Optional[dict[str, float]]:
 
 def run_fold(config: ml_collections.ConfigDict, dataset, train_indices,
              test_indices, ges_module: nn.Module, ges_params, *,
-             num_classes: int, seed: int) -> dict[str, Any]:
+             num_classes: int, seed: int,
+             classifier_dir: Optional[str] = None) -> dict[str, Any]:
   """Stage 2 and the baseline on one fold.
 
   Args:
@@ -444,6 +446,8 @@ def run_fold(config: ml_collections.ConfigDict, dataset, train_indices,
     ges_module, ges_params: the frozen expression encoder Ges.
     num_classes: Ne.
     seed: the fold's seed.
+    classifier_dir: where to save the trained MLP for `relgan_jax.predict`
+      (`inference.save_classifier`); None = not saved.
 
   Returns:
     {'relgan': {'accuracy', 'train_accuracy', 'confusion_matrix'},
@@ -457,6 +461,12 @@ def run_fold(config: ml_collections.ConfigDict, dataset, train_indices,
   test = extract_features(encode, dataset, test_indices, config,
                           batch_size=eval_bs)
   mlp = train_mlp(train, num_classes, config, seed=seed)
+  if classifier_dir:
+    # Imported here: inference pulls in face detection, which stage 2 needs
+    # only when it saves a model for predict.
+    from relgan_jax import inference  # pylint: disable=g-import-not-at-top
+    inference.save_classifier(classifier_dir, mlp, config=config,
+                              manifest=dataset.manifest)
   acc, cm = accuracy_and_confusion(
       test.expression, mlp.logits(test.f).argmax(-1), num_classes)
   train_acc, _ = accuracy_and_confusion(

@@ -116,9 +116,7 @@ def test_stage1_events_hold_reenactment_images(executed):
 def test_trained_fold_serves_predict(executed):
   _, workdir = executed
   fold_dir = os.path.join(workdir, 'fold_0')
-  if not os.path.exists(os.path.join(fold_dir, 'classifier')):
-    pytest.skip('protocol.run_fold does not save the classifier yet '
-                '(see request_from_apps.md)')
+  assert os.path.isdir(os.path.join(fold_dir, 'classifier'))
   face = os.path.join(workdir, 'face.png')
   with open(os.path.join(workdir, 'report.json')) as f:
     data_dir = json.load(f)['config']['data']['dir']

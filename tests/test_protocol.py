@@ -159,6 +159,13 @@ def test_encoder_export_restores_alone(finished_run):
   assert ges.f_e_dim == 30 and 'trunk' in params and 'head' in params
 
 
+def test_fold_saves_a_loadable_classifier(finished_run):
+  from relgan_jax import inference  # pylint: disable=g-import-not-at-top
+  model = inference.load_expression_model(finished_run['workdir'], fold=0)
+  assert (list(model.class_names)
+          == finished_run['dataset'].manifest['expression_classes'])
+
+
 def test_resumed_run_skips_finished_folds(finished_run, monkeypatch):
   workdir = finished_run['workdir']
   fold0 = os.path.join(workdir, 'fold_0', 'result.json')
@@ -222,3 +229,16 @@ def test_pick_grid_records():
   assert sources[1] in (2, 6) and sources[2] == 3
   assert len(targets) == 3 and len({identities[t] for t in targets}) == 3
   assert all(expressions[t] == 0 for t in targets)  # Neutral faces.
+
+
+def test_select_records_by_intensity():
+  class Fake:
+    intensities = np.array([0, 1, 2, 3, -1, 2])
+
+  config = _config('')
+  idx = np.arange(6)
+  np.testing.assert_array_equal(protocol.select_records(Fake, idx, config),
+                                idx)  # min_intensity 0: everything.
+  config.data.min_intensity = 2
+  np.testing.assert_array_equal(
+      protocol.select_records(Fake, idx[::-1], config), [5, 4, 3, 2, 0])
