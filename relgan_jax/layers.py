@@ -199,12 +199,29 @@ def _conv_im2col(x: jnp.ndarray, kernel: jnp.ndarray,
                  preferred_element_type=jnp.float32).astype(x.dtype)
 
 
-# How conv_fast computes its forward pass and input gradient.
+# How conv_fast computes a forward convolution (its own, or the one that is
+# its input gradient).
 _OUTPUT_SIDE, _IM2COL, _CONV = 'output_side', 'im2col', 'conv'
 
+# Outputs with at most this many pixels per image are computed as im2col
+# matrix products: XLA:CPU's convolutions are slow on such small images (and
+# the patches are tiny).
+SMALL_OUTPUT_PIXELS = 16
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
-def _conv_mm(x, kernel, padding, mode):
+
+def _forward_mode(x_shape: Sequence[int], kernel_shape: Sequence[int],
+                  padding: Padding) -> str:
+  kh, kw, cin, cout = kernel_shape
+  (pt, pb), (pl, pr) = padding
+  out_pixels = (x_shape[1] + pt + pb - kh + 1) * (x_shape[2] + pl + pr - kw + 1)
+  if kh * kw * cout <= cin or cout <= 4:
+    return _OUTPUT_SIDE
+  if out_pixels <= SMALL_OUTPUT_PIXELS:
+    return _IM2COL
+  return _CONV
+
+
+def _forward(x, kernel, padding, mode):
   kh, kw, _, cout = kernel.shape
   if mode == _OUTPUT_SIDE:
     z = jnp.dot(x, _tap_matrix(kernel), preferred_element_type=jnp.float32)
@@ -214,14 +231,20 @@ def _conv_mm(x, kernel, padding, mode):
   return conv_xla(x, kernel, padding)
 
 
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
+def _conv_mm(x, kernel, padding, mode):
+  return _forward(x, kernel, padding, mode)
+
+
 def _conv_mm_fwd(x, kernel, padding, mode):
-  return _conv_mm(x, kernel, padding, mode), (x, kernel)
+  return _forward(x, kernel, padding, mode), (x, kernel)
 
 
 def _conv_mm_bwd(padding, mode, residuals, dy):
   x, kernel = residuals
   kh, kw, cin, cout = kernel.shape
   if mode == _OUTPUT_SIDE:
+    # dz, dy gathered at the tap offsets, serves both matrix products.
     dz = _shift_gather(dy, kh, kw, padding, x.shape[1], x.shape[2])
     dx = lax.dot_general(dz, _tap_matrix(kernel), (((3,), (1,)), ((), ())),
                          preferred_element_type=jnp.float32)
@@ -229,50 +252,36 @@ def _conv_mm_bwd(padding, mode, residuals, dy):
                          preferred_element_type=jnp.float32)
     dk = dk.reshape(cin, kh, kw, cout).transpose(1, 2, 0, 3)
     return dx.astype(x.dtype), dk.astype(kernel.dtype)
-  if mode == _IM2COL:
-    dx = _conv_im2col(dy, _flipped(kernel),
-                      _transposed_padding(kernel.shape, padding))
-  else:
-    # The input gradient is the transposed convolution XLA derives itself.
-    _, x_vjp = jax.vjp(lambda x: conv_xla(x, kernel, padding), x)
-    (dx,) = x_vjp(dy)
+  # The input gradient is itself a convolution (of dy with the flipped
+  # kernel), computed the best way for its own shape.
+  flipped = _flipped(kernel)
+  t_padding = _transposed_padding(kernel.shape, padding)
+  dx = _forward(dy, flipped, t_padding,
+                _forward_mode(dy.shape, flipped.shape, t_padding))
   dk = weight_grad(x, dy, kernel.shape, padding).astype(kernel.dtype)
   return dx.astype(x.dtype), dk
 
 
 _conv_mm.defvjp(_conv_mm_fwd, _conv_mm_bwd)
 
-# Outputs with at most this many pixels per image are computed as im2col
-# matrix products: XLA:CPU's convolutions are slow on such small images (and
-# the patches are tiny).
-SMALL_OUTPUT_PIXELS = 16
-
 
 def conv_fast(x: jnp.ndarray, kernel: jnp.ndarray,
               padding: Padding) -> jnp.ndarray:
-  """conv_xla, with gradients computed as matrix products.
+  """conv_xla, computed the fastest way on XLA:CPU for its shape.
 
-  * Few output channels (kh*kw*Cout <= Cin, e.g. the decoder's to-RGB layer):
-    the forward is one matrix product to every tap's output, Z = x @ kernel
-    [Cin, kh*kw*Cout], and a shifted sum of Z; the backward gathers dy at the
-    tap offsets (a tensor no larger than x) and takes two matrix products.
-  * Small outputs (<= SMALL_OUTPUT_PIXELS pixels): forward and input gradient
-    are im2col matrix products.
-  * Otherwise forward and input gradient are XLA convolutions.
-  The weight gradient is always one matrix product, im2col(x)^T @ dy.
+  Forward (and, by the same rule, the input gradient, which is the
+  convolution of dy with the flipped kernel):
+  * few output channels (kh*kw*Cout <= Cin, or Cout <= 4, e.g. to-RGB): one
+    matrix product to every tap's output, Z = x @ kernel [Cin, kh*kw*Cout],
+    then a shifted sum of Z; its backward gathers dy at the tap offsets and
+    takes two matrix products;
+  * small outputs (<= SMALL_OUTPUT_PIXELS pixels): an im2col matrix product;
+  * otherwise an XLA convolution (YNNPACK, close to matmul speed).
+  The weight gradient is one matrix product, im2col(x)^T @ dy.
   """
-  kh, kw, cin, cout = kernel.shape
-  (pt, pb), (pl, pr) = padding
-  out_pixels = ((x.shape[1] + pt + pb - kh + 1)
-                * (x.shape[2] + pl + pr - kw + 1))
-  if kh * kw * cout <= cin:
-    mode = _OUTPUT_SIDE
-  elif out_pixels <= SMALL_OUTPUT_PIXELS:
-    mode = _IM2COL
-  else:
-    mode = _CONV
   x, kernel = _match_varying(x, kernel)
-  return _conv_mm(x, kernel, padding, mode)
+  return _conv_mm(x, kernel, padding,
+                  _forward_mode(x.shape, kernel.shape, padding))
 
 
 def subpixel_kernel(kernel: jnp.ndarray) -> jnp.ndarray:

@@ -27,8 +27,9 @@ def _assert_close(a, b, rtol=2e-5):
 
 
 # (batch, side, Cin, Cout, upsample): im2col weight gradients (Cin < Cout and
-# Cin > Cout), the few-output-channel path (9 * Cout <= Cin, like to_rgb and
-# the tiny model's), im2col forwards on small images (<= 16 output pixels),
+# Cin > Cout), the few-output-channel path (9 * Cout <= Cin or Cout <= 4, like
+# to_rgb; and input gradients of Cin = 3 layers), im2col forwards on small
+# images (<= 16 output pixels),
 # the sub-pixel up-convolutions, a first layer (Cin = 3), odd and
 # non-power-of-two sides.
 SHAPES = [
@@ -40,6 +41,7 @@ SHAPES = [
     (3, 5, 12, 5, 1),
     (2, 8, 32, 3, 1),
     (1, 7, 19, 2, 1),
+    (2, 6, 8, 3, 1),
     (2, 4, 8, 6, 2),
     (2, 3, 16, 16, 2),
     (1, 5, 6, 4, 2),
