@@ -102,21 +102,19 @@ def im2col_t(x: jnp.ndarray, kh: int, kw: int, padding: Padding) -> jnp.ndarray:
   return jnp.stack(taps).reshape(kh * kw * c, b * ho * wo)
 
 
-DW_FORM = 'pt'
-
-
 def weight_grad(x: jnp.ndarray, dy: jnp.ndarray, kernel_shape: Sequence[int],
                 padding: Padding) -> jnp.ndarray:
   """dL/dkernel of conv_xla(x, kernel, padding) given dy = dL/dy, as one
-  matrix product im2col(x)^T @ dy over all B*Ho*Wo output positions."""
+  matrix product im2col(x)^T @ dy over all B*Ho*Wo output positions.
+
+  The patches are built already transposed (im2col_t): XLA:CPU's fast
+  (YNNPACK) matrix product needs its left operand's contracted axis minor,
+  and XLA would otherwise give the patch-building fusion a transposed layout,
+  which it writes several times more slowly.
+  """
   kh, kw, cin, cout = kernel_shape
-  if DW_FORM == 'pt':
-    grad = jnp.dot(im2col_t(x, kh, kw, padding), dy.reshape(-1, cout),
-                   preferred_element_type=jnp.float32)
-  else:
-    grad = lax.dot_general(im2col(x, kh, kw, padding), dy,
-                           (((0, 1, 2), (0, 1, 2)), ((), ())),
-                           preferred_element_type=jnp.float32)
+  grad = jnp.dot(im2col_t(x, kh, kw, padding), dy.reshape(-1, cout),
+                 preferred_element_type=jnp.float32)
   return grad.reshape(kh, kw, cin, cout)
 
 

@@ -26,24 +26,19 @@ def _assert_close(a, b, rtol=2e-5):
   np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * np.abs(b).max())
 
 
-# (batch, side, Cin, Cout, upsample): im2col weight gradients (Cin < Cout and
-# Cin > Cout), the few-output-channel path (9 * Cout <= Cin or Cout <= 4, like
-# to_rgb; and input gradients of Cin = 3 layers), im2col forwards on small
-# images (<= 16 output pixels),
-# the sub-pixel up-convolutions, a first layer (Cin = 3), odd and
-# non-power-of-two sides.
+# (batch, side, Cin, Cout, upsample), one or more per way conv_fast computes
+# a forward or an input gradient: XLA conv (Cin > Cout, odd side; Cin = 3,
+# whose input gradient has Cout = 3), output-side matmul (9 * Cout <= Cin;
+# Cout <= 4), im2col on small outputs (<= 16 pixels), and the sub-pixel
+# up-convolutions (through each of those).
 SHAPES = [
-    (2, 8, 3, 16, 1),
-    (2, 6, 8, 12, 1),
-    (2, 2, 8, 16, 1),
-    (3, 4, 6, 7, 1),
-    (2, 1, 8, 8, 2),
     (3, 5, 12, 5, 1),
+    (2, 8, 3, 16, 1),
     (2, 8, 32, 3, 1),
-    (1, 7, 19, 2, 1),
     (2, 6, 8, 3, 1),
+    (2, 2, 8, 16, 1),
     (2, 4, 8, 6, 2),
-    (2, 3, 16, 16, 2),
+    (2, 1, 8, 8, 2),
     (1, 5, 6, 4, 2),
 ]
 
@@ -115,7 +110,7 @@ def test_conv_module_upsample_and_dtype():
                              atol=0.05)
 
 
-@pytest.mark.parametrize('groups', [1, 4, 16])
+@pytest.mark.parametrize('groups', [1, 16])
 def test_group_norm_matches_flax(groups):
   """Same params, values and gradients as nn.GroupNorm (scale/bias away from
   their initial values, inputs with an offset)."""
@@ -257,16 +252,26 @@ def test_whole_model_losses_and_grads_match(batch, plain_result):
 
 
 def test_bfloat16_losses_close_to_float32(batch, plain_result):
-  """bfloat16 compute with float32 params: the float32 losses to 1e-3,
-  float32 gradients pointing the same way (cosine > 0.9; measured 0.95-0.97
-  for G at this tiny width and 0.9997 for D)."""
-  (l_d, (l_g, grads)), params = plain_result
-  (l_d16, (l_g16, grads16)), _ = _gan_losses_and_grads(
-      _tiny_config('fast', 'bfloat16'), batch, params)
+  """bfloat16 compute with float32 params (config.model.dtype) gives the
+  float32 L_G and L_D to 1e-3 (float32 outputs; measured ~2e-5)."""
+  (l_d, (l_g, _)), params = plain_result
+  config = _tiny_config('auto', 'bfloat16')
+  g = models.build_generator(config)
+  d = models.build_discriminator(config, 6, 10)
+
+  @jax.jit
+  def gan_losses(g_params, d_params):
+    x_s, x_t = batch['x_s'], batch['x_t']
+    x_bar = g.apply({'params': g_params}, x_s, x_t, train=True)
+    de, di = d.apply({'params': d_params}, jnp.concatenate([x_bar, x_s, x_t]))
+    n = x_s.shape[0]
+    l_d = losses.d_loss(de[:n], de[n:2 * n], di[2 * n:], batch['y_e_s'],
+                        batch['y_i_t'], config.loss)[0]
+    l_g = losses.g_loss(de[:n], di[:n], x_bar, batch['x_tg'], batch['y_e_s'],
+                        batch['y_i_t'], config.loss)[0]
+    return l_d, l_g
+
+  l_d16, l_g16 = gan_losses(*params)
   assert l_g16.dtype == l_d16.dtype == jnp.float32
   np.testing.assert_allclose(l_g16, l_g, rtol=1e-3)
   np.testing.assert_allclose(l_d16, l_d, rtol=1e-3)
-  for part in range(2):  # G, D
-    a, b = _flat(grads16[part]), _flat(grads[part])
-    assert a.dtype == jnp.float32
-    assert float(a @ b / jnp.linalg.norm(a) / jnp.linalg.norm(b)) > 0.9
