@@ -1,0 +1,147 @@
+r"""Where the stage-1 step's time goes, per op, on XLA:CPU (or any backend).
+
+Builds the D and G step programs exactly as benchmarks/bench_step.py does,
+traces --runs executions of each with the JAX profiler, and prints for each
+program the op time per run grouped by kind (YNNPACK convolutions, matrix
+products and reductions; XLA's own fusions by name), then the --top ops with
+the layer they belong to (from the compiled HLO's op_name metadata).
+
+  python -m benchmarks.profile_step --batch=16 --image_size=96 --width=1.0
+  python -m benchmarks.profile_step --batch=8 --image_size=32 --width=0.25 \
+      --conv_impl=xla
+
+Caveats: ops run concurrently on the executor's threads, so the times add up
+to more than the wall time; XLA's own (Eigen) matrix products run on helper
+threads and show only their dispatch; under load every number stretches.
+"""
+
+import collections
+import glob
+import os
+import re
+import tempfile
+
+from absl import app
+from absl import flags
+import jax
+from jax._src.lib import _profile_data  # The profiler's XSpace reader.
+import numpy as np
+
+from benchmarks import bench_step  # pylint: disable=unused-import  (flags)
+from configs import default
+from relgan_jax import host_malloc
+from relgan_jax import models
+from relgan_jax import train
+
+flags.DEFINE_integer('runs', 2, 'Traced executions of each step program.')
+flags.DEFINE_integer('top', 25, 'Ops listed per program.')
+flags.DEFINE_string('trace_dir', '', 'Keep the traces here (default: tmp).')
+FLAGS = flags.FLAGS
+
+_INSTRUCTION = re.compile(
+    r'^\s*(?:ROOT )?%?([\w.\-]+) = (\S+) (\w+)\((.*)$', re.M)
+_COMPUTATION = re.compile(r'^%?([\w.\-]+) \(.*?\) -> .*? \{\n(.*?)\n\}',
+                          re.M | re.S)
+
+
+def _hlo_index(hlo: str):
+  """instruction name -> (shape, op_name metadata, kind of fused work)."""
+  bodies = {m.group(1): m.group(2) for m in _COMPUTATION.finditer(hlo)}
+  index = {}
+  for m in _INSTRUCTION.finditer(hlo):
+    name, shape, opcode, rest = m.groups()
+    op_name = re.search(r'op_name="([^"]+)"', rest)
+    calls = re.search(r'calls=%?([\w.\-]+)', rest)
+    body = bodies.get(calls.group(1), '') if calls else ''
+    kind = opcode
+    if '__ynn_fusion' in rest:
+      kind = ('ynn:conv' if ' convolution(' in body else
+              'ynn:dot' if ' dot(' in body else
+              'ynn:reduce' if ' reduce(' in body or 'reduce-window(' in body
+              else 'ynn:other')
+    elif opcode == 'fusion':
+      kind = name.rsplit('.', 1)[0]
+    index.setdefault(name, (shape, op_name.group(1) if op_name else '', kind))
+  return index
+
+
+def _op_times(trace_dir: str, runs: int):
+  """op name -> ms per run, from the XSpace the profiler wrote."""
+  path = sorted(glob.glob(os.path.join(trace_dir, '**', '*.xplane.pb'),
+                          recursive=True))[-1]
+  times = collections.defaultdict(float)
+  for plane in _profile_data.ProfileData.from_file(path).planes:
+    for line in plane.lines:
+      for event in line.events:
+        if event.name.startswith(('ThunkExecutor', 'end: ')):
+          continue
+        times[event.name] += event.duration_ns / 1e6 / runs
+  return times
+
+
+def _report(name, compiled, state, batch, trace_dir):
+  hlo = compiled.as_text()
+  index = _hlo_index(hlo)
+  jax.profiler.start_trace(trace_dir)
+  for _ in range(FLAGS.runs):
+    state, _ = compiled(state, batch)
+    jax.block_until_ready(state)
+  jax.profiler.stop_trace()
+  times = {k: v for k, v in _op_times(trace_dir, FLAGS.runs).items()
+           if k in index}
+  kinds = collections.defaultdict(float)
+  for op, ms in times.items():
+    kinds[index[op][2]] += ms
+  total = sum(times.values())
+  print(f'\n== {name} step: {total:.0f} ms of op time per run ==')
+  for kind, ms in sorted(kinds.items(), key=lambda kv: -kv[1])[:15]:
+    print(f'  {ms:9.1f} ms  {100 * ms / total:5.1f}%  {kind}')
+  print(f'  -- top {FLAGS.top} ops --')
+  for op, ms in sorted(times.items(), key=lambda kv: -kv[1])[:FLAGS.top]:
+    shape, op_name, kind = index[op]
+    layer = '/'.join(op_name.split('/')[1:])[-70:]
+    print(f'  {ms:9.1f} ms  {kind:24.24s} {shape[:32]:32.32s} {layer}')
+  return state
+
+
+def main(argv):
+  del argv
+  if FLAGS.malloc_tuning and jax.default_backend() == 'cpu':
+    host_malloc.reexec_with_tuned_malloc()
+  config = default.get_config()
+  config.model.image_size = FLAGS.image_size
+  config.model.width = FLAGS.width
+  config.model.dtype = FLAGS.dtype
+  if FLAGS.conv_impl:
+    config.model.conv_impl = FLAGS.conv_impl
+  config.train.batch_size = FLAGS.batch
+  devices = jax.devices()[:FLAGS.num_devices or None]
+  mesh = train.make_mesh(devices)
+  g_model = models.build_generator(config, bn_axis_name=train.AXIS)
+  d_model = models.build_discriminator(config, FLAGS.ne, FLAGS.ni)
+  g_tx, d_tx = train.make_optimizers(config)
+  state = train.init_state(config, g_model, d_model, g_tx, d_tx, mesh)
+  d_step, g_step = train.make_steps(config, g_model, d_model, g_tx, d_tx, mesh)
+  rng = np.random.default_rng(0)
+  b, s = FLAGS.batch, FLAGS.image_size
+  image = lambda: rng.integers(0, 256, (b, s, s, 3), dtype=np.uint8)
+  batch = train.shard_batch(dict(
+      x_s=image(), x_t=image(), x_tg=image(),
+      y_e_s=rng.integers(0, FLAGS.ne, b).astype(np.int32),
+      y_i_t=rng.integers(0, FLAGS.ni, b).astype(np.int32)), mesh)
+  d_exec = d_step.lower(state, batch).compile()
+  g_exec = g_step.lower(state, batch).compile()
+  state, _ = d_exec(state, batch)  # Warm up both programs.
+  state, _ = g_exec(state, batch)
+  jax.block_until_ready(state)
+  print(f'B{b} {s}x{s} width {FLAGS.width} {FLAGS.dtype} conv_impl='
+        f'{config.model.conv_impl} on {devices[0].device_kind}, '
+        f'load average {os.getloadavg()[0]:.1f}')
+  root = FLAGS.trace_dir or tempfile.mkdtemp(prefix='profile_step_')
+  for name, compiled in (('D', d_exec), ('G', g_exec)):
+    state = _report(name, compiled, state, batch,
+                    os.path.join(root, name))
+
+
+if __name__ == '__main__':
+  app.run(main)
