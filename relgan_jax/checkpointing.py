@@ -61,7 +61,8 @@ def make_manager(workdir: str, keep: int = 3,
   """The CheckpointManager of workdir/checkpoints, keeping the last `keep`."""
   options = ocp.CheckpointManagerOptions(
       max_to_keep=keep, create=not read_only, read_only=read_only)
-  return ocp.CheckpointManager(checkpoint_dir(workdir), options=options)
+  return ocp.CheckpointManager(_absolute(checkpoint_dir(workdir)),
+                               options=options)
 
 
 def save(manager: ocp.CheckpointManager, step: int, state: Any,

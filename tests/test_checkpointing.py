@@ -112,3 +112,14 @@ def test_missing_checkpoint_and_encoder_name_the_path(tmp_path):
     checkpointing.load_state_tree(str(tmp_path))
   with pytest.raises(FileNotFoundError, match='encoder.json is missing'):
     checkpointing.load_encoder(str(tmp_path))
+
+
+def test_manager_accepts_a_relative_workdir(tmp_path, monkeypatch):
+  # orbax needs absolute paths; `--workdir=runs/x` must still work.
+  monkeypatch.chdir(tmp_path)
+  manager = checkpointing.make_manager(os.path.join('runs', 'x'))
+  state = {'w': np.arange(3.0)}
+  checkpointing.save(manager, 1, state, None, meta={})
+  manager.wait_until_finished()
+  assert manager.latest_step() == 1
+  assert os.path.isdir(tmp_path / 'runs' / 'x' / 'checkpoints' / '1')
