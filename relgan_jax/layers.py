@@ -1,32 +1,41 @@
-"""Convolution layers with a choice of implementation (config.model.conv_impl).
+"""Convolution (and GroupNorm) layers with a choice of implementation.
 
 Every convolution of the REL-GAN networks (DESIGN.md §2) is a 3x3, stride-1,
 SAME-padded NHWC convolution with bias, sometimes preceded by a nearest 2x
 upsampling (the decoder's up blocks). `Conv` computes exactly that, with the
 same parameters as `flax.linen.Conv` ('kernel' [3, 3, Cin, Cout], 'bias'
-[Cout], LeCun-normal / zero initialisation), in one of two ways:
+[Cout], LeCun-normal / zero initialisation), in one of these ways
+(config.model.conv_impl):
 
   'xla'  The plain formulation: `lax.conv_general_dilated`, after an explicit
          `upsample_nearest` when `upsample=2`. What `flax.linen.Conv` does.
-  'fast' The same function, formulated for XLA:CPU (YNNPACK) speed:
-         * A custom VJP whose weight gradient is one large matrix product,
-           dW = im2col(x)^T @ dy, instead of XLA's "convolution with a
-           batch-sized kernel", which XLA:CPU runs several times slower than a
-           matrix product. Forward and input gradient stay convolutions
-           (already close to matmul speed on XLA:CPU).
-         * Nearest 2x upsampling followed by a 3x3 convolution is computed as a
-           sub-pixel convolution: each of the four output phases (row and
-           column parity) of the high-resolution result is a 2x2 convolution
-           of the low-resolution input whose taps are sums of the 3x3 taps.
-           All four phases are one 2x2 convolution with 4*Cout outputs; the
-           result is interleaved back (depth to space). This is the same
-           linear map with 16/36 of the multiply-adds and without the
-           upsampled tensor.
-         Both give the plain formulation's outputs and gradients up to float
-         rounding (tests/test_layers.py checks this).
+  'fast' The same function, formulated for XLA:CPU, whose convolutions run
+         on YNNPACK near matrix-multiply speed forwards but whose weight
+         gradients (a "convolution with a batch-sized kernel") run several
+         times slower:
+         * `conv_fast`, a custom VJP: the weight gradient is one matrix
+           product, im2col(x)^T @ dy; the forward and the input gradient
+           (itself a convolution, of dy with the flipped kernel) are each an
+           XLA convolution, or, for few output channels, one matrix product
+           to every tap followed by a shifted sum, or, for tiny images, an
+           im2col matrix product (see `conv_fast`).
+         * Nearest 2x upsampling followed by a 3x3 convolution is computed as
+           a sub-pixel convolution: each of the four output phases (row and
+           column parity) is a 2x2 convolution of the low-resolution input
+           whose taps are sums of the 3x3 taps; all four are one 2x2
+           convolution with 4*Cout outputs, interleaved back (depth to
+           space). The same linear map with 16/36 of the multiply-adds and
+           without the upsampled tensor.
+  'auto' 'fast' on the CPU backend, 'xla' on GPU/TPU (the default).
 
-The choice never changes parameters or checkpoints: a model trained with one
-impl loads and runs with the other.
+Both give the plain formulation's outputs and gradients up to float rounding
+(tests/test_layers.py). The choice never changes parameters or checkpoints:
+a model trained with one impl loads and runs with the other.
+
+`GroupNorm` is a drop-in for `flax.linen.GroupNorm` (same parameters and
+function) whose statistics are per-channel sums and whose backward is written
+out; it is faster on XLA:CPU (benchmarks/README.md) but the networks do not
+use it yet.
 """
 
 import functools
