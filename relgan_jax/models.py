@@ -37,6 +37,7 @@ DISCRIMINATOR_CHANNELS = (16, 32, 64, 128)
 DISCRIMINATOR_SHARED = 1024
 DISCRIMINATOR_HEAD = (512, 256)
 NORMS = ('group', 'batch', 'none')
+D_NORMS = ('none', 'group')  # No BatchNorm in D: real and fake batches differ.
 LEAKY_SLOPE = 0.2
 
 
@@ -234,13 +235,16 @@ class _DHead(nn.Module):
 
 
 class Discriminator(nn.Module):
-  """D: x -> (de_logits [B, Ne + 1], di_logits [B, Ni]); no normalisation.
+  """D: x -> (de_logits [B, Ne + 1], di_logits [B, Ni]).
 
-  Class Ne of De is "fake". Four down blocks (Conv 3x3 -> LeakyReLU(0.2) ->
-  2x2 avg pool), Dense 1024 shared, then the De and Di heads.
+  Class Ne of De is "fake". Four down blocks (Conv 3x3 -> [GroupNorm] ->
+  LeakyReLU(0.2) -> 2x2 avg pool), Dense 1024 shared, then the De and Di
+  heads. `norm` is 'none' (the paper's D) or 'group' (per image, so real and
+  fake images never share statistics).
   """
   image_size: int = 96
   width: float = 1.0
+  norm: str = 'none'
   dtype: Dtype = jnp.float32
   num_expressions: int = 6
   num_identities: int = 101
@@ -254,6 +258,8 @@ class Discriminator(nn.Module):
     for i, c in enumerate(DISCRIMINATOR_CHANNELS):
       h = layers.Conv(conv_channels(c, self.width), (3, 3), dtype=self.dtype,
                       impl=self.conv_impl, name=f'conv{i}')(h)
+      h = normalize_layer(self.norm, h, False, dtype=self.dtype,
+                          axis_name=None, name=f'norm{i}')
       h = nn.leaky_relu(h, LEAKY_SLOPE)
       h = nn.avg_pool(h, (2, 2), strides=(2, 2))
     h = h.reshape(h.shape[0], -1)
@@ -318,6 +324,12 @@ def check_model_config(model_config: ml_collections.ConfigDict) -> None:
   if model_config.width <= 0:
     raise ValueError(
         f'config.model.width must be > 0, got {model_config.width}.')
+  if model_config.get('d_width', 0.0) < 0:
+    raise ValueError('config.model.d_width must be >= 0 (0 = same as width), '
+                     f'got {model_config.d_width}.')
+  if model_config.get('d_norm', 'none') not in D_NORMS:
+    raise ValueError(f'config.model.d_norm must be one of {D_NORMS}, got '
+                     f'{model_config.d_norm!r}.')
   if model_config.norm not in NORMS:
     raise ValueError(f'config.model.norm must be one of {NORMS}, got '
                      f'{model_config.norm!r}.')
@@ -352,7 +364,9 @@ def build_discriminator(config: ml_collections.ConfigDict,
   if num_expressions < 1 or num_identities < 1:
     raise ValueError('Discriminator needs >= 1 expression and identity class, '
                      f'got Ne={num_expressions}, Ni={num_identities}.')
-  return Discriminator(image_size=m.image_size, width=m.width,
+  return Discriminator(image_size=m.image_size,
+                       width=m.get('d_width', 0.0) or m.width,
+                       norm=m.get('d_norm', 'none'),
                        dtype=jnp.dtype(m.dtype),
                        num_expressions=num_expressions,
                        num_identities=num_identities,

@@ -146,6 +146,29 @@ def test_norm_choices(norm, collections, norm_params):
   assert not any('norm' in k for k in d_params)
 
 
+def test_discriminator_width_and_norm_from_the_config():
+  config = default_config.get_config()
+  config.model.image_size, config.model.width = 32, 0.125
+  x = jax.ShapeDtypeStruct((2, 32, 32, 3), jnp.float32)
+
+  def d_params(config):
+    d = models.build_discriminator(config, 6, 10)
+    return jax.eval_shape(d.init, jax.random.key(0), x)['params']
+
+  # d_width 0 = G's width: 16 * 0.125 = 2 channels in the first conv.
+  assert d_params(config)['conv0']['kernel'].shape == (3, 3, 3, 2)
+  config.model.d_width, config.model.d_norm = 1.0, 'group'
+  params = d_params(config)
+  assert params['conv0']['kernel'].shape == (3, 3, 3, 16)
+  assert params['conv3']['kernel'].shape == (3, 3, 64, 128)
+  assert [params[f'norm{i}']['scale'].shape for i in range(4)] == [
+      (16,), (32,), (64,), (128,)]
+  # G is unchanged by D's fields.
+  g = models.build_generator(config)
+  g_params = jax.eval_shape(g.init, jax.random.key(0), x, x)['params']
+  assert g_params['Ges']['trunk']['conv0']['kernel'].shape == (3, 3, 3, 8)
+
+
 def test_bfloat16_compute_float32_params_and_outputs():
   key = jax.random.key(0)
   x = jax.ShapeDtypeStruct((1, 32, 32, 3), jnp.float32)
