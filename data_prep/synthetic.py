@@ -81,13 +81,13 @@ def _image_plan(neutral_images: int, images_per_intensity: int):
 
 def _render_identity(args) -> list[dict[str, Any]]:
   """All records of one person (runs in a worker process)."""
-  seed, identity, size, neutral_images, images_per_intensity = args
+  seed, identity, label, size, neutral_images, images_per_intensity = args
   subject = subject_id(identity)
   out = []
   for e, k, c in _image_plan(neutral_images, images_per_intensity):
     image = render_image(seed, identity, e, k, c, size)
     out.append(dict(
-        png=records.encode_png(image), expression=e, identity=identity,
+        png=records.encode_png(image), expression=e, identity=label,
         intensity=k, subject=subject, transform=_IDENTITY_TRANSFORM,
         source_path=(f'synthetic/{subject}/{EXPRESSION_CLASSES[e]}'
                      f'_i{k}_c{c}.png')))
@@ -97,7 +97,8 @@ def _render_identity(args) -> list[dict[str, Any]]:
 def generate(out_dir: str, *, num_identities: int = 64, seed: int = 0,
              size: int = 112, num_folds: int = 10, neutral_images: int = 4,
              images_per_intensity: int = 2, workers: int | None = None,
-             records_per_shard: int = 1000) -> dict[str, Any]:
+             records_per_shard: int = 1000,
+             first_identity: int = 0) -> dict[str, Any]:
   """Generates the synthetic set into `out_dir` and returns its manifest.
 
   Args:
@@ -110,6 +111,10 @@ def generate(out_dir: str, *, num_identities: int = 64, seed: int = 0,
     images_per_intensity: images per (expression, intensity) of each person.
     workers: rendering processes (default: the CPU count; <= 1: in-process).
     records_per_shard: records per TFRecord shard.
+    first_identity: the people are first_identity .. first_identity +
+      num_identities - 1 (subject ids syn<k>, identity labels 0..N-1), so
+      sets with disjoint ranges share nobody (e.g. a stage-1 pre-training
+      population beside the evaluation set).
   """
   if num_identities < 2:
     raise ValueError(f'num_identities must be >= 2, got {num_identities}.')
@@ -119,8 +124,10 @@ def generate(out_dir: str, *, num_identities: int = 64, seed: int = 0,
   if workers is None:
     workers = os.cpu_count() or 1
   workers = max(1, min(workers, num_identities))
-  jobs = [(seed, i, size, neutral_images, images_per_intensity)
-          for i in range(num_identities)]
+  if first_identity < 0:
+    raise ValueError(f'first_identity must be >= 0, got {first_identity}.')
+  jobs = [(seed, first_identity + i, i, size, neutral_images,
+           images_per_intensity) for i in range(num_identities)]
   start = time.time()
 
   def examples(results):
@@ -128,7 +135,8 @@ def generate(out_dir: str, *, num_identities: int = 64, seed: int = 0,
       yield from person
 
   settings = dict(generator='data_prep.synthetic', seed=seed,
-                  num_identities=num_identities, size=size,
+                  num_identities=num_identities,
+                  first_identity=first_identity, size=size,
                   neutral_images=neutral_images,
                   images_per_intensity=images_per_intensity,
                   intensities=list(face_drawing.INTENSITIES))
@@ -205,7 +213,8 @@ def main(argv):
   manifest = generate(f.out_dir, num_identities=f.num_identities, seed=f.seed,
                       size=f.size, num_folds=f.num_folds, workers=f.workers,
                       neutral_images=f.neutral_images,
-                      images_per_intensity=f.images_per_intensity)
+                      images_per_intensity=f.images_per_intensity,
+                      first_identity=f.first_identity)
   print(f'wrote {manifest["num_records"]} images of {f.num_identities} '
         f'identities ({_dir_bytes(f.out_dir) / 2**20:.1f} MiB) to {f.out_dir} in '
         f'{manifest["prep"]["seconds"]:.1f} s')
@@ -221,6 +230,9 @@ def _define_flags():
   flags.DEFINE_string('out_dir', None, 'Destination folder.', required=True)
   flags.DEFINE_integer('num_identities', 64, 'Number of synthetic people.')
   flags.DEFINE_integer('seed', 0, 'Dataset seed.')
+  flags.DEFINE_integer('first_identity', 0,
+                       'Index of the first person (disjoint ranges share '
+                       'nobody).')
   flags.DEFINE_integer('size', 112, 'Stored face side in pixels.')
   flags.DEFINE_integer('num_folds', 10, 'Subject-independent folds.')
   flags.DEFINE_integer('neutral_images', 4, 'Neutral images per person.')

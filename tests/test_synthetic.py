@@ -88,6 +88,28 @@ def test_expressions_differ_from_each_other():
       assert np.abs(faces[i].astype(int) - faces[j]).mean() > 0.2
 
 
+def test_first_identity_gives_a_disjoint_population(small_set, tmp_path):
+  out, _ = small_set
+  manifest = synthetic.generate(str(tmp_path), num_identities=2, seed=3,
+                                size=40, num_folds=2, neutral_images=2,
+                                images_per_intensity=1, workers=1,
+                                first_identity=5)
+  # People 5 and 6 of seed 3: nobody of the 0..4 set, labels still 0..1.
+  assert manifest['identities'] == ['syn0005', 'syn0006']
+  assert manifest['prep']['first_identity'] == 5
+  assert not set(manifest['identities']) & set(
+      records.PreparedDataset(out).manifest['identities'])
+  ds = records.PreparedDataset(str(tmp_path))
+  assert sorted(set(ds.identities)) == [0, 1]
+  i = int(np.flatnonzero(ds.identities == 1)[0])
+  rec = ds[i]
+  np.testing.assert_array_equal(rec['image'], synthetic.render_image(
+      3, 6, rec['expression'], int(ds.intensities[i]),
+      int(rec['source_path'][-5]), size=40))
+  with pytest.raises(ValueError, match='first_identity'):
+    synthetic.generate(str(tmp_path / 'bad'), first_identity=-1)
+
+
 def test_contact_sheet(tmp_path):
   path = str(tmp_path / 'sheet.png')
   sheet = synthetic.contact_sheet(path, num_identities=2, size=32)
