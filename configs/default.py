@@ -24,6 +24,10 @@ def get_config() -> ml_collections.ConfigDict:
   # If the prepared data is missing, generate it (synthetic set only).
   config.data.generate_if_missing = False
   config.data.synthetic_identities = 64  # Only for name == 'synthetic'.
+  # Synthetic only: also generate this many other people (disjoint from the
+  # evaluation set) in <data dir>_pretrain as the stage-1 pre-training set,
+  # the way the paper pre-trains on BU-4DFE (protocol.pretrain_data_dir).
+  config.data.synthetic_pretrain_identities = 0
   # Protocol record selection by expression intensity (records that carry one,
   # e.g. the synthetic set's 1..3): keep expressive records with intensity >=
   # min_intensity, like BU-3DFE's "two highest intensities"; intensity-0
@@ -48,6 +52,12 @@ def get_config() -> ml_collections.ConfigDict:
   config.model = ml_collections.ConfigDict()
   config.model.image_size = 96  # Multiple of 32.
   config.model.width = 1.0  # Multiplies every conv channel count.
+  # D's own width multiplier (0 = same as width). D is ~5x cheaper than G per
+  # image, so small-G runs can afford a full-width D (configs/synthetic.py).
+  config.model.d_width = 0.0
+  # D's normalisation: 'none' (the paper's D) | 'group' (learns the expression
+  # head faster on small data; configs/synthetic.py).
+  config.model.d_norm = 'none'
   config.model.norm = 'group'  # 'group' | 'batch' | 'none' (generator only).
   config.model.f_e_dim = 30
   config.model.f_i_dim = 50
@@ -105,6 +115,10 @@ def get_config() -> ml_collections.ConfigDict:
   config.protocol.folds = ()  # Subset of folds to run; () = all.
   # A stage-1 checkpoint (e.g. BU-4DFE pre-training) to start every fold from.
   config.protocol.pretrained_checkpoint = ''
+  # Or pre-train it here, once, before the folds: stage 1 on every record of
+  # this prepared data (e.g. BU-4DFE) in workdir/pretrain, which then serves
+  # as the pretrained checkpoint. Must hold none of the evaluated subjects.
+  config.protocol.pretrain_data_dir = ''
   # With a pre-trained checkpoint: skip per-fold stage 1 and use it frozen.
   config.protocol.freeze_pretrained = False
   return config

@@ -155,6 +155,10 @@ def check_data(config: ml_collections.ConfigDict) -> None:
     _positive_int(config, 'data.read_threads')
   if d.name == 'synthetic':
     _positive_int(config, 'data.synthetic_identities', minimum=2)
+    pre = d.synthetic_pretrain_identities
+    if not _is_int(pre) or pre == 1 or pre < 0:
+      _fail('data.synthetic_pretrain_identities', pre,
+            'must be 0 (no pre-training set) or an integer >= 2')
   a = config.augment
   if not _is_real(a.margin_ratio) or a.margin_ratio < 1:
     _fail('augment.margin_ratio', a.margin_ratio,
@@ -188,7 +192,14 @@ def check_protocol(config: ml_collections.ConfigDict) -> None:
   if not all(_is_int(k) and 0 <= k < p.num_folds for k in folds):
     _fail('protocol.folds', folds,
           f'must list folds in 0..{p.num_folds - 1} (() = all)')
-  if p.freeze_pretrained and not p.pretrained_checkpoint:
+  pretrains = bool(p.pretrain_data_dir) or (
+      config.data.name == 'synthetic'
+      and config.data.synthetic_pretrain_identities > 0)
+  if p.pretrained_checkpoint and pretrains:
+    raise ConfigError('config.protocol.pretrained_checkpoint and a pre-training '
+                      'set (protocol.pretrain_data_dir or data.synthetic_'
+                      'pretrain_identities) are both given; choose one.')
+  if p.freeze_pretrained and not (p.pretrained_checkpoint or pretrains):
     raise ConfigError('config.protocol.freeze_pretrained is set but '
                       'config.protocol.pretrained_checkpoint is empty.')
 

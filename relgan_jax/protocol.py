@@ -116,6 +116,71 @@ def load_dataset(config: ml_collections.ConfigDict,
   return dataset
 
 
+def pretrain_data_dir(config: ml_collections.ConfigDict,
+                      workdir: str) -> str:
+  """The stage-1 pre-training set's folder, or '' when there is none.
+
+  config.protocol.pretrain_data_dir, else (synthetic data with
+  data.synthetic_pretrain_identities > 0) <data dir>_pretrain.
+  """
+  if config.protocol.pretrain_data_dir:
+    return config.protocol.pretrain_data_dir
+  if (config.data.name == 'synthetic'
+      and config.data.get('synthetic_pretrain_identities', 0) > 0):
+    return data_dir_for(config, workdir).rstrip('/\\') + '_pretrain'
+  return ''
+
+
+def load_pretrain_dataset(config: ml_collections.ConfigDict,
+                          workdir: str) -> records.PreparedDataset:
+  """Opens the pre-training set, generating the synthetic one if asked to:
+  people synthetic_identities .. + synthetic_pretrain_identities - 1 of the
+  same seed, so nobody of the evaluation set is among them."""
+  data_dir = pretrain_data_dir(config, workdir)
+  if not os.path.exists(os.path.join(data_dir, records.MANIFEST)):
+    if (config.data.name == 'synthetic' and config.data.generate_if_missing
+        and not config.protocol.pretrain_data_dir):
+      from data_prep import synthetic  # pylint: disable=g-import-not-at-top
+      logging.info('Generating the synthetic pre-training set in %s', data_dir)
+      if _is_primary():
+        synthetic.generate(
+            data_dir, num_identities=config.data.synthetic_pretrain_identities,
+            first_identity=config.data.synthetic_identities,
+            num_folds=config.protocol.num_folds, seed=config.seed,
+            size=round(config.model.image_size * config.augment.margin_ratio))
+      _sync('pre-training set generated')
+    else:
+      raise FileNotFoundError(
+          f'No prepared pre-training data: expected {data_dir}/'
+          f'{records.MANIFEST} (config.protocol.pretrain_data_dir).')
+  return records.PreparedDataset(data_dir)
+
+
+def pretrain(config: ml_collections.ConfigDict, workdir: str,
+             dataset: records.PreparedDataset) -> Optional[str]:
+  """Stage 1 on the pre-training set, once, in workdir/pretrain (resumable).
+
+  Returns that folder (the pretrained checkpoint of every fold), or None
+  when the config has no pre-training set. Refuses a pre-training set that
+  shares a subject id with the evaluation data.
+  """
+  if not pretrain_data_dir(config, workdir):
+    return None
+  pre = load_pretrain_dataset(config, workdir)
+  shared = set(map(str, pre.subjects)) & set(map(str, dataset.subjects))
+  if shared:
+    raise ValueError(
+        f'The pre-training set {pretrain_data_dir(config, workdir)} holds '
+        f'{len(shared)} subjects of the evaluation data (e.g. '
+        f'{sorted(shared)[:3]}); stage 1 would see test subjects.')
+  out = os.path.join(workdir, 'pretrain')
+  indices = select_records(pre, np.arange(len(pre)), config)
+  logging.info('Stage-1 pre-training on %d records of %s in %s.',
+               len(indices), pretrain_data_dir(config, workdir), out)
+  train.train_gan(config, out, pre, indices)
+  return out
+
+
 def folds_to_run(config: ml_collections.ConfigDict,
                  dataset: records.PreparedDataset) -> list[int]:
   """config.protocol.folds, or every fold of the manifest."""
@@ -373,7 +438,13 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
   dataset = load_dataset(config, workdir)
   class_names = dataset.manifest['expression_classes']
   results, resumed_seconds = [], 0.0
-  for fold in folds_to_run(config, dataset):
+  to_run = folds_to_run(config, dataset)
+  if any(load_fold_result(workdir, k) is None for k in to_run):
+    pretrained = pretrain(config, workdir, dataset)
+    if pretrained:
+      config = config.copy_and_resolve_references()
+      config.protocol.pretrained_checkpoint = pretrained
+  for fold in to_run:
     result = load_fold_result(workdir, fold)
     if result is not None:
       logging.info('Fold %d already finished; skipping it.', fold)

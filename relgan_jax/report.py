@@ -118,6 +118,16 @@ def _pct(value: Optional[float], std: Optional[float] = None) -> str:
   return f'{value:.2f} ± {std:.2f}'
 
 
+def _stage1_line(protocol: dict[str, Any]) -> str:
+  """Where each fold's Ges came from (report.json's config.protocol)."""
+  checkpoint = protocol.get('pretrained_checkpoint')
+  if not checkpoint:
+    return "Stage 1: trained for each fold on the fold's training subjects."
+  how = ('frozen' if protocol.get('freeze_pretrained')
+         else "fine-tuned for each fold on the fold's training subjects")
+  return f'Stage 1: pre-trained at {checkpoint}, {how}.'
+
+
 def markdown(report: dict[str, Any],
              fold_results: Sequence[dict[str, Any]]) -> str:
   """The report as Markdown: the paper's table plus per-fold rows and leakage."""
@@ -127,6 +137,7 @@ def markdown(report: dict[str, Any],
            f'{len(report["class_names"])} classes: '
            f'{", ".join(report["class_names"])}. '
            f'Subject-independent: no test subject is seen in training.', '',
+           _stage1_line(report.get('config', {}).get('protocol', {})), '',
            '## Expression recognition accuracy (%)', '',
            '| method | mean ± std | ' + ' | '.join(f'fold {f}' for f in folds)
            + ' |',

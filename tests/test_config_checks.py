@@ -56,6 +56,10 @@ BAD = [
     ('model.norm', 'layer', 'config.model.norm must be one of'),
     ('model.dtype', 'float64', 'config.model.dtype must be'),
     ('model.conv_impl', 'cudnn', 'config.model.conv_impl must be one of'),
+    ('model.d_width', -1.0, 'config.model.d_width must be >= 0'),
+    ('model.d_norm', 'batch', 'config.model.d_norm must be one of'),
+    ('data.synthetic_pretrain_identities', 1,
+     'config.data.synthetic_pretrain_identities must be 0'),
     ('data.name', 'ck+', "config.data.name must be one of bu3dfe, bu4dfe, "
      "ckplus, image_folder, oulu_casia, sfew, synthetic, got 'ck+'"),
     ('data.num_workers', -1, 'config.data.num_workers must be an integer >= 0'),
@@ -105,6 +109,11 @@ def test_cross_field_checks():
   config = tiny.get_config()
   config.protocol.freeze_pretrained = True
   with pytest.raises(config_checks.ConfigError, match='pretrained_checkpoint'):
+    config_checks.check_config(config)
+  config.data.synthetic_pretrain_identities = 4  # A set to pre-train on.
+  config_checks.check_config(config)
+  config.protocol.pretrained_checkpoint = 'runs/other'
+  with pytest.raises(config_checks.ConfigError, match='choose one'):
     config_checks.check_config(config)
 
 

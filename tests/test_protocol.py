@@ -8,6 +8,7 @@ and the baseline.
 import json
 import os
 
+import chex
 import jax
 from jax.experimental.compilation_cache import compilation_cache
 import numpy as np
@@ -15,6 +16,7 @@ from PIL import Image
 import pytest
 
 from configs import tiny
+from relgan_jax import checkpointing
 from relgan_jax import protocol
 from relgan_jax import records
 from relgan_jax import report
@@ -242,3 +244,58 @@ def test_select_records_by_intensity():
   config.data.min_intensity = 2
   np.testing.assert_array_equal(
       protocol.select_records(Fake, idx[::-1], config), [5, 4, 3, 2, 0])
+
+
+def test_pretraining_set_is_trained_once_and_used_frozen(tmp_path):
+  """data.synthetic_pretrain_identities: stage 1 runs once, on people the
+  evaluation set does not have, and every fold uses that Ges frozen."""
+  from data_prep import synthetic
+  workdir, data_dir = str(tmp_path / 'run'), str(tmp_path / 'data')
+  config = _config(data_dir)
+  config.data.synthetic_pretrain_identities = 3
+  config.data.min_intensity = 2
+  config.protocol.freeze_pretrained = True
+  config.stage2.run_baseline = False
+  gan_calls = []
+  real_gan = train.train_gan
+
+  def spy_gan(config, workdir, dataset, train_indices, **kwargs):
+    gan_calls.append((workdir, dataset.data_dir, np.array(train_indices)))
+    return real_gan(config, workdir, dataset, train_indices, **kwargs)
+
+  generate = _small_generate(synthetic.generate)
+  with pytest.MonkeyPatch.context() as mp:
+    mp.setattr(synthetic, 'generate', generate)
+    mp.setattr(train, 'train_gan', spy_gan)
+    rep = protocol.run(config, workdir)
+
+  assert generate.calls == [
+      dict(num_identities=6, num_folds=2, seed=0, size=37),
+      dict(num_identities=3, first_identity=6, num_folds=2, seed=0, size=37)]
+  pre_dir = data_dir + '_pretrain'
+  pre = records.PreparedDataset(pre_dir)
+  evaluated = records.PreparedDataset(data_dir)
+  assert not set(pre.subjects) & set(evaluated.subjects)
+  # One stage 1, on the pre-training set; none per fold.
+  assert len(gan_calls) == 1
+  gan_dir, gan_data, gan_idx = gan_calls[0]
+  assert (gan_dir, gan_data) == (os.path.join(workdir, 'pretrain'), pre_dir)
+  np.testing.assert_array_equal(  # min_intensity applies here too.
+      gan_idx, protocol.select_records(pre, np.arange(len(pre)), config))
+  assert 0 < len(gan_idx) < len(pre)
+  pretrained, _ = checkpointing.load_state_tree(gan_dir)
+  for fold in (0, 1):
+    assert not os.path.exists(os.path.join(workdir, f'fold_{fold}', 'stage1'))
+    _, variables = checkpointing.load_encoder(
+        os.path.join(workdir, f'fold_{fold}', 'encoder'), return_variables=True)
+    chex.assert_trees_all_equal(variables['params'],
+                                pretrained['g_params']['Ges'])
+  assert len(rep['relgan']['fold_accuracy']) == 2
+  # The report's config names the checkpoint every fold used.
+  assert rep['config']['protocol']['pretrained_checkpoint'] == gan_dir
+
+  # A pre-training set holding evaluated people is refused.
+  config.protocol.pretrain_data_dir = data_dir
+  config.data.synthetic_pretrain_identities = 0
+  with pytest.raises(ValueError, match='holds 6 subjects of the evaluation'):
+    protocol.pretrain(config, str(tmp_path / 'other'), evaluated)

@@ -80,9 +80,25 @@ def test_write_report_files(tmp_path):
   assert '| CNN (baseline) | 60.00 ± 0.00 | 60.00 | 60.00 |' in md
   assert '| REL-GAN (MLP on f(e)) | 90.00 ± 14.14 | 100.00 | 80.00 |' in md
   assert '| REL-GAN f(e) | 25.00 |' in md
+  assert "Stage 1: trained for each fold on the fold's training" in md
   image = Image.open(tmp_path / 'confusion_matrix.png')
   assert image.size[0] > 200 and image.size[1] > 100
   assert not list(tmp_path.glob('*.tmp'))
+
+
+def test_markdown_names_a_pretrained_stage1():
+  config = _config()
+  config.protocol = ml_collections.ConfigDict(
+      {'pretrained_checkpoint': 'runs/x/pretrain', 'freeze_pretrained': True})
+  rep = report.summarize(FOLDS, config, dataset_name='synthetic',
+                         class_names=CLASSES, seconds=1.0)
+  assert 'Stage 1: pre-trained at runs/x/pretrain, frozen.' in report.markdown(
+      rep, FOLDS)
+  config.protocol.freeze_pretrained = False
+  rep = report.summarize(FOLDS, config, dataset_name='synthetic',
+                         class_names=CLASSES, seconds=1.0)
+  assert 'pre-trained at runs/x/pretrain, fine-tuned for each fold' in (
+      report.markdown(rep, FOLDS))
 
 
 def test_reenactment_grid_layout(tmp_path):
