@@ -124,7 +124,7 @@ def load_state_tree(path: str) -> Tuple[Dict[str, Any], Dict[str, Any]]:
   Returns:
     (state dict with keys 'g_params', 'd_params', ..., meta).
   """
-  path = epath.Path(path)
+  path = epath.Path(_absolute(path))  # orbax needs absolute paths.
   if (path / 'checkpoints').is_dir():
     path = path / 'checkpoints'
   if not (path / STATE).is_dir():

@@ -25,6 +25,7 @@ NaN/Inf loss) end the run with one line `relgan_jax: error: ...` and status 1;
 """
 
 import logging as py_logging
+import os
 import sys
 
 from absl import app
@@ -116,7 +117,9 @@ def main(argv):
   try:
     distributed.initialize(FLAGS.distributed, distributed.resolve_settings(
         FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id))
-    run(FLAGS.config, FLAGS.workdir, FLAGS.mode)
+    workdir = FLAGS.workdir  # Absolute from here on (orbax needs it).
+    workdir = workdir if '://' in workdir else os.path.abspath(workdir)
+    run(FLAGS.config, workdir, FLAGS.mode)
   except preemption.Preempted as e:
     logging.warning('%s', e)
     logging.flush()

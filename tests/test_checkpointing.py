@@ -114,7 +114,7 @@ def test_missing_checkpoint_and_encoder_name_the_path(tmp_path):
     checkpointing.load_encoder(str(tmp_path))
 
 
-def test_manager_accepts_a_relative_workdir(tmp_path, monkeypatch):
+def test_relative_workdir_saves_and_loads(tmp_path, monkeypatch):
   # orbax needs absolute paths; `--workdir=runs/x` must still work.
   monkeypatch.chdir(tmp_path)
   manager = checkpointing.make_manager(os.path.join('runs', 'x'))
@@ -123,3 +123,5 @@ def test_manager_accepts_a_relative_workdir(tmp_path, monkeypatch):
   manager.wait_until_finished()
   assert manager.latest_step() == 1
   assert os.path.isdir(tmp_path / 'runs' / 'x' / 'checkpoints' / '1')
+  tree, _ = checkpointing.load_state_tree(os.path.join('runs', 'x'))
+  np.testing.assert_array_equal(tree['w'], state['w'])
