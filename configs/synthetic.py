@@ -17,9 +17,10 @@ README.md). What differs from the paper's settings, and why:
 - 64x64 faces, width 0.25, batch 16, 1500 stage-1 iterations (0.3 s each on
   2 idle cores; 0.45 s in the last quarter, where G takes two updates per D
   update): the compute a 2-core CPU has in that time, ~13 epochs of the
-  pre-training set, far from the paper's 300 on a larger input. At 32x32 the synthetic expressions are a
-  few pixels and nothing learned them in this budget; at 64x64 f(e) improves
-  steadily and is still improving at the end of the schedule (README.md).
+  pre-training set, far from the paper's 300 on a larger input. At 32x32 the
+  synthetic expressions are a few pixels and nothing learned them in this
+  budget; at 64x64 f(e) improves steadily and is still improving at the end
+  of the schedule (README.md).
 - The two highest of the synthetic set's three expression intensities (plus
   the neutral faces), like the paper's BU-3DFE protocol.
 - Stage-1 learning rates 3e-4 (paper 1e-4) and λ2 (pixel) 100 (paper 20):
