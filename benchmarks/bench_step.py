@@ -37,7 +37,6 @@ import json
 import os
 import platform
 import statistics
-import sys
 import time
 
 from absl import app

@@ -27,7 +27,7 @@ import jax
 from jax._src.lib import _profile_data  # The profiler's XSpace reader.
 import numpy as np
 
-from benchmarks import bench_step  # pylint: disable=unused-import  (flags)
+from benchmarks import bench_step  # noqa: F401  (defines the shared flags)
 from configs import default
 from relgan_jax import host_malloc
 from relgan_jax import models

@@ -17,7 +17,6 @@ schedule and every array are restored exactly. The SIGTERM -> exit and
 restart -> first resumed step times are printed (run with -s to see them).
 """
 
-import os
 import signal
 import time
 

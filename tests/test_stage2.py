@@ -2,7 +2,6 @@
 feature extraction with the exported encoder, and the CNN baseline."""
 
 import jax
-import ml_collections
 import numpy as np
 import pytest
 

@@ -8,7 +8,7 @@ from data_prep.readers import oulu_casia
 from data_prep.readers import sfew
 from data_prep.readers.base import Item  # noqa: F401
 from data_prep.readers.base import Listing  # noqa: F401
-from data_prep.readers.base import ReaderOptions
+from data_prep.readers.base import ReaderOptions  # noqa: F401
 from data_prep.readers.base import Rejection  # noqa: F401
 
 READERS = {
