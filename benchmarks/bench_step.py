@@ -43,13 +43,12 @@ from absl import app
 from absl import flags
 import jax
 import jax.numpy as jnp
-import numpy as np
 
+from benchmarks import stage1_programs
 from configs import default
 from relgan_jax import host_malloc
 from relgan_jax import layers
 from relgan_jax import models
-from relgan_jax import train
 
 flags.DEFINE_integer('batch', 16, 'Global batch size B.')
 flags.DEFINE_integer('image_size', 96, 'Face side S (multiple of 32).')
@@ -175,11 +174,9 @@ def _cpu_model() -> str:
   return platform.processor()
 
 
-def main(argv):
-  del argv
-  if (FLAGS.malloc_tuning and jax.default_backend() == 'cpu'
-      and not host_malloc.is_tuned()):
-    host_malloc.reexec_with_tuned_malloc()
+def config_from_flags():
+  """The default config with this script's --image_size, --width, --dtype,
+  --conv_impl, --norm and --batch (shared with profile_step.py)."""
   config = default.get_config()
   config.model.image_size = FLAGS.image_size
   config.model.width = FLAGS.width
@@ -189,26 +186,23 @@ def main(argv):
   if FLAGS.norm:
     config.model.norm = FLAGS.norm
   config.train.batch_size = FLAGS.batch
-  devices = jax.devices()
-  if FLAGS.num_devices:
-    devices = devices[:FLAGS.num_devices]
-  mesh = train.make_mesh(devices)
-  b, s = FLAGS.batch, FLAGS.image_size
-  if b % mesh.size:
-    raise app.UsageError(f'--batch={b} is not a multiple of {mesh.size} '
-                         'devices.')
+  return config
 
-  g_model = models.build_generator(config, bn_axis_name=train.AXIS)
-  d_model = models.build_discriminator(config, FLAGS.ne, FLAGS.ni)
-  g_tx, d_tx = train.make_optimizers(config)
-  state = train.init_state(config, g_model, d_model, g_tx, d_tx, mesh)
-  d_step, g_step = train.make_steps(config, g_model, d_model, g_tx, d_tx, mesh)
-  rng = np.random.default_rng(0)
-  image = lambda: rng.integers(0, 256, (b, s, s, 3), dtype=np.uint8)
-  batch = train.shard_batch(dict(
-      x_s=image(), x_t=image(), x_tg=image(),
-      y_e_s=rng.integers(0, FLAGS.ne, b).astype(np.int32),
-      y_i_t=rng.integers(0, FLAGS.ni, b).astype(np.int32)), mesh)
+
+def flag_devices():
+  """The first --num_devices devices (all when 0)."""
+  return jax.devices()[:FLAGS.num_devices or None]
+
+
+def main(argv):
+  del argv
+  if FLAGS.malloc_tuning and jax.default_backend() == 'cpu':
+    host_malloc.reexec_with_tuned_malloc()  # Returns if already tuned.
+  config = config_from_flags()
+  devices = flag_devices()
+  mesh, state, d_step, g_step, batch = stage1_programs.setup(
+      config, ne=FLAGS.ne, ni=FLAGS.ni, devices=devices)
+  b, s = FLAGS.batch, FLAGS.image_size
 
   t = time.perf_counter()
   d_exec = d_step.lower(state, batch).compile()

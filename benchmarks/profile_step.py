@@ -25,13 +25,10 @@ from absl import app
 from absl import flags
 import jax
 from jax._src.lib import _profile_data  # The profiler's XSpace reader.
-import numpy as np
 
-from benchmarks import bench_step  # noqa: F401  (defines the shared flags)
-from configs import default
+from benchmarks import bench_step  # Also defines the shared flags.
+from benchmarks import stage1_programs
 from relgan_jax import host_malloc
-from relgan_jax import models
-from relgan_jax import train
 
 flags.DEFINE_integer('runs', 2, 'Traced executions of each step program.')
 flags.DEFINE_integer('top', 25, 'Ops listed per program.')
@@ -108,27 +105,11 @@ def main(argv):
   del argv
   if FLAGS.malloc_tuning and jax.default_backend() == 'cpu':
     host_malloc.reexec_with_tuned_malloc()
-  config = default.get_config()
-  config.model.image_size = FLAGS.image_size
-  config.model.width = FLAGS.width
-  config.model.dtype = FLAGS.dtype
-  if FLAGS.conv_impl:
-    config.model.conv_impl = FLAGS.conv_impl
-  config.train.batch_size = FLAGS.batch
-  devices = jax.devices()[:FLAGS.num_devices or None]
-  mesh = train.make_mesh(devices)
-  g_model = models.build_generator(config, bn_axis_name=train.AXIS)
-  d_model = models.build_discriminator(config, FLAGS.ne, FLAGS.ni)
-  g_tx, d_tx = train.make_optimizers(config)
-  state = train.init_state(config, g_model, d_model, g_tx, d_tx, mesh)
-  d_step, g_step = train.make_steps(config, g_model, d_model, g_tx, d_tx, mesh)
-  rng = np.random.default_rng(0)
+  config = bench_step.config_from_flags()
+  devices = bench_step.flag_devices()
+  _, state, d_step, g_step, batch = stage1_programs.setup(
+      config, ne=FLAGS.ne, ni=FLAGS.ni, devices=devices)
   b, s = FLAGS.batch, FLAGS.image_size
-  image = lambda: rng.integers(0, 256, (b, s, s, 3), dtype=np.uint8)
-  batch = train.shard_batch(dict(
-      x_s=image(), x_t=image(), x_tg=image(),
-      y_e_s=rng.integers(0, FLAGS.ne, b).astype(np.int32),
-      y_i_t=rng.integers(0, FLAGS.ni, b).astype(np.int32)), mesh)
   d_exec = d_step.lower(state, batch).compile()
   g_exec = g_step.lower(state, batch).compile()
   state, _ = d_exec(state, batch)  # Warm up both programs.

@@ -15,11 +15,9 @@ import time
 from absl import app
 from absl import flags
 import jax
-import numpy as np
 
+from benchmarks import stage1_programs
 from configs import default
-from relgan_jax import models
-from relgan_jax import train
 
 _IMAGE_SIZE = flags.DEFINE_integer('image_size', 96, 'Face side.')
 _WIDTH = flags.DEFINE_float('width', 1.0, 'Conv width multiplier.')
@@ -37,20 +35,9 @@ def main(argv):
   config.model.width = _WIDTH.value
   config.model.dtype = _DTYPE.value
   config.train.batch_size = _BATCH.value
-  mesh = train.make_mesh()
-  g_model = models.build_generator(config, bn_axis_name=train.AXIS)
-  d_model = models.build_discriminator(config, _NE.value, _NI.value)
-  g_tx, d_tx = train.make_optimizers(config)
-  state = train.init_state(config, g_model, d_model, g_tx, d_tx, mesh)
-  d_step, g_step = train.make_steps(config, g_model, d_model, g_tx, d_tx, mesh)
-
-  rng = np.random.default_rng(0)
+  mesh, state, d_step, g_step, batch = stage1_programs.setup(
+      config, ne=_NE.value, ni=_NI.value)
   b, s = _BATCH.value, _IMAGE_SIZE.value
-  image = lambda: rng.integers(0, 256, (b, s, s, 3), dtype=np.uint8)
-  batch = train.shard_batch(dict(
-      x_s=image(), x_t=image(), x_tg=image(),
-      y_e_s=rng.integers(0, _NE.value, b).astype(np.int32),
-      y_i_t=rng.integers(0, _NI.value, b).astype(np.int32)), mesh)
 
   # Wall and CPU (all threads of this process) seconds: on a shared machine
   # the CPU figures are the less load-dependent ones.
