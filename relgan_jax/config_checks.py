@@ -184,6 +184,14 @@ def check_stage2(config: ml_collections.ConfigDict) -> None:
     _fail('stage2.mlp_hidden', hidden, 'must be a list of positive widths')
 
 
+def wants_synthetic_pretraining(config: ml_collections.ConfigDict) -> bool:
+  """The synthetic set asks for a generated pre-training population
+  (data.synthetic_pretrain_identities > 0). The other way to have a
+  pre-training set is protocol.pretrain_data_dir."""
+  return (config.data.name == 'synthetic'
+          and config.data.get('synthetic_pretrain_identities', 0) > 0)
+
+
 def check_protocol(config: ml_collections.ConfigDict) -> None:
   """config.protocol: fold count, the folds to run, the pre-trained run."""
   p = config.protocol
@@ -192,9 +200,7 @@ def check_protocol(config: ml_collections.ConfigDict) -> None:
   if not all(_is_int(k) and 0 <= k < p.num_folds for k in folds):
     _fail('protocol.folds', folds,
           f'must list folds in 0..{p.num_folds - 1} (() = all)')
-  pretrains = bool(p.pretrain_data_dir) or (
-      config.data.name == 'synthetic'
-      and config.data.synthetic_pretrain_identities > 0)
+  pretrains = bool(p.pretrain_data_dir) or wants_synthetic_pretraining(config)
   if p.pretrained_checkpoint and pretrains:
     raise ConfigError('config.protocol.pretrained_checkpoint and a pre-training '
                       'set (protocol.pretrain_data_dir or data.synthetic_'

@@ -44,6 +44,7 @@ import ml_collections
 import numpy as np
 
 from relgan_jax import checkpointing
+from relgan_jax import config_checks
 from relgan_jax import folds as folds_lib
 from relgan_jax import input_pipeline
 from relgan_jax import models
@@ -79,6 +80,17 @@ def data_dir_for(config: ml_collections.ConfigDict, workdir: str) -> str:
   return config.data.dir or os.path.join(workdir, 'data')
 
 
+def _generate_synthetic(config: ml_collections.ConfigDict, data_dir: str,
+                        **people) -> None:
+  """data_prep.synthetic.generate with the run's seed, folds and stored size
+  (round(image_size * margin_ratio)); `people`: num_identities[,
+  first_identity]."""
+  from data_prep import synthetic  # pylint: disable=g-import-not-at-top
+  synthetic.generate(
+      data_dir, **people, num_folds=config.protocol.num_folds, seed=config.seed,
+      size=round(config.model.image_size * config.augment.margin_ratio))
+
+
 def load_dataset(config: ml_collections.ConfigDict,
                  workdir: str) -> records.PreparedDataset:
   """Opens the prepared data, generating the synthetic set if asked to.
@@ -93,12 +105,9 @@ def load_dataset(config: ml_collections.ConfigDict,
   manifest = os.path.join(data_dir, 'manifest.json')
   if not os.path.exists(manifest):
     if config.data.generate_if_missing and config.data.name == 'synthetic':
-      from data_prep import synthetic  # pylint: disable=g-import-not-at-top
       logging.info('Generating the synthetic face set in %s', data_dir)
-      synthetic.generate(
-          data_dir, num_identities=config.data.synthetic_identities,
-          num_folds=config.protocol.num_folds, seed=config.seed,
-          size=round(config.model.image_size * config.augment.margin_ratio))
+      _generate_synthetic(config, data_dir,
+                          num_identities=config.data.synthetic_identities)
     else:
       hint = _PREP_HINTS.get(config.data.name,
                              'python -m data_prep.prepare ... --out_dir={dir}')
@@ -125,29 +134,25 @@ def pretrain_data_dir(config: ml_collections.ConfigDict,
   """
   if config.protocol.pretrain_data_dir:
     return config.protocol.pretrain_data_dir
-  if (config.data.name == 'synthetic'
-      and config.data.get('synthetic_pretrain_identities', 0) > 0):
+  if config_checks.wants_synthetic_pretraining(config):  # The synthetic one.
     return data_dir_for(config, workdir).rstrip('/\\') + '_pretrain'
   return ''
 
 
 def load_pretrain_dataset(config: ml_collections.ConfigDict,
-                          workdir: str) -> records.PreparedDataset:
-  """Opens the pre-training set, generating the synthetic one if asked to:
-  people synthetic_identities .. + synthetic_pretrain_identities - 1 of the
-  same seed, so nobody of the evaluation set is among them."""
-  data_dir = pretrain_data_dir(config, workdir)
+                          data_dir: str) -> records.PreparedDataset:
+  """Opens the pre-training set in `data_dir`, generating the synthetic one if
+  asked to: people synthetic_identities .. + synthetic_pretrain_identities - 1
+  of the same seed, so nobody of the evaluation set is among them."""
   if not os.path.exists(os.path.join(data_dir, records.MANIFEST)):
     if (config.data.name == 'synthetic' and config.data.generate_if_missing
         and not config.protocol.pretrain_data_dir):
-      from data_prep import synthetic  # pylint: disable=g-import-not-at-top
       logging.info('Generating the synthetic pre-training set in %s', data_dir)
       if _is_primary():
-        synthetic.generate(
-            data_dir, num_identities=config.data.synthetic_pretrain_identities,
-            first_identity=config.data.synthetic_identities,
-            num_folds=config.protocol.num_folds, seed=config.seed,
-            size=round(config.model.image_size * config.augment.margin_ratio))
+        _generate_synthetic(
+            config, data_dir,
+            num_identities=config.data.synthetic_pretrain_identities,
+            first_identity=config.data.synthetic_identities)
       _sync('pre-training set generated')
     else:
       raise FileNotFoundError(
@@ -156,27 +161,34 @@ def load_pretrain_dataset(config: ml_collections.ConfigDict,
   return records.PreparedDataset(data_dir)
 
 
+def pretrain_dir(workdir: str) -> str:
+  """Where the protocol's own stage-1 pre-training run lives."""
+  return os.path.join(workdir, 'pretrain')
+
+
 def pretrain(config: ml_collections.ConfigDict, workdir: str,
              dataset: records.PreparedDataset) -> Optional[str]:
-  """Stage 1 on the pre-training set, once, in workdir/pretrain (resumable).
+  """Stage 1 on the pre-training set, once, in pretrain_dir(workdir)
+  (resumable).
 
   Returns that folder (the pretrained checkpoint of every fold), or None
   when the config has no pre-training set. Refuses a pre-training set that
   shares a subject id with the evaluation data.
   """
-  if not pretrain_data_dir(config, workdir):
+  data_dir = pretrain_data_dir(config, workdir)
+  if not data_dir:
     return None
-  pre = load_pretrain_dataset(config, workdir)
+  pre = load_pretrain_dataset(config, data_dir)
   shared = set(map(str, pre.subjects)) & set(map(str, dataset.subjects))
   if shared:
     raise ValueError(
-        f'The pre-training set {pretrain_data_dir(config, workdir)} holds '
-        f'{len(shared)} subjects of the evaluation data (e.g. '
-        f'{sorted(shared)[:3]}); stage 1 would see test subjects.')
-  out = os.path.join(workdir, 'pretrain')
+        f'The pre-training set {data_dir} holds {len(shared)} subjects of the '
+        f'evaluation data (e.g. {sorted(shared)[:3]}); stage 1 would see test '
+        'subjects.')
+  out = pretrain_dir(workdir)
   indices = select_records(pre, np.arange(len(pre)), config)
   logging.info('Stage-1 pre-training on %d records of %s in %s.',
-               len(indices), pretrain_data_dir(config, workdir), out)
+               len(indices), data_dir, out)
   train.train_gan(config, out, pre, indices)
   return out
 
@@ -438,14 +450,14 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
   dataset = load_dataset(config, workdir)
   class_names = dataset.manifest['expression_classes']
   results, resumed_seconds = [], 0.0
-  to_run = folds_to_run(config, dataset)
-  if any(load_fold_result(workdir, k) is None for k in to_run):
-    pretrained = pretrain(config, workdir, dataset)
-    if pretrained:
-      config = config.copy_and_resolve_references()
-      config.protocol.pretrained_checkpoint = pretrained
-  for fold in to_run:
-    result = load_fold_result(workdir, fold)
+  finished = {k: load_fold_result(workdir, k)
+              for k in folds_to_run(config, dataset)}
+  if pretrain_data_dir(config, workdir):
+    if None in finished.values():
+      pretrain(config, workdir, dataset)
+    config = config.copy_and_resolve_references()
+    config.protocol.pretrained_checkpoint = pretrain_dir(workdir)
+  for fold, result in finished.items():
     if result is not None:
       logging.info('Fold %d already finished; skipping it.', fold)
       resumed_seconds += float(result.get('seconds', 0.0))

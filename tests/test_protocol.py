@@ -294,6 +294,15 @@ def test_pretraining_set_is_trained_once_and_used_frozen(tmp_path):
   # The report's config names the checkpoint every fold used.
   assert rep['config']['protocol']['pretrained_checkpoint'] == gan_dir
 
+  # Run again, every fold finished: no training, and the report still names
+  # the pre-trained stage 1.
+  with pytest.MonkeyPatch.context() as mp:
+    mp.setattr(train, 'train_gan', spy_gan)
+    again = protocol.run(config, workdir)
+  assert len(gan_calls) == 1
+  assert again['config']['protocol']['pretrained_checkpoint'] == gan_dir
+  assert again['relgan'] == rep['relgan']
+
   # A pre-training set holding evaluated people is refused.
   config.protocol.pretrain_data_dir = data_dir
   config.data.synthetic_pretrain_identities = 0
