@@ -2,7 +2,7 @@ r"""Quick timing of one stage-1 iteration (one D step + one G step).
 
 Compile time of each step program and the steady-state iteration time on
 random uint8 batches, printed as JSON. Not the full benchmark (see
-benchmarks/bench_step.py once it exists); a sanity figure for a config.
+benchmarks/bench_step.py); a sanity figure for a config.
 
   python benchmarks/time_step_once.py --image_size=32 --width=0.125 --batch=8
   python benchmarks/time_step_once.py --image_size=96 --width=1.0 --batch=8
