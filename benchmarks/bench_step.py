@@ -58,6 +58,11 @@ flags.DEFINE_enum('dtype', 'float32', ['float32', 'bfloat16'],
 flags.DEFINE_enum('conv_impl', None, list(layers.IMPLS),
                   'Convolution implementation (default: the config default).')
 flags.DEFINE_string('norm', None, "Generator norm (default: the config's).")
+flags.DEFINE_enum('program', 'iteration', ['iteration', 'separate'],
+                  "'iteration': the fused D + G program that training runs; "
+                  "'separate': a D step program, then a G step program (G's "
+                  'forward pass run twice; the formulation before the fused '
+                  'iteration).')
 flags.DEFINE_integer('steps', 5, 'Timed iterations (after one warm-up).')
 flags.DEFINE_integer('num_devices', 0, 'Devices in the data mesh (0 = all).')
 flags.DEFINE_integer('ne', 6, 'Expression classes Ne.')
@@ -96,6 +101,12 @@ def peak_tflops(device_kind: str, dtype: str):
     if all(part in kind for part in key.split()):
       return key, PEAK_TFLOPS[key][dtype]
   return None, None
+
+
+PROGRAMS = {
+    'iteration': lambda steps: [steps.iteration],
+    'separate': lambda steps: [steps.d_step, steps.g_step],
+}
 
 
 # --- Analytic FLOPs (DESIGN.md §2) -------------------------------------------
@@ -200,37 +211,37 @@ def main(argv):
     host_malloc.reexec_with_tuned_malloc()  # Returns if already tuned.
   config = config_from_flags()
   devices = flag_devices()
-  mesh, state, d_step, g_step, batch = stage1_programs.setup(
+  mesh, state, steps, batch = stage1_programs.setup(
       config, ne=FLAGS.ne, ni=FLAGS.ni, devices=devices)
   b, s = FLAGS.batch, FLAGS.image_size
 
+  # What one iteration runs, as train.train_gan runs it (or as it did before
+  # the fused iteration: --program=separate).
+  programs = PROGRAMS[FLAGS.program](steps)
   t = time.perf_counter()
-  d_exec = d_step.lower(state, batch).compile()
-  g_exec = g_step.lower(state, batch).compile()
+  executables = [p.lower(state, batch).compile() for p in programs]
   compile_s = time.perf_counter() - t
-  xla_flops = _cost_flops(d_exec) + _cost_flops(g_exec)
+  xla_flops = sum(_cost_flops(e) for e in executables)
 
   on_cpu = jax.default_backend() == 'cpu'
   matmul = _matmul_timer(FLAGS.matmul_size, jnp.float32) if on_cpu else None
-  d_times, g_times, matmul_flops = [], [], []
+  times, matmul_flops = [], []  # times[i][k]: program k of iteration i.
   for i in range(FLAGS.steps + 1):  # Iteration 0 is the warm-up.
     if matmul is not None:
       matmul_flops.append(matmul())
-    t0 = time.perf_counter()
-    state, _ = d_exec(state, batch)
-    jax.block_until_ready(state)
-    t1 = time.perf_counter()
-    state, _ = g_exec(state, batch)
-    jax.block_until_ready(state)
-    t2 = time.perf_counter()
+    parts = []
+    for executable in executables:
+      t0 = time.perf_counter()
+      state, _ = executable(state, batch)
+      jax.block_until_ready(state)
+      parts.append(time.perf_counter() - t0)
     if i:
-      d_times.append(t1 - t0)
-      g_times.append(t2 - t1)
+      times.append(parts)
   if matmul is not None:
     matmul_flops.append(matmul())
 
-  steps = [d + g for d, g in zip(d_times, g_times)]
-  median = statistics.median(steps)
+  totals = [sum(parts) for parts in times]
+  median = statistics.median(totals)
   g_fwd, d_fwd = analytic_forward_flops(s, FLAGS.width, FLAGS.ne, FLAGS.ni,
                                         config.model.f_e_dim,
                                         config.model.f_i_dim)
@@ -249,10 +260,9 @@ def main(argv):
       'norm': config.model.norm,
       'malloc_tuned': host_malloc.is_tuned(),
       'images_per_s': round(b / median, 2),
-      'step_ms': {'median': ms(median), 'min': ms(min(steps)),
-                  'max': ms(max(steps))},
-      'd_step_ms_median': ms(statistics.median(d_times)),
-      'g_step_ms_median': ms(statistics.median(g_times)),
+      'program': FLAGS.program,
+      'step_ms': {'median': ms(median), 'min': ms(min(totals)),
+                  'max': ms(max(totals))},
       'compile_s': round(compile_s, 1),
       'flops_per_iteration': {'xla_cost_analysis': xla_flops,
                               'analytic': analytic,

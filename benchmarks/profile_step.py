@@ -107,19 +107,20 @@ def main(argv):
     host_malloc.reexec_with_tuned_malloc()
   config = bench_step.config_from_flags()
   devices = bench_step.flag_devices()
-  _, state, d_step, g_step, batch = stage1_programs.setup(
+  _, state, steps, batch = stage1_programs.setup(
       config, ne=FLAGS.ne, ni=FLAGS.ni, devices=devices)
   b, s = FLAGS.batch, FLAGS.image_size
-  d_exec = d_step.lower(state, batch).compile()
-  g_exec = g_step.lower(state, batch).compile()
-  state, _ = d_exec(state, batch)  # Warm up both programs.
-  state, _ = g_exec(state, batch)
+  programs = bench_step.PROGRAMS[FLAGS.program](steps)
+  executables = [p.lower(state, batch).compile() for p in programs]
+  for executable in executables:  # Warm up.
+    state, _ = executable(state, batch)
   jax.block_until_ready(state)
   print(f'B{b} {s}x{s} width {FLAGS.width} {FLAGS.dtype} conv_impl='
-        f'{config.model.conv_impl} on {devices[0].device_kind}, '
-        f'load average {os.getloadavg()[0]:.1f}')
+        f'{config.model.conv_impl} program={FLAGS.program} on '
+        f'{devices[0].device_kind}, load average {os.getloadavg()[0]:.1f}')
   root = FLAGS.trace_dir or tempfile.mkdtemp(prefix='profile_step_')
-  for name, compiled in (('D', d_exec), ('G', g_exec)):
+  names = {'iteration': ('iteration',), 'separate': ('D', 'G')}[FLAGS.program]
+  for name, compiled in zip(names, executables):
     state = _report(name, compiled, state, batch,
                     os.path.join(root, name))
 

@@ -4,40 +4,39 @@ Shared by bench_step.py, profile_step.py and time_step_once.py (no flags here,
 so each script keeps its own).
 """
 
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 from absl import app
 import numpy as np
 
+from relgan_jax import gan_steps
 from relgan_jax import models
-from relgan_jax import train
 
 
 class Stage1Setup(NamedTuple):
   mesh: Any
   state: Any  # The initial GANState.
-  d_step: Callable  # The jitted, mesh-mapped programs of relgan_jax/train.py.
-  g_step: Callable
+  steps: Any  # gan_steps.Steps: the jitted, mesh-mapped update programs.
   batch: Any  # One sharded batch of random uint8 faces and labels.
 
 
 def setup(config, *, ne: int, ni: int, devices=None) -> Stage1Setup:
   """The real stage-1 programs for `config` (model.*, train.batch_size), their
   initial state and one random batch, on `devices` (default: all)."""
-  mesh = train.make_mesh(devices)
+  mesh = gan_steps.make_mesh(devices)
   b, s = config.train.batch_size, config.model.image_size
   if b % mesh.size:
     raise app.UsageError(f'--batch={b} is not a multiple of {mesh.size} '
                          'devices.')
-  g_model = models.build_generator(config, bn_axis_name=train.AXIS)
+  g_model = models.build_generator(config, bn_axis_name=gan_steps.AXIS)
   d_model = models.build_discriminator(config, ne, ni)
-  g_tx, d_tx = train.make_optimizers(config)
-  state = train.init_state(config, g_model, d_model, g_tx, d_tx, mesh)
-  d_step, g_step = train.make_steps(config, g_model, d_model, g_tx, d_tx, mesh)
+  g_tx, d_tx = gan_steps.make_optimizers(config)
+  state = gan_steps.init_state(config, g_model, d_model, g_tx, d_tx, mesh)
+  steps = gan_steps.make_steps(config, g_model, d_model, g_tx, d_tx, mesh)
   rng = np.random.default_rng(0)
   image = lambda: rng.integers(0, 256, (b, s, s, 3), dtype=np.uint8)
-  batch = train.shard_batch(dict(
+  batch = gan_steps.shard_batch(dict(
       x_s=image(), x_t=image(), x_tg=image(),
       y_e_s=rng.integers(0, ne, b).astype(np.int32),
       y_i_t=rng.integers(0, ni, b).astype(np.int32)), mesh)
-  return Stage1Setup(mesh, state, d_step, g_step, batch)
+  return Stage1Setup(mesh, state, steps, batch)

@@ -1,6 +1,6 @@
 r"""Quick timing of one stage-1 iteration (one D step + one G step).
 
-Compile time of each step program and the steady-state iteration time on
+Compile time of the fused iteration program and its steady-state time on
 random uint8 batches, printed as JSON. Not the full benchmark (see
 benchmarks/bench_step.py); a sanity figure for a config.
 
@@ -35,25 +35,20 @@ def main(argv):
   config.model.width = _WIDTH.value
   config.model.dtype = _DTYPE.value
   config.train.batch_size = _BATCH.value
-  mesh, state, d_step, g_step, batch = stage1_programs.setup(
+  mesh, state, steps, batch = stage1_programs.setup(
       config, ne=_NE.value, ni=_NI.value)
   b, s = _BATCH.value, _IMAGE_SIZE.value
 
   # Wall and CPU (all threads of this process) seconds: on a shared machine
   # the CPU figures are the less load-dependent ones.
   t, c = time.perf_counter(), time.process_time()
-  d_exec = d_step.lower(state, batch).compile()
-  d_compile = (time.perf_counter() - t, time.process_time() - c)
-  t, c = time.perf_counter(), time.process_time()
-  g_exec = g_step.lower(state, batch).compile()
-  g_compile = (time.perf_counter() - t, time.process_time() - c)
+  executable = steps.iteration.lower(state, batch).compile()
+  compile_s = (time.perf_counter() - t, time.process_time() - c)
 
   times, cpu_times = [], []
   for i in range(_STEPS.value + 1):  # The first (warm-up) is not counted.
     t, c = time.perf_counter(), time.process_time()
-    state, _ = d_exec(state, batch)
-    jax.block_until_ready(state)
-    state, _ = g_exec(state, batch)
+    state, _ = executable(state, batch)
     jax.block_until_ready(state)
     if i:
       times.append(time.perf_counter() - t)
@@ -63,10 +58,8 @@ def main(argv):
       'image_size': s, 'width': _WIDTH.value, 'batch': b,
       'dtype': _DTYPE.value, 'devices': mesh.size,
       'backend': jax.default_backend(),
-      'compile_s': {'d_step': round(d_compile[0], 2),
-                    'g_step': round(g_compile[0], 2)},
-      'compile_cpu_s': {'d_step': round(d_compile[1], 2),
-                        'g_step': round(g_compile[1], 2)},
+      'compile_s': round(compile_s[0], 2),
+      'compile_cpu_s': round(compile_s[1], 2),
       'iteration_ms': {'median': round(1e3 * median, 1),
                        'min': round(1e3 * min(times), 1),
                        'max': round(1e3 * max(times), 1)},

@@ -2,9 +2,9 @@
 
 One Python process runs per host (Cloud TPU VM worker, GPU node) or, on a
 single machine, per process you choose to start. Every process runs the same
-program over the global 1-D 'data' mesh of all devices (train.make_mesh) and
+program over the global 1-D 'data' mesh of all devices (gan_steps.make_mesh) and
 feeds its own share of each global batch (input_pipeline.stage1_dataset shards
-by jax.process_index(); train.shard_batch assembles the global array with
+by jax.process_index(); gan_steps.shard_batch assembles the global array with
 jax.make_array_from_process_local_data). Process 0 alone writes TensorBoard
 events, reports and exported files; orbax coordinates checkpoint writes (every
 process calls save; the primary host writes the shared metadata).

@@ -15,7 +15,7 @@ import pytest
 from configs import tiny
 from relgan_jax import checkpointing
 from relgan_jax import models
-from relgan_jax import train
+from relgan_jax import gan_steps
 
 
 def _random_like(abstract, seed):
@@ -36,8 +36,8 @@ def _g_variables(config, seed=0):
 def _state(config, num_identities, seed):
   g_model = models.build_generator(config)
   d_model = models.build_discriminator(config, 3, num_identities)
-  g_tx, d_tx = train.make_optimizers(config)
-  create = functools.partial(train.create_state, g_model=g_model,
+  g_tx, d_tx = gan_steps.make_optimizers(config)
+  create = functools.partial(gan_steps.create_state, g_model=g_model,
                              d_model=d_model, g_tx=g_tx, d_tx=d_tx)
   abstract = jax.eval_shape(create, jax.random.PRNGKey(0))
   return _random_like(abstract, seed)
@@ -92,7 +92,7 @@ def test_warm_start_takes_g_and_fitting_d_layers(tmp_path):
                               saved.g_params)
 
   fresh = _state(config, num_identities=4, seed=1)  # Other Ni: Di differs.
-  mesh = train.make_mesh(jax.devices()[:1])
+  mesh = gan_steps.make_mesh(jax.devices()[:1])
   state = jax.device_get(checkpointing.warm_start(fresh, workdir, mesh))
   chex.assert_trees_all_equal(state.g_params, saved.g_params)
   chex.assert_trees_all_equal(state.d_params['De'], saved.d_params['De'])

@@ -1,19 +1,10 @@
-"""Stage-1 update steps: what each step changes, 1 vs 2 devices, retracing."""
+"""Stage-1 loop helpers: finiteness checks, the schedule, config checks."""
 
-import functools
-
-import chex
-import jax
-from jax.sharding import NamedSharding, PartitionSpec as P
 import numpy as np
-import optax
 import pytest
 
 from configs import tiny
-from relgan_jax import models
 from relgan_jax import train
-
-NE, NI, B = 3, 4, 8
 
 
 def _config():
@@ -21,127 +12,6 @@ def _config():
   config.train.g_boost_start = 0.5
   config.train.g_steps_per_d_step = 2
   return config
-
-
-def _batch(seed):
-  rng = np.random.default_rng(seed)
-  image = lambda: rng.integers(0, 256, (B, 32, 32, 3), dtype=np.uint8)
-  return dict(x_s=image(), x_t=image(), x_tg=image(),
-              y_e_s=rng.integers(0, NE, B).astype(np.int32),
-              y_i_t=rng.integers(0, NI, B).astype(np.int32),
-              y_i_s=np.zeros(B, np.int32), y_e_t=np.zeros(B, np.int32))
-
-
-def _setup(config, num_devices, decorate=lambda f: f, numpy_init=False):
-  mesh = train.make_mesh(jax.devices()[:num_devices])
-  g_model = models.build_generator(config, bn_axis_name=train.AXIS)
-  d_model = models.build_discriminator(config, NE, NI)
-  # Adam as configured, but with eps = 1e-3: its first update is then linear
-  # in gradients far below eps (e.g. a conv bias that GroupNorm cancels has a
-  # ~1e-9 round-off gradient that eps = 1e-8 would blow up to a full lr step),
-  # so the 1- vs 2-device comparison below can be a sharp one.
-  t = config.train
-  g_tx = optax.adam(t.g_lr, b1=t.b1, b2=t.b2, eps=1e-3)
-  d_tx = optax.adam(t.d_lr, b1=t.b1, b2=t.b2, eps=1e-3)
-  if numpy_init:  # Skips compiling the initialiser.
-    abstract = jax.eval_shape(functools.partial(
-        train.create_state, g_model=g_model, d_model=d_model, g_tx=g_tx,
-        d_tx=d_tx), jax.random.PRNGKey(0))
-    rng = np.random.default_rng(0)
-    params = lambda tree: jax.tree.map(
-        lambda a: (0.05 * rng.standard_normal(a.shape)).astype(a.dtype), tree)
-    zeros = lambda tree: jax.tree.map(
-        lambda a: np.zeros(a.shape, a.dtype), tree)
-    stats = jax.tree_util.tree_map_with_path(
-        lambda path, a: np.full(a.shape, 'var' in str(path[-1]), a.dtype),
-        abstract.g_batch_stats)
-    state = abstract.replace(
-        step=np.int32(0), g_params=params(abstract.g_params),
-        d_params=params(abstract.d_params), g_batch_stats=stats,
-        g_opt_state=zeros(abstract.g_opt_state),
-        d_opt_state=zeros(abstract.d_opt_state), rng=zeros(abstract.rng))
-    state = jax.device_put(state, NamedSharding(mesh, P()))
-  else:
-    state = train.init_state(config, g_model, d_model, g_tx, d_tx, mesh)
-  d_step, g_step = train.make_steps(config, g_model, d_model, g_tx, d_tx,
-                                    mesh, decorate=decorate)
-  return mesh, state, d_step, g_step
-
-
-def _run(step_fn, state, batch):
-  state, metrics = step_fn(state, batch)
-  jax.block_until_ready(state)  # Await all-reduces before the next step.
-  return state, jax.device_get(metrics)
-
-
-def _changed(before, after):
-  """Per-leaf: did any element change?"""
-  return jax.tree.map(lambda a, b: bool(np.any(np.asarray(a) != b)),
-                      before, after)
-
-
-def _adam_count(opt_state):
-  return int(opt_state[0].count)
-
-
-def _two_steps(num_devices):
-  """D step then G step on batch 0: (host states before/after each)."""
-  config = _config()
-  mesh, state, d_step, g_step = _setup(config, num_devices)
-  batch = train.shard_batch(_batch(0), mesh)
-  s0 = jax.device_get(state)
-  state, _ = _run(d_step, state, batch)
-  s1 = jax.device_get(state)
-  state, _ = _run(g_step, state, batch)
-  return s0, s1, jax.device_get(state)
-
-
-def test_steps_own_params_one_vs_two_devices_no_retrace_no_nan():
-  """One test so that the 1-device programs are compiled once."""
-  config = _config()
-  traced = lambda f: chex.assert_max_traces(f, n=1)
-  mesh, state, d_step, g_step = _setup(config, 1, decorate=traced)
-  s0 = jax.device_get(state)
-
-  state, d_metrics = _run(d_step, state, train.shard_batch(_batch(0), mesh))
-  s1 = jax.device_get(state)
-  assert all(jax.tree.leaves(_changed(s0.d_params, s1.d_params)))
-  assert not any(jax.tree.leaves(_changed(s0.g_params, s1.g_params)))
-  assert not any(jax.tree.leaves(_changed(s0.g_opt_state, s1.g_opt_state)))
-  assert (_adam_count(s1.d_opt_state), _adam_count(s1.g_opt_state)) == (1, 0)
-  assert int(s1.step) == 1
-  assert {'d_total', 'd_fake', 'd_exp', 'd_id', 'd_grad_norm'} <= set(
-      d_metrics)
-
-  state, g_metrics = _run(g_step, state, train.shard_batch(_batch(0), mesh))
-  s2 = jax.device_get(state)
-  assert all(jax.tree.leaves(_changed(s1.g_params, s2.g_params)))
-  assert not any(jax.tree.leaves(_changed(s1.d_params, s2.d_params)))
-  assert not any(jax.tree.leaves(_changed(s1.d_opt_state, s2.d_opt_state)))
-  assert (_adam_count(s2.d_opt_state), _adam_count(s2.g_opt_state)) == (1, 1)
-  assert int(s2.step) == 1  # step counts iterations (D updates).
-  assert {'g_total', 'g_adv', 'g_pix', 'g_exp', 'g_id', 'g_grad_norm'} <= set(
-      g_metrics)
-
-  # The same two steps on a 2-device mesh give the same states.
-  for a, b in zip((s0, s1, s2), _two_steps(2)):
-    chex.assert_trees_all_close(a, b, rtol=1e-5, atol=1e-6)
-
-  # A few more real iterations, with the G boost (2 G steps per D step) from
-  # iteration 2 of 4: new batches, no retracing, nothing non-finite.
-  total = 4
-  assert [train.g_steps_at(i, total, config) for i in range(total)] == [
-      1, 1, 2, 2]
-  for i in range(1, total):
-    batch = train.shard_batch(_batch(i), mesh)
-    state, d_metrics = _run(d_step, state, batch)
-    for _ in range(train.g_steps_at(i, total, config)):
-      state, g_metrics = _run(g_step, state, batch)
-    train.check_finite({**d_metrics, **g_metrics}, step=i + 1)
-  final = jax.device_get(state)
-  assert int(final.step) == total
-  assert _adam_count(final.g_opt_state) == 6
-  assert all(np.all(np.isfinite(x)) for x in jax.tree.leaves(final))
 
 
 def test_check_finite_names_step_and_term():
@@ -174,21 +44,3 @@ def test_bad_config_fails_with_the_field_named(field, value):
   config[section][name] = value
   with pytest.raises(ValueError, match=f'config.{field}'):
     train.check_config(config)
-
-
-def test_batchnorm_generator_one_vs_two_devices():
-  """With norm='batch', statistics are averaged over the 'data' axis: a G step
-  on 1 and on 2 devices gives the same params and statistics."""
-  config = _config()
-  config.model.norm = 'batch'
-  results = []
-  for num_devices in (1, 2):
-    mesh, state, _, g_step = _setup(config, num_devices, numpy_init=True)
-    batch = train.shard_batch(_batch(0), mesh)
-    s1 = jax.device_get(state)
-    state, metrics = _run(g_step, state, batch)
-    s2 = jax.device_get(state)
-    assert all(jax.tree.leaves(_changed(s1.g_batch_stats, s2.g_batch_stats)))
-    train.check_finite(metrics, step=1)
-    results.append(s2)
-  chex.assert_trees_all_close(results[0], results[1], rtol=1e-5, atol=1e-6)

@@ -1,0 +1,329 @@
+"""Stage-1 state and update programs (DESIGN.md §3-§4).
+
+Paper names, used throughout stage 1: x_s (source face: its expression y_e_s
+is to be shown), x_t (target face: its identity y_i_t is to be kept), x_tg
+(real photo of the target with the source expression), x_bar =
+Gde(Ges(x_s), Get(x_t)). G = {Ges, Get, Gde}; D has the heads De (Ne + 1
+logits, the last "fake") and Di (Ni logits).
+
+Reads top to bottom: the state pytree, then the per-device updates, each
+mapped over the 1-D 'data' mesh axis with `jax.shard_map` and jitted with the
+state donated: `iteration` (a D update then a G update, what the training
+loop runs every step), `d_step` and `g_step` (each alone; the loop runs
+g_step for the G boost's extra G updates). relgan_jax/train.py is the loop.
+
+Conventions:
+  * `GANState.step` counts iterations: one batch = one D update, followed by
+    one G update, or `g_steps_per_d_step` G updates once the G boost has
+    started. The extra G updates reuse the iteration's batch.
+  * Randomness: the current networks draw no random numbers (GroupNorm, no
+    dropout). `state.rng` is the base key, checkpointed with everything else;
+    a step variant that needs randomness derives its key as
+    `fold_in(fold_in(state.rng, state.step), lax.axis_index('data'))`, never
+    by splitting and storing, so a resumed run draws the same numbers.
+  * Batches arrive as host-local uint8/int32 numpy dicts (input_pipeline's
+    stage-1 batches) and become global arrays sharded P('data'); images are
+    normalised to [-1, 1] on the device.
+"""
+
+import functools
+from typing import Any, Callable, Dict, Mapping, NamedTuple, Tuple
+
+import flax
+import jax
+from jax import lax
+import jax.numpy as jnp
+from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+import ml_collections
+import numpy as np
+import optax
+
+from relgan_jax import input_pipeline
+from relgan_jax import losses
+from relgan_jax import models
+
+AXIS = 'data'
+BATCH_KEYS = ('x_s', 'x_t', 'x_tg', 'y_e_s', 'y_i_t')
+Batch = Dict[str, Any]
+Metrics = Dict[str, jnp.ndarray]
+
+
+# --- State ------------------------------------------------------------------
+
+
+@flax.struct.dataclass
+class GANState:
+  """Everything stage 1 trains, as one pytree (what a checkpoint holds).
+
+  Attributes:
+    step: int32 scalar, completed iterations.
+    g_params: G's params {'Ges', 'Get', 'Gde'}.
+    g_batch_stats: G's BatchNorm statistics ({} unless norm == 'batch').
+    d_params: D's params.
+    g_opt_state: G's optax (Adam) state.
+    d_opt_state: D's optax (Adam) state.
+    rng: the base PRNG key (raw uint32[2]); steps use fold_in(rng, step).
+  """
+  step: jnp.ndarray
+  g_params: Any
+  g_batch_stats: Any
+  d_params: Any
+  g_opt_state: Any
+  d_opt_state: Any
+  rng: jnp.ndarray
+
+
+def optimizer_hparams(config: ml_collections.ConfigDict) -> Tuple:
+  t = config.train
+  return (float(t.g_lr), float(t.d_lr), float(t.b1), float(t.b2))
+
+
+def adams(g_lr, d_lr, b1, b2):
+  return optax.adam(g_lr, b1=b1, b2=b2), optax.adam(d_lr, b1=b1, b2=b2)
+
+
+def make_optimizers(config: ml_collections.ConfigDict):
+  """(g_tx, d_tx): two separate Adams (lr 1e-4, b1 0.5 by default)."""
+  return adams(*optimizer_hparams(config))
+
+
+def make_mesh(devices=None) -> Mesh:
+  """A 1-D mesh over `devices` (default: all devices of all processes)."""
+  devices = jax.devices() if devices is None else devices
+  return Mesh(np.asarray(devices), (AXIS,))
+
+
+def create_state(rng: jnp.ndarray, g_model: models.Generator,
+                 d_model: models.Discriminator, g_tx, d_tx) -> GANState:
+  """Fresh parameters and optimiser states (call under jit)."""
+  rng, g_key, d_key = jax.random.split(rng, 3)
+  x = jnp.zeros((1, g_model.image_size, g_model.image_size, 3), jnp.float32)
+  g_vars = g_model.init(g_key, x, x)
+  d_params = d_model.init(d_key, x)['params']
+  return GANState(
+      step=jnp.zeros((), jnp.int32), g_params=g_vars['params'],
+      g_batch_stats=g_vars.get('batch_stats', {}), d_params=d_params,
+      g_opt_state=g_tx.init(g_vars['params']), d_opt_state=d_tx.init(d_params),
+      rng=rng)
+
+
+def init_program(g_model, d_model, g_tx, d_tx, mesh: Mesh) -> Callable:
+  return jax.jit(functools.partial(create_state, g_model=g_model,
+                                   d_model=d_model, g_tx=g_tx, d_tx=d_tx),
+                 out_shardings=NamedSharding(mesh, P()))
+
+
+def init_state(config: ml_collections.ConfigDict, g_model, d_model, g_tx,
+               d_tx, mesh: Mesh) -> GANState:
+  """A fresh GANState, replicated over `mesh`."""
+  return init_program(g_model, d_model, g_tx, d_tx, mesh)(
+      jax.random.PRNGKey(config.seed))
+
+
+def shard_batch(batch: Mapping[str, np.ndarray], mesh: Mesh) -> Batch:
+  """Host-local numpy batch -> global arrays sharded P('data') over `mesh`."""
+  missing = [k for k in BATCH_KEYS if k not in batch]
+  if missing:
+    raise KeyError(f'stage-1 batch lacks {missing}; got {sorted(batch)}.')
+  sharding = NamedSharding(mesh, P(AXIS))
+  local = len(mesh.local_devices)
+  out = {}
+  for k in BATCH_KEYS:
+    v = np.asarray(batch[k])
+    if v.shape[0] % local:
+      raise ValueError(f'batch[{k!r}] has {v.shape[0]} examples, not a '
+                       f'multiple of the {local} local devices.')
+    out[k] = jax.make_array_from_process_local_data(sharding, v)
+  return out
+
+
+# --- Per-device update programs ----------------------------------------------
+
+
+def g_variables(state: GANState) -> Dict[str, Any]:
+  variables = {'params': state.g_params}
+  if state.g_batch_stats:
+    variables['batch_stats'] = state.g_batch_stats
+  return variables
+
+
+def _reenact(g_model, variables, x_s, x_t):
+  """x_bar in training mode; also returns updated BatchNorm stats (or {})."""
+  if 'batch_stats' in variables:
+    x_bar, mutated = g_model.apply(variables, x_s, x_t, train=True,
+                                   mutable=['batch_stats'])
+    return x_bar, mutated['batch_stats']
+  return g_model.apply(variables, x_s, x_t, train=True), {}
+
+
+def _varying(tree):
+  # Mark replicated params as per-device before differentiating: their
+  # gradients are then per-device too, and pmean below averages them (with
+  # invariant params, shard_map would already sum them over devices).
+  return jax.tree.map(lambda p: lax.pcast(p, AXIS, to='varying'), tree)
+
+
+def _inputs(batch: Batch):
+  """x_s, x_t in [-1, 1] (float32)."""
+  normalize = input_pipeline.normalize
+  return normalize(batch['x_s']), normalize(batch['x_t'])
+
+
+def _g_forward(state: GANState, x_s, x_t, *, g_model):
+  """x_bar = G(x_s, x_t) in training mode, as a function of G's params:
+  (x_bar, vjp w.r.t. the (device-varying) params, new BatchNorm stats or {})."""
+  batch_stats = state.g_batch_stats
+
+  def reenact(g_params):
+    variables = {'params': g_params}
+    if batch_stats:
+      variables['batch_stats'] = batch_stats
+    return _reenact(g_model, variables, x_s, x_t)
+
+  return jax.vjp(reenact, _varying(state.g_params), has_aux=True)
+
+
+def _d_update(state: GANState, batch: Batch, x_bar, *, d_model, d_tx,
+              loss_config) -> Tuple[GANState, Metrics]:
+  """L_D on (x_bar, x_s, x_t), differentiated w.r.t. D's params only, and
+  the Adam update of D (x_bar is a constant here)."""
+  x_s, x_t = _inputs(batch)
+  x_bar = lax.stop_gradient(x_bar)
+  b = x_s.shape[0]
+
+  def loss_fn(d_params):
+    # One D pass over [x_bar; x_s; x_t] (D has no batch-dependent layers).
+    de, di = d_model.apply({'params': d_params},
+                           jnp.concatenate([x_bar, x_s, x_t]))
+    total, terms = losses.d_loss(de[:b], de[b:2 * b], di[2 * b:],
+                                 batch['y_e_s'], batch['y_i_t'], loss_config)
+    terms['d_exp_acc'] = losses.accuracy(de[b:2 * b], batch['y_e_s'])
+    return total, terms
+
+  (_, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+      _varying(state.d_params))
+  grads = lax.pmean(grads, AXIS)
+  metrics = lax.pmean(metrics, AXIS)
+  metrics['d_grad_norm'] = optax.tree.norm(grads)
+  updates, d_opt_state = d_tx.update(grads, state.d_opt_state, state.d_params)
+  new_state = state.replace(step=state.step + 1,
+                            d_params=optax.apply_updates(state.d_params,
+                                                         updates),
+                            d_opt_state=d_opt_state)
+  return new_state, metrics
+
+
+def _g_objective(x_bar, d_params, batch: Batch, *, d_model, loss_config):
+  """L_G as a function of x_bar (D's params fixed): (L_G, terms)."""
+  de, di = d_model.apply({'params': d_params}, x_bar)
+  return losses.g_loss(de, di, x_bar, input_pipeline.normalize(batch['x_tg']),
+                       batch['y_e_s'], batch['y_i_t'], loss_config)
+
+
+def _g_update(state: GANState, batch: Batch, g_forward, *, d_model, g_tx,
+              loss_config) -> Tuple[GANState, Metrics]:
+  """The G update from G's forward pass `g_forward` (= _g_forward(state)):
+  dL_G/dx_bar against the state's D, pulled back through G, then Adam."""
+  x_bar, g_vjp, new_stats = g_forward
+  (_, metrics), dx_bar = jax.value_and_grad(_g_objective, has_aux=True)(
+      x_bar, state.d_params, batch, d_model=d_model, loss_config=loss_config)
+  (grads,) = g_vjp(dx_bar)
+  grads = lax.pmean(grads, AXIS)
+  metrics = lax.pmean(metrics, AXIS)
+  metrics['g_grad_norm'] = optax.tree.norm(grads)
+  updates, g_opt_state = g_tx.update(grads, state.g_opt_state, state.g_params)
+  new_state = state.replace(g_params=optax.apply_updates(state.g_params,
+                                                         updates),
+                            g_opt_state=g_opt_state)
+  if state.g_batch_stats:
+    # BatchNorm averaged its statistics over AXIS; pmean makes that explicit.
+    new_state = new_state.replace(g_batch_stats=lax.pmean(new_stats, AXIS))
+  return new_state, metrics
+
+
+def d_step_fn(state: GANState, batch: Batch, *, g_model, d_model, d_tx,
+              loss_config) -> Tuple[GANState, Metrics]:
+  """One D update on this device's share of the batch (inside shard_map).
+
+  L_D = λ1·CE(De(x_bar), fake) + λ3·CE(De(x_s), y_e_s) + λ4·CE(Di(x_t), y_i_t),
+  differentiated w.r.t. D's params only; G runs forward (training mode) and
+  its BatchNorm statistics, if any, are not updated here.
+  """
+  x_s, x_t = _inputs(batch)
+  x_bar, _ = _reenact(g_model, g_variables(state), x_s, x_t)
+  return _d_update(state, batch, x_bar, d_model=d_model, d_tx=d_tx,
+                   loss_config=loss_config)
+
+
+def g_step_fn(state: GANState, batch: Batch, *, g_model, d_model, g_tx,
+              loss_config) -> Tuple[GANState, Metrics]:
+  """One G update on this device's share of the batch (inside shard_map).
+
+  L_G = λ1·L_adv + λ2·|x_bar − x_tg|_1 + λ3·CE(De(x_bar), y_e_s)
+        + λ4·CE(Di(x_bar), y_i_t), differentiated w.r.t. G's params only.
+  """
+  g_forward = _g_forward(state, *_inputs(batch), g_model=g_model)
+  return _g_update(state, batch, g_forward, d_model=d_model, g_tx=g_tx,
+                   loss_config=loss_config)
+
+
+def iteration_fn(state: GANState, batch: Batch, *, g_model, d_model, g_tx,
+                 d_tx, loss_config) -> Tuple[GANState, Metrics]:
+  """d_step_fn, then g_step_fn, on the same batch, with G's forward pass run
+  once instead of twice.
+
+  The D update does not touch G's params or BatchNorm statistics, so the
+  G step's forward pass would recompute exactly the x_bar the D step used:
+  here it is computed once, with its VJP, and the G update pulls
+  dL_G/dx_bar (against the freshly updated D, as in g_step_fn) back through
+  it. Same maths (tests/test_train.py), 3 instead of 4 G-forward costs per
+  iteration; G dominates the FLOPs (DESIGN.md §2).
+  """
+  g_forward = _g_forward(state, *_inputs(batch), g_model=g_model)
+  state, d_metrics = _d_update(state, batch, g_forward[0], d_model=d_model,
+                               d_tx=d_tx, loss_config=loss_config)
+  state, g_metrics = _g_update(state, batch, g_forward, d_model=d_model,
+                               g_tx=g_tx, loss_config=loss_config)
+  return state, {**d_metrics, **g_metrics}
+
+
+def _map_over_mesh(fn: Callable, mesh: Mesh) -> Callable:
+  """jit(shard_map(fn)) with the state replicated, the batch split, and the
+  state's buffers donated."""
+  mapped = jax.shard_map(fn, mesh=mesh, in_specs=(P(), P(AXIS)),
+                         out_specs=(P(), P()))
+  return jax.jit(mapped, donate_argnums=0)
+
+
+class Steps(NamedTuple):
+  """The jitted, mesh-mapped update programs: (state, batch) -> (state, m).
+
+  iteration: one D update then one G update (iteration_fn), what the loop
+    runs every step; d_step, g_step: each update alone (the loop runs g_step
+    for the G boost's extra G updates).
+  """
+  iteration: Callable
+  d_step: Callable
+  g_step: Callable
+
+
+def make_steps(config: ml_collections.ConfigDict, g_model, d_model, g_tx,
+               d_tx, mesh: Mesh, *, decorate: Callable = lambda f: f) -> Steps:
+  """The jitted, mesh-mapped update programs (compiled on first call).
+
+  Args:
+    config: the run's config (config.loss gives the λs).
+    g_model, d_model: G and D (G built with bn_axis_name=AXIS).
+    g_tx, d_tx: the two optimisers.
+    mesh: the 1-D 'data' mesh.
+    decorate: applied to each per-device function before mapping (tests use
+      chex.assert_max_traces).
+  """
+  losses.check_loss_config(config.loss)
+  common = dict(g_model=g_model, d_model=d_model,
+                loss_config=ml_collections.FrozenConfigDict(config.loss))
+  programs = (functools.partial(decorate(iteration_fn), g_tx=g_tx, d_tx=d_tx,
+                                **common),
+              functools.partial(decorate(d_step_fn), d_tx=d_tx, **common),
+              functools.partial(decorate(g_step_fn), g_tx=g_tx, **common))
+  return Steps(*(_map_over_mesh(fn, mesh) for fn in programs))

@@ -1,0 +1,197 @@
+"""Stage-1 update programs: what each changes, the fused iteration equals a D
+step then a G step, 1 vs 2 devices, retracing."""
+
+import functools
+
+import chex
+import jax
+from jax.sharding import NamedSharding, PartitionSpec as P
+import numpy as np
+import optax
+
+from configs import tiny
+from relgan_jax import models
+from relgan_jax import gan_steps
+from relgan_jax import train
+
+NE, NI, B = 3, 4, 8
+
+
+def _config():
+  config = tiny.get_config()
+  config.train.g_boost_start = 0.5
+  config.train.g_steps_per_d_step = 2
+  return config
+
+
+def _batch(seed):
+  rng = np.random.default_rng(seed)
+  image = lambda: rng.integers(0, 256, (B, 32, 32, 3), dtype=np.uint8)
+  return dict(x_s=image(), x_t=image(), x_tg=image(),
+              y_e_s=rng.integers(0, NE, B).astype(np.int32),
+              y_i_t=rng.integers(0, NI, B).astype(np.int32),
+              y_i_s=np.zeros(B, np.int32), y_e_t=np.zeros(B, np.int32))
+
+
+def _setup(config, num_devices, decorate=lambda f: f, numpy_init=False):
+  mesh = gan_steps.make_mesh(jax.devices()[:num_devices])
+  g_model = models.build_generator(config, bn_axis_name=gan_steps.AXIS)
+  d_model = models.build_discriminator(config, NE, NI)
+  # Adam as configured, but with eps = 1e-3: its first update is then linear
+  # in gradients far below eps (e.g. a conv bias that GroupNorm cancels has a
+  # ~1e-9 round-off gradient that eps = 1e-8 would blow up to a full lr step),
+  # so the 1- vs 2-device comparison below can be a sharp one.
+  t = config.train
+  g_tx = optax.adam(t.g_lr, b1=t.b1, b2=t.b2, eps=1e-3)
+  d_tx = optax.adam(t.d_lr, b1=t.b1, b2=t.b2, eps=1e-3)
+  if numpy_init:  # Skips compiling the initialiser.
+    abstract = jax.eval_shape(functools.partial(
+        gan_steps.create_state, g_model=g_model, d_model=d_model, g_tx=g_tx,
+        d_tx=d_tx), jax.random.PRNGKey(0))
+    rng = np.random.default_rng(0)
+    params = lambda tree: jax.tree.map(
+        lambda a: (0.05 * rng.standard_normal(a.shape)).astype(a.dtype), tree)
+    zeros = lambda tree: jax.tree.map(
+        lambda a: np.zeros(a.shape, a.dtype), tree)
+    stats = jax.tree_util.tree_map_with_path(
+        lambda path, a: np.full(a.shape, 'var' in str(path[-1]), a.dtype),
+        abstract.g_batch_stats)
+    state = abstract.replace(
+        step=np.int32(0), g_params=params(abstract.g_params),
+        d_params=params(abstract.d_params), g_batch_stats=stats,
+        g_opt_state=zeros(abstract.g_opt_state),
+        d_opt_state=zeros(abstract.d_opt_state), rng=zeros(abstract.rng))
+    state = jax.device_put(state, NamedSharding(mesh, P()))
+  else:
+    state = gan_steps.init_state(config, g_model, d_model, g_tx, d_tx, mesh)
+  steps = gan_steps.make_steps(config, g_model, d_model, g_tx, d_tx, mesh,
+                               decorate=decorate)
+  return mesh, state, steps
+
+
+def _run(step_fn, state, batch):
+  state, metrics = step_fn(state, batch)
+  jax.block_until_ready(state)  # Await all-reduces before the next step.
+  return state, jax.device_get(metrics)
+
+
+def _changed(before, after):
+  """Per-leaf: did any element change?"""
+  return jax.tree.map(lambda a, b: bool(np.any(np.asarray(a) != b)),
+                      before, after)
+
+
+def _adam_count(opt_state):
+  return int(opt_state[0].count)
+
+
+def _two_steps(num_devices):
+  """D step then G step on batch 0: (host states before/after each)."""
+  config = _config()
+  mesh, state, (_, d_step, g_step) = _setup(config, num_devices)
+  batch = gan_steps.shard_batch(_batch(0), mesh)
+  s0 = jax.device_get(state)
+  state, _ = _run(d_step, state, batch)
+  s1 = jax.device_get(state)
+  state, _ = _run(g_step, state, batch)
+  return s0, s1, jax.device_get(state)
+
+
+def test_steps_own_params_one_vs_two_devices_no_retrace_no_nan():
+  """One test so that the 1-device programs are compiled once."""
+  config = _config()
+  traced = lambda f: chex.assert_max_traces(f, n=1)
+  mesh, state, (iteration, d_step, g_step) = _setup(config, 1,
+                                                    decorate=traced)
+  s0 = jax.device_get(state)
+
+  state, d_metrics = _run(d_step, state, gan_steps.shard_batch(_batch(0), mesh))
+  s1 = jax.device_get(state)
+  assert all(jax.tree.leaves(_changed(s0.d_params, s1.d_params)))
+  assert not any(jax.tree.leaves(_changed(s0.g_params, s1.g_params)))
+  assert not any(jax.tree.leaves(_changed(s0.g_opt_state, s1.g_opt_state)))
+  assert (_adam_count(s1.d_opt_state), _adam_count(s1.g_opt_state)) == (1, 0)
+  assert int(s1.step) == 1
+  assert {'d_total', 'd_fake', 'd_exp', 'd_id', 'd_grad_norm'} <= set(
+      d_metrics)
+
+  state, g_metrics = _run(g_step, state, gan_steps.shard_batch(_batch(0), mesh))
+  s2 = jax.device_get(state)
+  assert all(jax.tree.leaves(_changed(s1.g_params, s2.g_params)))
+  assert not any(jax.tree.leaves(_changed(s1.d_params, s2.d_params)))
+  assert not any(jax.tree.leaves(_changed(s1.d_opt_state, s2.d_opt_state)))
+  assert (_adam_count(s2.d_opt_state), _adam_count(s2.g_opt_state)) == (1, 1)
+  assert int(s2.step) == 1  # step counts iterations (D updates).
+  assert {'g_total', 'g_adv', 'g_pix', 'g_exp', 'g_id', 'g_grad_norm'} <= set(
+      g_metrics)
+
+  # The same two steps on a 2-device mesh give the same states.
+  for a, b in zip((s0, s1, s2), _two_steps(2)):
+    chex.assert_trees_all_close(a, b, rtol=1e-5, atol=1e-6)
+
+  # The fused iteration (what the loop runs) from s0 on the same batch: the
+  # same state and metrics as the D step followed by the G step.
+  state = jax.device_put(s0, NamedSharding(mesh, P()))
+  state, metrics = _run(iteration, state, gan_steps.shard_batch(_batch(0),
+                                                                  mesh))
+  chex.assert_trees_all_close(jax.device_get(state), s2, rtol=1e-5, atol=1e-6)
+  chex.assert_trees_all_close(metrics, {**d_metrics, **g_metrics}, rtol=1e-5,
+                              atol=1e-6)
+
+  # A few more real iterations, as the loop runs them, with the G boost (2 G
+  # steps per D step) from iteration 2 of 4: new batches, no retracing,
+  # nothing non-finite.
+  total = 4
+  assert [train.g_steps_at(i, total, config) for i in range(total)] == [
+      1, 1, 2, 2]
+  for i in range(1, total):
+    batch = gan_steps.shard_batch(_batch(i), mesh)
+    state, metrics = _run(iteration, state, batch)
+    for _ in range(train.g_steps_at(i, total, config) - 1):
+      state, g_metrics = _run(g_step, state, batch)
+      metrics.update(g_metrics)
+    train.check_finite(metrics, step=i + 1)
+  final = jax.device_get(state)
+  assert int(final.step) == total
+  assert _adam_count(final.g_opt_state) == 6
+  assert all(np.all(np.isfinite(x)) for x in jax.tree.leaves(final))
+
+
+def test_batchnorm_generator_one_vs_two_devices():
+  """With norm='batch', statistics are averaged over the 'data' axis: a G step
+  on 1 and on 2 devices gives the same params and statistics."""
+  config = _config()
+  config.model.norm = 'batch'
+  results = []
+  for num_devices in (1, 2):
+    mesh, state, (_, _, g_step) = _setup(config, num_devices,
+                                         numpy_init=True)
+    batch = gan_steps.shard_batch(_batch(0), mesh)
+    s1 = jax.device_get(state)
+    state, metrics = _run(g_step, state, batch)
+    s2 = jax.device_get(state)
+    assert all(jax.tree.leaves(_changed(s1.g_batch_stats, s2.g_batch_stats)))
+    train.check_finite(metrics, step=1)
+    results.append(s2)
+  chex.assert_trees_all_close(results[0], results[1], rtol=1e-5, atol=1e-6)
+
+
+def test_iteration_with_batchnorm_equals_d_step_then_g_step():
+  """With norm='batch' G's one forward pass in `iteration` must also give the
+  BatchNorm statistics that the separate G step computes."""
+  config = _config()
+  config.model.norm = 'batch'
+  mesh, state, (iteration, d_step, g_step) = _setup(config, 1,
+                                                    numpy_init=True)
+  batch = gan_steps.shard_batch(_batch(0), mesh)
+  s0 = jax.device_get(state)
+  state, d_metrics = _run(d_step, state, batch)
+  state, g_metrics = _run(g_step, state, batch)
+  expected = jax.device_get(state)
+  state = jax.device_put(s0, NamedSharding(mesh, P()))
+  state, metrics = _run(iteration, state, batch)
+  fused = jax.device_get(state)
+  assert all(jax.tree.leaves(_changed(s0.g_batch_stats, fused.g_batch_stats)))
+  chex.assert_trees_all_close(fused, expected, rtol=1e-5, atol=1e-6)
+  chex.assert_trees_all_close(metrics, {**d_metrics, **g_metrics}, rtol=1e-5,
+                              atol=1e-6)
