@@ -32,10 +32,11 @@ Both give the plain formulation's outputs and gradients up to float rounding
 (tests/test_layers.py). The choice never changes parameters or checkpoints:
 a model trained with one impl loads and runs with the other.
 
-`GroupNorm` is a drop-in for `flax.linen.GroupNorm` (same parameters and
+Where the impl resolves to 'fast' the networks (relgan_jax/models.py) also
+use `GroupNorm`, a drop-in for `flax.linen.GroupNorm` (same parameters and
 function) whose statistics are per-channel sums and whose backward is written
-out; it is faster on XLA:CPU (benchmarks/README.md) but the networks do not
-use it yet.
+out, and `avg_pool_2x2` as a reshape and a mean; both are faster on XLA:CPU
+(benchmarks/README.md) and tested against the flax layers.
 """
 
 import functools
@@ -75,6 +76,22 @@ def upsample_nearest(x: jnp.ndarray) -> jnp.ndarray:
   b, h, w, c = x.shape
   x = jnp.broadcast_to(x[:, :, None, :, None, :], (b, h, 2, w, 2, c))
   return x.reshape(b, 2 * h, 2 * w, c)
+
+
+def avg_pool_2x2(x: jnp.ndarray, *, impl: str) -> jnp.ndarray:
+  """2x2, stride-2 average pooling of NHWC x (even H and W).
+
+  'xla': `flax.linen.avg_pool` (a reduce-window). 'fast': the same means as a
+  reshape and a sum over the two window axes, which XLA:CPU fuses with the
+  layers around it instead of running a separate (slow, on small tensors)
+  reduce-window op, forwards and backwards.
+  """
+  if resolve_impl(impl) == 'xla':
+    return nn.avg_pool(x, (2, 2), strides=(2, 2))
+  b, h, w, c = x.shape
+  if h % 2 or w % 2:
+    raise ValueError(f'avg_pool_2x2 needs even H and W, got {x.shape}.')
+  return jnp.mean(x.reshape(b, h // 2, 2, w // 2, 2, c), axis=(2, 4))
 
 
 def _same_padding(kernel_shape: Sequence[int]) -> Padding:

@@ -63,16 +63,21 @@ def _check_image(x: jnp.ndarray, image_size: int, module: str) -> None:
 
 
 def normalize_layer(kind: str, x: jnp.ndarray, train: bool, *, dtype: Dtype,
-                    axis_name: Optional[str], name: str) -> jnp.ndarray:
+                    axis_name: Optional[str], name: str,
+                    impl: str = 'auto') -> jnp.ndarray:
   """The generator's normalisation, 'group' | 'batch' | 'none'.
 
   Call from inside a compact method: the layer becomes a submodule `name`.
   BatchNorm in training averages its statistics over `axis_name` (the train
   step passes 'data'), so every device count gives the same result.
+  GroupNorm is `layers.GroupNorm` where the convolutions' `impl` resolves to
+  'fast' (CPU), else `flax.linen.GroupNorm`: the same parameters and function.
   """
   if kind == 'group':
-    return nn.GroupNorm(num_groups=norm_groups(x.shape[-1]), dtype=dtype,
-                        name=name)(x)
+    group_norm = (layers.GroupNorm if layers.resolve_impl(impl) == 'fast'
+                  else nn.GroupNorm)
+    return group_norm(num_groups=norm_groups(x.shape[-1]), dtype=dtype,
+                      name=name)(x)
   if kind == 'batch':
     return nn.BatchNorm(use_running_average=not train, momentum=0.9,
                         axis_name=axis_name if train else None, dtype=dtype,
@@ -106,9 +111,10 @@ class EncoderTrunk(nn.Module):
       x = layers.Conv(conv_channels(c, self.width), (3, 3), dtype=self.dtype,
                       impl=self.conv_impl, name=f'conv{i}')(x)
       x = normalize_layer(self.norm, x, train, dtype=self.dtype,
-                          axis_name=self.bn_axis_name, name=f'norm{i}')
+                          axis_name=self.bn_axis_name, name=f'norm{i}',
+                          impl=self.conv_impl)
       x = nn.leaky_relu(x, LEAKY_SLOPE)
-      x = nn.avg_pool(x, (2, 2), strides=(2, 2))
+      x = layers.avg_pool_2x2(x, impl=self.conv_impl)
     return x.reshape(x.shape[0], -1)
 
 
@@ -177,7 +183,8 @@ class Gde(nn.Module):
       h = layers.Conv(conv_channels(c, self.width), (3, 3), dtype=self.dtype,
                       impl=self.conv_impl, upsample=2, name=f'conv{i}')(h)
       h = normalize_layer(self.norm, h, train, dtype=self.dtype,
-                          axis_name=self.bn_axis_name, name=f'norm{i}')
+                          axis_name=self.bn_axis_name, name=f'norm{i}',
+                          impl=self.conv_impl)
       h = nn.relu(h)
     h = layers.Conv(3, (3, 3), dtype=self.dtype, impl=self.conv_impl,
                     name='to_rgb')(h)
@@ -259,9 +266,9 @@ class Discriminator(nn.Module):
       h = layers.Conv(conv_channels(c, self.width), (3, 3), dtype=self.dtype,
                       impl=self.conv_impl, name=f'conv{i}')(h)
       h = normalize_layer(self.norm, h, False, dtype=self.dtype,
-                          axis_name=None, name=f'norm{i}')
+                          axis_name=None, name=f'norm{i}', impl=self.conv_impl)
       h = nn.leaky_relu(h, LEAKY_SLOPE)
-      h = nn.avg_pool(h, (2, 2), strides=(2, 2))
+      h = layers.avg_pool_2x2(h, impl=self.conv_impl)
     h = h.reshape(h.shape[0], -1)
     h = nn.leaky_relu(nn.Dense(DISCRIMINATOR_SHARED, dtype=self.dtype,
                                name='shared')(h), LEAKY_SLOPE)

@@ -13,6 +13,8 @@ from relgan_jax import layers
 from relgan_jax import losses
 from relgan_jax import models
 
+IMPLS = ('xla', 'fast')
+
 
 def _loss_and_grads(impl, x, kernel, cotangent, upsample):
   def loss(x, kernel):
@@ -130,6 +132,26 @@ def test_group_norm_matches_flax(groups):
 
   _assert_close(mine.apply(variables, x), ref.apply(variables, x))
   jax.tree.map(_assert_close, grads(mine), grads(ref))
+
+
+def test_avg_pool_fast_matches_flax():
+  """The reshape-and-mean pooling: nn.avg_pool's values and input gradient;
+  odd sides are refused."""
+  k1, k2 = jax.random.split(jax.random.key(9))
+  x = jax.random.normal(k1, (2, 6, 4, 3))
+  cotangent = jax.random.normal(k2, (2, 3, 2, 3))
+  pooled = {impl: layers.avg_pool_2x2(x, impl=impl) for impl in IMPLS}
+  # By hand: the mean of the top-left window of example 0, channel 0.
+  np.testing.assert_allclose(pooled['fast'][0, 0, 0, 0],
+                             np.mean(np.asarray(x)[0, :2, :2, 0]), rtol=1e-6)
+  _assert_close(pooled['fast'], nn.avg_pool(x, (2, 2), strides=(2, 2)))
+  grads = {impl: jax.grad(lambda x: jnp.sum(
+      layers.avg_pool_2x2(x, impl=impl) * cotangent))(x) for impl in IMPLS}
+  _assert_close(grads['fast'], grads['xla'])
+  np.testing.assert_allclose(grads['fast'][0, 1, 1], cotangent[0, 0, 0] / 4,
+                             rtol=1e-6)
+  with pytest.raises(ValueError, match='even'):
+    layers.avg_pool_2x2(jnp.zeros((1, 5, 4, 1)), impl='fast')
 
 
 def test_bad_settings_raise():
