@@ -32,7 +32,8 @@ def _assert_close(a, b, rtol=2e-5):
 # a forward or an input gradient: XLA conv (Cin > Cout, odd side; Cin = 3,
 # whose input gradient has Cout = 3), output-side matmul (9 * Cout <= Cin;
 # Cout <= 4), im2col on small outputs (<= 16 pixels), and the sub-pixel
-# up-convolutions (through each of those).
+# up-convolutions (through each of those; inputs of at most
+# layers.SUBPIXEL_MIN_INPUT_PIXELS pixels are upsampled first instead).
 SHAPES = [
     (3, 5, 12, 5, 1),
     (2, 8, 3, 16, 1),
@@ -41,6 +42,7 @@ SHAPES = [
     (2, 2, 8, 16, 1),
     (2, 4, 8, 6, 2),
     (2, 1, 8, 8, 2),
+    (2, 3, 8, 8, 2),
     (1, 5, 6, 4, 2),
 ]
 
