@@ -12,10 +12,12 @@ transparent huge pages) the same calls take a few dozen faults.
 
 The settings are glibc tunables, read once at process start, so they can only
 take effect by re-executing the process: `reexec_with_tuned_malloc()` does
-that, as the first thing a CPU entry point runs. Other platforms and other C
-libraries ignore them.
+that, as the first thing a CPU entry point runs (`python -m relgan_jax.main`
+does it when `cpu_backend_expected()`; the benchmarks always on CPU). Other
+platforms and other C libraries ignore them.
 """
 
+import importlib.util
 import os
 import platform
 import sys
@@ -28,6 +30,23 @@ from typing import Optional, Sequence
 TUNABLES = ('glibc.malloc.hugetlb=1:glibc.malloc.mmap_max=0:'
             'glibc.malloc.trim_threshold=68719476736:glibc.malloc.arena_max=1')
 _ENV = 'GLIBC_TUNABLES'
+
+# Modules whose presence means JAX may pick an accelerator backend (CUDA and
+# ROCm plugins live in the jax_plugins namespace package or as jax_*_plugin).
+_ACCELERATOR_MODULES = ('jax_plugins', 'jax_cuda12_plugin',
+                        'jax_cuda13_plugin', 'jax_rocm60_plugin',
+                        'jax_rocm7_plugin', 'libtpu')
+
+
+def cpu_backend_expected() -> bool:
+  """Whether JAX will run on its CPU backend, decided without initialising
+  JAX (which must not happen before `jax.distributed.initialize`): JAX_PLATFORMS
+  names cpu first, or it is unset and no GPU/TPU plugin is installed."""
+  platforms = os.environ.get('JAX_PLATFORMS', '').strip().lower()
+  if platforms:
+    return platforms.split(',')[0] == 'cpu'
+  return not any(importlib.util.find_spec(name) is not None
+                 for name in _ACCELERATOR_MODULES)
 
 
 def is_tuned() -> bool:

@@ -38,6 +38,7 @@ import numpy as np
 from relgan_jax import checkpointing
 from relgan_jax import config_checks
 from relgan_jax import distributed
+from relgan_jax import host_malloc
 from relgan_jax import preemption
 from relgan_jax import records
 
@@ -93,9 +94,10 @@ def _load_data_once(config, workdir):
 
 def run(config, workdir: str, mode: str) -> None:
   """Checks the config, then runs `mode` ('all' or 'train_gan')."""
-  logging.info('JAX %s: process %d of %d, %d devices (%s).', jax.__version__,
-               jax.process_index(), jax.process_count(), jax.device_count(),
-               jax.default_backend())
+  logging.info('JAX %s: process %d of %d, %d devices (%s); glibc malloc '
+               'tuned: %s.', jax.__version__, jax.process_index(),
+               jax.process_count(), jax.device_count(), jax.default_backend(),
+               host_malloc.is_tuned())
   config_checks.check_config(config, num_devices=jax.device_count(),
                              num_processes=jax.process_count())
   # Imported here: the protocol pulls in stage 2 and the report, which
@@ -132,4 +134,8 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  # On CPU, start over with malloc settings that let XLA reuse its big
+  # buffers (relgan_jax/host_malloc.py; RELGAN_NO_MALLOC_TUNING=1 skips it).
+  if host_malloc.cpu_backend_expected():
+    host_malloc.reexec_with_tuned_malloc()
   app.run(main)

@@ -2,6 +2,7 @@
 
 import importlib
 import os
+import platform
 import subprocess
 import sys
 
@@ -42,6 +43,9 @@ def test_missing_data_names_path_and_prep_command(tmp_path):
   assert os.path.join(missing, 'manifest.json') in out.stderr
   assert (f'python -m data_prep.prepare --dataset=bu3dfe --raw_dir=RAW '
           f'--out_dir={missing}') in out.stderr
+  # On CPU, main re-executed itself with the malloc settings first.
+  tuned = sys.platform == 'linux' and platform.libc_ver()[0] == 'glibc'
+  assert f'glibc malloc tuned: {tuned}' in out.stderr
 
 
 def test_misspelt_config_field_fails(tmp_path):
