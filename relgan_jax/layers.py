@@ -419,12 +419,29 @@ class Conv(nn.Module):
 # --- GroupNorm with one-pass statistics ---------------------------------------
 
 
+# XLA:CPU reduces [B, H*W, C] over its middle axis slowly when C is narrow;
+# summing blocks of k rows side by side (a [B, H*W/k, k*C] reduction, k*C
+# about SUM_WIDTH) and then the k partial sums is the same sum in another
+# order, 1.4-1.7x faster from 32 channels at 32x32 up (and no slower below).
+SUM_WIDTH = 512
+
+
+def _spatial_sum(a: jnp.ndarray) -> jnp.ndarray:
+  """[B, H, W, C] -> [B, C]: the sum over H and W."""
+  b, h, w, c = a.shape
+  k = max(1, min(h * w, SUM_WIDTH // c))
+  while (h * w) % k:
+    k -= 1
+  partial = jnp.sum(a.reshape(b, h * w // k, k * c), axis=1)
+  return jnp.sum(partial.reshape(b, k, c), axis=1)
+
+
 def _channel_sums(a: jnp.ndarray, b: Optional[jnp.ndarray] = None):
   """Float32 sums over the spatial axes of [B, H, W, C]: sum(a) and sum(a*b)
   (or sum(a*a)), per (example, channel)."""
   a = a.astype(jnp.float32)
   b = a if b is None else b.astype(jnp.float32)
-  return jnp.sum(a, axis=(1, 2)), jnp.sum(a * b, axis=(1, 2))
+  return _spatial_sum(a), _spatial_sum(a * b)
 
 
 def _group_mean(v: jnp.ndarray, groups: int, count: int) -> jnp.ndarray:

@@ -114,12 +114,15 @@ def test_conv_module_upsample_and_dtype():
                              atol=0.05)
 
 
-@pytest.mark.parametrize('groups', [1, 16])
-def test_group_norm_matches_flax(groups):
+@pytest.mark.parametrize('groups,shape', [
+    (1, (3, 5, 6, 16)), (16, (3, 5, 6, 16)),
+    (4, (2, 9, 10, 16)),  # 90 pixels summed as 30 blocks of 3 (SUM_WIDTH).
+])
+def test_group_norm_matches_flax(groups, shape):
   """Same params, values and gradients as nn.GroupNorm (scale/bias away from
   their initial values, inputs with an offset)."""
   k1, k2, k3 = jax.random.split(jax.random.key(8), 3)
-  x = 2.0 * jax.random.normal(k1, (3, 5, 6, 16)) + 0.5
+  x = 2.0 * jax.random.normal(k1, shape) + 0.5
   cotangent = jax.random.normal(k2, x.shape)
   ref = nn.GroupNorm(groups)
   variables = ref.init(k3, x)
