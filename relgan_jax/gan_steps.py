@@ -245,7 +245,8 @@ def d_step_fn(state: GANState, batch: Batch, *, g_model, d_model, d_tx,
               loss_config) -> Tuple[GANState, Metrics]:
   """One D update on this device's share of the batch (inside shard_map).
 
-  L_D = λ1·CE(De(x_bar), fake) + λ3·CE(De(x_s), y_e_s) + λ4·CE(Di(x_t), y_i_t),
+  L_D = λ1·CE(De(x_bar), fake) + λ3·CE(De(x_s), y_e_s)
+        + λ4·CE(Di(x_t), y_i_t),
   differentiated w.r.t. D's params only; G runs forward (training mode) and
   its BatchNorm statistics, if any, are not updated here.
   """

@@ -27,6 +27,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 import ml_collections
 
+from relgan_jax import group_norm
 from relgan_jax import layers
 
 Dtype = Any
@@ -70,13 +71,14 @@ def normalize_layer(kind: str, x: jnp.ndarray, train: bool, *, dtype: Dtype,
   Call from inside a compact method: the layer becomes a submodule `name`.
   BatchNorm in training averages its statistics over `axis_name` (the train
   step passes 'data'), so every device count gives the same result.
-  GroupNorm is `layers.GroupNorm` where the convolutions' `impl` resolves to
-  'fast' (CPU), else `flax.linen.GroupNorm`: the same parameters and function.
+  GroupNorm is `group_norm.GroupNorm` where the convolutions' `impl`
+  resolves to 'fast' (CPU), else `flax.linen.GroupNorm`: the same parameters
+  and function.
   """
   if kind == 'group':
-    group_norm = (layers.GroupNorm if layers.resolve_impl(impl) == 'fast'
-                  else nn.GroupNorm)
-    return group_norm(num_groups=norm_groups(x.shape[-1]), dtype=dtype,
+    norm = (group_norm.GroupNorm if layers.resolve_impl(impl) == 'fast'
+            else nn.GroupNorm)
+    return norm(num_groups=norm_groups(x.shape[-1]), dtype=dtype,
                       name=name)(x)
   if kind == 'batch':
     return nn.BatchNorm(use_running_average=not train, momentum=0.9,

@@ -48,7 +48,8 @@ def _stage1_programs(g_model, d_model, opt_hparams: Tuple,
   g_tx, d_tx = gan_steps.adams(*opt_hparams)
   config = ml_collections.ConfigDict({'loss': loss_config.as_configdict()})
   return _Programs(gan_steps.init_program(g_model, d_model, g_tx, d_tx, mesh),
-                   gan_steps.make_steps(config, g_model, d_model, g_tx, d_tx, mesh),
+                   gan_steps.make_steps(config, g_model, d_model, g_tx, d_tx,
+                                        mesh),
                    reenactment_summary.reenact_program(g_model, mesh))
 
 
@@ -117,7 +118,7 @@ class _MetricsMean:
     return out
 
 
-# --- The loop ------------------------------------------------------------------
+# --- The loop ----------------------------------------------------------------
 
 
 def train_gan(config: ml_collections.ConfigDict, workdir: str, dataset,
@@ -158,7 +159,8 @@ def train_gan(config: ml_collections.ConfigDict, workdir: str, dataset,
   g_model = models.build_generator(config, bn_axis_name=gan_steps.AXIS)
   d_model = models.build_discriminator(config, num_expressions,
                                        num_identities)
-  programs = _stage1_programs(g_model, d_model, gan_steps.optimizer_hparams(config),
+  programs = _stage1_programs(g_model, d_model,
+                              gan_steps.optimizer_hparams(config),
                               ml_collections.FrozenConfigDict(config.loss),
                               mesh)
   total_steps = num_train_steps(config, len(train_indices))
@@ -259,8 +261,8 @@ def train_gan(config: ml_collections.ConfigDict, workdir: str, dataset,
           bar.set_postfix(d=f'{scalars["d_total"]:.3g}',
                           g=f'{scalars["g_total"]:.3g}', refresh=False)
         if image_now:
-          writer.write_images(done,
-                              {'reenactment': summary(gan_steps.g_variables(state))})
+          grid = summary(gan_steps.g_variables(state))
+          writer.write_images(done, {'reenactment': grid})
         if save_now:
           checkpointing.save(manager, done, state, train_iter, meta)
         if stop:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from configs import default as default_config
+from relgan_jax import group_norm
 from relgan_jax import layers
 from relgan_jax import losses
 from relgan_jax import models
@@ -116,7 +117,8 @@ def test_conv_module_upsample_and_dtype():
 
 @pytest.mark.parametrize('groups,shape', [
     (1, (3, 5, 6, 16)), (16, (3, 5, 6, 16)),
-    (4, (2, 9, 10, 16)),  # 90 pixels summed as 30 blocks of 3 (SUM_WIDTH).
+    # 90 pixels, summed as 30 blocks of 3 (group_norm.SUM_WIDTH):
+    (4, (2, 9, 10, 16)),
 ])
 def test_group_norm_matches_flax(groups, shape):
   """Same params, values and gradients as nn.GroupNorm (scale/bias away from
@@ -126,7 +128,7 @@ def test_group_norm_matches_flax(groups, shape):
   cotangent = jax.random.normal(k2, x.shape)
   ref = nn.GroupNorm(groups)
   variables = ref.init(k3, x)
-  mine = layers.GroupNorm(groups)
+  mine = group_norm.GroupNorm(groups)
   assert jax.tree.map(jnp.shape, mine.init(k3, x)) == jax.tree.map(
       jnp.shape, variables)
   variables = jax.tree.map(lambda a: a + 0.3 * jnp.arange(a.size), variables)
@@ -169,7 +171,7 @@ def test_bad_settings_raise():
   with pytest.raises(ValueError, match='odd'):
     layers.Conv(3, (2, 2)).init(jax.random.key(0), x)
   with pytest.raises(ValueError, match='groups'):
-    layers.GroupNorm(3).init(jax.random.key(0), x)
+    group_norm.GroupNorm(3).init(jax.random.key(0), x)
   config = default_config.get_config()
   config.model.conv_impl = 'im2col'
   with pytest.raises(ValueError, match='config.model.conv_impl'):
