@@ -81,6 +81,19 @@ def _changed(before, after):
                       before, after)
 
 
+def _assert_only_updates(before, after, own, other):
+  """Every param of network `own` ('g' or 'd') changed; the other network's
+  params and optimiser state did not."""
+  params = lambda s, net: getattr(s, f'{net}_params')
+  assert all(jax.tree.leaves(_changed(params(before, own),
+                                      params(after, own))))
+  assert not any(jax.tree.leaves(_changed(params(before, other),
+                                          params(after, other))))
+  assert not any(jax.tree.leaves(_changed(
+      getattr(before, f'{other}_opt_state'),
+      getattr(after, f'{other}_opt_state'))))
+
+
 def _adam_count(opt_state):
   return int(opt_state[0].count)
 
@@ -105,21 +118,18 @@ def test_steps_own_params_one_vs_two_devices_no_retrace_no_nan():
                                                     decorate=traced)
   s0 = jax.device_get(state)
 
-  state, d_metrics = _run(d_step, state, gan_steps.shard_batch(_batch(0), mesh))
+  batch = gan_steps.shard_batch(_batch(0), mesh)
+  state, d_metrics = _run(d_step, state, batch)
   s1 = jax.device_get(state)
-  assert all(jax.tree.leaves(_changed(s0.d_params, s1.d_params)))
-  assert not any(jax.tree.leaves(_changed(s0.g_params, s1.g_params)))
-  assert not any(jax.tree.leaves(_changed(s0.g_opt_state, s1.g_opt_state)))
+  _assert_only_updates(s0, s1, 'd', 'g')
   assert (_adam_count(s1.d_opt_state), _adam_count(s1.g_opt_state)) == (1, 0)
   assert int(s1.step) == 1
   assert {'d_total', 'd_fake', 'd_exp', 'd_id', 'd_grad_norm'} <= set(
       d_metrics)
 
-  state, g_metrics = _run(g_step, state, gan_steps.shard_batch(_batch(0), mesh))
+  state, g_metrics = _run(g_step, state, batch)
   s2 = jax.device_get(state)
-  assert all(jax.tree.leaves(_changed(s1.g_params, s2.g_params)))
-  assert not any(jax.tree.leaves(_changed(s1.d_params, s2.d_params)))
-  assert not any(jax.tree.leaves(_changed(s1.d_opt_state, s2.d_opt_state)))
+  _assert_only_updates(s1, s2, 'g', 'd')
   assert (_adam_count(s2.d_opt_state), _adam_count(s2.g_opt_state)) == (1, 1)
   assert int(s2.step) == 1  # step counts iterations (D updates).
   assert {'g_total', 'g_adv', 'g_pix', 'g_exp', 'g_id', 'g_grad_norm'} <= set(
@@ -132,8 +142,7 @@ def test_steps_own_params_one_vs_two_devices_no_retrace_no_nan():
   # The fused iteration (what the loop runs) from s0 on the same batch: the
   # same state and metrics as the D step followed by the G step.
   state = jax.device_put(s0, NamedSharding(mesh, P()))
-  state, metrics = _run(iteration, state, gan_steps.shard_batch(_batch(0),
-                                                                  mesh))
+  state, metrics = _run(iteration, state, batch)
   chex.assert_trees_all_close(jax.device_get(state), s2, rtol=1e-5, atol=1e-6)
   chex.assert_trees_all_close(metrics, {**d_metrics, **g_metrics}, rtol=1e-5,
                               atol=1e-6)
