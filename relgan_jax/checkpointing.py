@@ -1,8 +1,8 @@
 """Stage-1 checkpoints (orbax) and the exported expression encoder Ges.
 
 A stage-1 checkpoint lives in `workdir/checkpoints/<step>/` with three items:
-  state: the whole `gan_steps.GANState` pytree (G and D params, both optax states,
-    step, rng), saved with orbax StandardSave;
+  state: the whole `gan_steps.GANState` pytree (G and D params, both optax
+    states, step, rng), saved with orbax StandardSave;
   data:  the grain iterator state (one JSON file per process), so a resumed run
     continues at the same data position;
   meta:  JSON: Ne, Ni, the identity map, config.model, the step.

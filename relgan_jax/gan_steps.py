@@ -172,22 +172,17 @@ def _inputs(batch: Batch):
 def _g_forward(state: GANState, x_s, x_t, *, g_model):
   """x_bar = G(x_s, x_t) in training mode, as a function of G's params:
   (x_bar, vjp w.r.t. the (device-varying) params, new BatchNorm stats or {})."""
-  batch_stats = state.g_batch_stats
-
   def reenact(g_params):
-    variables = {'params': g_params}
-    if batch_stats:
-      variables['batch_stats'] = batch_stats
-    return _reenact(g_model, variables, x_s, x_t)
+    return _reenact(g_model, {**g_variables(state), 'params': g_params}, x_s,
+                    x_t)
 
   return jax.vjp(reenact, _varying(state.g_params), has_aux=True)
 
 
-def _d_update(state: GANState, batch: Batch, x_bar, *, d_model, d_tx,
-              loss_config) -> Tuple[GANState, Metrics]:
+def _d_update(state: GANState, batch: Batch, x_s, x_t, x_bar, *, d_model,
+              d_tx, loss_config) -> Tuple[GANState, Metrics]:
   """L_D on (x_bar, x_s, x_t), differentiated w.r.t. D's params only, and
   the Adam update of D (x_bar is a constant here)."""
-  x_s, x_t = _inputs(batch)
   x_bar = lax.stop_gradient(x_bar)
   b = x_s.shape[0]
 
@@ -252,7 +247,7 @@ def d_step_fn(state: GANState, batch: Batch, *, g_model, d_model, d_tx,
   """
   x_s, x_t = _inputs(batch)
   x_bar, _ = _reenact(g_model, g_variables(state), x_s, x_t)
-  return _d_update(state, batch, x_bar, d_model=d_model, d_tx=d_tx,
+  return _d_update(state, batch, x_s, x_t, x_bar, d_model=d_model, d_tx=d_tx,
                    loss_config=loss_config)
 
 
@@ -277,12 +272,14 @@ def iteration_fn(state: GANState, batch: Batch, *, g_model, d_model, g_tx,
   G step's forward pass would recompute exactly the x_bar the D step used:
   here it is computed once, with its VJP, and the G update pulls
   dL_G/dx_bar (against the freshly updated D, as in g_step_fn) back through
-  it. Same maths (tests/test_train.py), 3 instead of 4 G-forward costs per
-  iteration; G dominates the FLOPs (DESIGN.md §2).
+  it. Same maths (tests/test_gan_steps.py), 3 instead of 4 G-forward costs
+  per iteration; G dominates the FLOPs (DESIGN.md §2).
   """
-  g_forward = _g_forward(state, *_inputs(batch), g_model=g_model)
-  state, d_metrics = _d_update(state, batch, g_forward[0], d_model=d_model,
-                               d_tx=d_tx, loss_config=loss_config)
+  x_s, x_t = _inputs(batch)
+  g_forward = _g_forward(state, x_s, x_t, g_model=g_model)
+  state, d_metrics = _d_update(state, batch, x_s, x_t, g_forward[0],
+                               d_model=d_model, d_tx=d_tx,
+                               loss_config=loss_config)
   state, g_metrics = _g_update(state, batch, g_forward, d_model=d_model,
                                g_tx=g_tx, loss_config=loss_config)
   return state, {**d_metrics, **g_metrics}

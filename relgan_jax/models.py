@@ -79,7 +79,7 @@ def normalize_layer(kind: str, x: jnp.ndarray, train: bool, *, dtype: Dtype,
     norm = (group_norm.GroupNorm if layers.resolve_impl(impl) == 'fast'
             else nn.GroupNorm)
     return norm(num_groups=norm_groups(x.shape[-1]), dtype=dtype,
-                      name=name)(x)
+                name=name)(x)
   if kind == 'batch':
     return nn.BatchNorm(use_running_average=not train, momentum=0.9,
                         axis_name=axis_name if train else None, dtype=dtype,

@@ -29,6 +29,7 @@ from relgan_jax import models
 from relgan_jax import preemption
 from relgan_jax import reenactment_summary
 
+
 class NonFiniteLossError(FloatingPointError):
   """A loss term or gradient norm became NaN/Inf; training stopped."""
 
