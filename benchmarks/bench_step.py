@@ -1,12 +1,14 @@
-r"""Speed of the real stage-1 iteration: one D step + one G step, as trained.
+r"""Speed of the stage-1 iteration (a D update + a G update), as trained.
 
-Builds G and D from configs/default.py with the flags' overrides, the two
-jitted, mesh-mapped step programs of relgan_jax/train.py (state donated), feeds
-them one random uint8 batch, and prints one JSON object:
+Builds G and D from configs/default.py with the flags' overrides, the jitted,
+mesh-mapped update program(s) of relgan_jax/gan_steps.py (state donated: the
+fused `iteration` that training runs, or with --program=separate a D-step
+program then a G-step program), feeds them one random uint8 batch, and prints
+one JSON object:
 
-  images_per_s, step_ms {median, min, max} (one D + one G step), the D and G
-  parts, compile_s, FLOPs per iteration (XLA's cost analysis of the two
-  compiled programs, and the analytic count of DESIGN.md §2,
+  images_per_s, step_ms {median, min, max} (one iteration), compile_s, FLOPs
+  per iteration (XLA's cost analysis of the compiled program(s), and the
+  analytic count of DESIGN.md §2,
   B * (4 * G_fwd + 12 * D_fwd)), achieved FLOP/s (analytic FLOPs / median
   step time), and
   * on CPU: this machine's float32 matrix-multiply FLOP/s, measured in the same
@@ -103,10 +105,8 @@ def peak_tflops(device_kind: str, dtype: str):
   return None, None
 
 
-PROGRAMS = {
-    'iteration': lambda steps: [steps.iteration],
-    'separate': lambda steps: [steps.d_step, steps.g_step],
-}
+# --program -> the gan_steps.Steps fields one iteration runs, in order.
+PROGRAMS = {'iteration': ('iteration',), 'separate': ('d_step', 'g_step')}
 
 
 # --- Analytic FLOPs (DESIGN.md §2) -------------------------------------------
@@ -217,30 +217,27 @@ def main(argv):
 
   # What one iteration runs, as train.train_gan runs it (or as it did before
   # the fused iteration: --program=separate).
-  programs = PROGRAMS[FLAGS.program](steps)
   t = time.perf_counter()
-  executables = [p.lower(state, batch).compile() for p in programs]
+  executables = [getattr(steps, name).lower(state, batch).compile()
+                 for name in PROGRAMS[FLAGS.program]]
   compile_s = time.perf_counter() - t
   xla_flops = sum(_cost_flops(e) for e in executables)
 
   on_cpu = jax.default_backend() == 'cpu'
   matmul = _matmul_timer(FLAGS.matmul_size, jnp.float32) if on_cpu else None
-  times, matmul_flops = [], []  # times[i][k]: program k of iteration i.
+  totals, matmul_flops = [], []  # Seconds per iteration; matmul FLOP/s.
   for i in range(FLAGS.steps + 1):  # Iteration 0 is the warm-up.
     if matmul is not None:
       matmul_flops.append(matmul())
-    parts = []
+    t0 = time.perf_counter()
     for executable in executables:
-      t0 = time.perf_counter()
       state, _ = executable(state, batch)
       jax.block_until_ready(state)
-      parts.append(time.perf_counter() - t0)
     if i:
-      times.append(parts)
+      totals.append(time.perf_counter() - t0)
   if matmul is not None:
     matmul_flops.append(matmul())
 
-  totals = [sum(parts) for parts in times]
   median = statistics.median(totals)
   g_fwd, d_fwd = analytic_forward_flops(s, FLAGS.width, FLAGS.ne, FLAGS.ni,
                                         config.model.f_e_dim,

@@ -1,6 +1,7 @@
 r"""Where the stage-1 step's time goes, per op, on XLA:CPU (or any backend).
 
-Builds the D and G step programs exactly as benchmarks/bench_step.py does,
+Builds the update program(s) exactly as benchmarks/bench_step.py does (the
+fused iteration, or with --program=separate the D and G step programs),
 traces --runs executions of each with the JAX profiler, and prints for each
 program the op time per run grouped by kind (YNNPACK convolutions, matrix
 products and reductions; XLA's own fusions by name), then the --top ops with
@@ -90,7 +91,7 @@ def _report(name, compiled, state, batch, trace_dir):
   for op, ms in times.items():
     kinds[index[op][2]] += ms
   total = sum(times.values())
-  print(f'\n== {name} step: {total:.0f} ms of op time per run ==')
+  print(f'\n== {name}: {total:.0f} ms of op time per run ==')
   for kind, ms in sorted(kinds.items(), key=lambda kv: -kv[1])[:15]:
     print(f'  {ms:9.1f} ms  {100 * ms / total:5.1f}%  {kind}')
   print(f'  -- top {FLAGS.top} ops --')
@@ -110,8 +111,9 @@ def main(argv):
   _, state, steps, batch = stage1_programs.setup(
       config, ne=FLAGS.ne, ni=FLAGS.ni, devices=devices)
   b, s = FLAGS.batch, FLAGS.image_size
-  programs = bench_step.PROGRAMS[FLAGS.program](steps)
-  executables = [p.lower(state, batch).compile() for p in programs]
+  names = bench_step.PROGRAMS[FLAGS.program]
+  executables = [getattr(steps, name).lower(state, batch).compile()
+                 for name in names]
   for executable in executables:  # Warm up.
     state, _ = executable(state, batch)
   jax.block_until_ready(state)
@@ -119,7 +121,6 @@ def main(argv):
         f'{config.model.conv_impl} program={FLAGS.program} on '
         f'{devices[0].device_kind}, load average {os.getloadavg()[0]:.1f}')
   root = FLAGS.trace_dir or tempfile.mkdtemp(prefix='profile_step_')
-  names = {'iteration': ('iteration',), 'separate': ('D', 'G')}[FLAGS.program]
   for name, compiled in zip(names, executables):
     state = _report(name, compiled, state, batch,
                     os.path.join(root, name))

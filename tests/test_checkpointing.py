@@ -14,8 +14,8 @@ import pytest
 
 from configs import tiny
 from relgan_jax import checkpointing
-from relgan_jax import models
 from relgan_jax import gan_steps
+from relgan_jax import models
 
 
 def _random_like(abstract, seed):

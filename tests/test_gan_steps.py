@@ -10,8 +10,8 @@ import numpy as np
 import optax
 
 from configs import tiny
-from relgan_jax import models
 from relgan_jax import gan_steps
+from relgan_jax import models
 from relgan_jax import train
 
 NE, NI, B = 3, 4, 8
