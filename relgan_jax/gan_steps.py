@@ -285,12 +285,22 @@ def iteration_fn(state: GANState, batch: Batch, *, g_model, d_model, g_tx,
   return state, {**d_metrics, **g_metrics}
 
 
+# XLA:CPU's default copy insertion copies every Adam first moment before its
+# in-place update (the parameter update re-reads the old moment); its region
+# analysis proves the copies unneeded (92 fewer ops per iteration at width
+# 0.25, ~4 % of a B8 32x32 step). Only an analysis: the program computes the
+# same values.
+CPU_COMPILER_OPTIONS = {'xla_cpu_copy_insertion_use_region_analysis': True}
+
+
 def _map_over_mesh(fn: Callable, mesh: Mesh) -> Callable:
   """jit(shard_map(fn)) with the state replicated, the batch split, and the
   state's buffers donated."""
   mapped = jax.shard_map(fn, mesh=mesh, in_specs=(P(), P(AXIS)),
                          out_specs=(P(), P()))
-  return jax.jit(mapped, donate_argnums=0)
+  on_cpu = mesh.devices.flat[0].platform == 'cpu'
+  return jax.jit(mapped, donate_argnums=0,
+                 compiler_options=CPU_COMPILER_OPTIONS if on_cpu else None)
 
 
 class Steps(NamedTuple):

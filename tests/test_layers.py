@@ -30,11 +30,13 @@ def _assert_close(a, b, rtol=2e-5):
 
 
 # (batch, side, Cin, Cout, upsample), one or more per way conv_fast computes
-# a forward or an input gradient: XLA conv (Cin > Cout, odd side; Cin = 3,
-# whose input gradient has Cout = 3), output-side matmul (9 * Cout <= Cin;
-# Cout <= 4), im2col on small outputs (<= 16 pixels), and the sub-pixel
-# up-convolutions (through each of those; inputs of at most
-# layers.SUBPIXEL_MIN_INPUT_PIXELS pixels are upsampled first instead).
+# a forward or an input gradient: im2col for few input channels (Cin = 3,
+# whose input gradient, Cout = 3, is output-side), XLA conv (Cin > Cout, odd
+# side), output-side matmul (9 * Cout <= Cin; Cout <= 4), im2col on small
+# outputs (<= 16 pixels), and the sub-pixel up-convolutions (through each of
+# those; inputs of at most layers.SUBPIXEL_MIN_INPUT_PIXELS pixels are
+# upsampled first instead). test_few_channels_as_xla_conv covers Cin = 3
+# through XLA's convolution (more positions than tests can afford).
 SHAPES = [
     (3, 5, 12, 5, 1),
     (2, 8, 3, 16, 1),
@@ -48,8 +50,7 @@ SHAPES = [
 ]
 
 
-@pytest.mark.parametrize('b,side,cin,cout,upsample', SHAPES)
-def test_fast_matches_plain(b, side, cin, cout, upsample):
+def _check_fast_matches_plain(b, side, cin, cout, upsample):
   k1, k2, k3 = jax.random.split(jax.random.key(0), 3)
   x = jax.random.normal(k1, (b, side, side, cin))
   kernel = jax.random.normal(k2, (3, 3, cin, cout)) / np.sqrt(9 * cin)
@@ -67,6 +68,33 @@ def test_fast_matches_plain(b, side, cin, cout, upsample):
   _assert_close(l_fast, l_plain)
   _assert_close(dx_fast, dx_plain)
   _assert_close(dk_fast, dk_plain)
+
+
+@pytest.mark.parametrize('b,side,cin,cout,upsample', SHAPES)
+def test_fast_matches_plain(b, side, cin, cout, upsample):
+  _check_fast_matches_plain(b, side, cin, cout, upsample)
+
+
+def test_few_channels_as_xla_conv(monkeypatch):
+  monkeypatch.setattr(layers, 'FEW_CHANNELS_IM2COL_POSITIONS', 0)
+  _check_fast_matches_plain(2, 8, 3, 16, 1)
+
+
+def test_forward_mode_by_shape():
+  def mode(bhw, cin, cout):  # A 3x3 SAME convolution of [B, H, W, cin].
+    return layers._forward_mode((*bhw, cin), (3, 3, cin, cout),
+                                ((1, 1), (1, 1)))
+
+  limit = layers.FEW_CHANNELS_IM2COL_POSITIONS
+  assert mode((8, 32, 32), 3, 16) == layers._IM2COL  # RGB, 8192 positions.
+  assert mode((limit // 1024, 32, 32), 4, 4) == layers._IM2COL
+  assert mode((limit // 1024 + 1, 32, 32), 3, 16) == layers._CONV
+  assert mode((limit // 1024 + 1, 32, 32), 3, 4) == layers._OUTPUT_SIDE
+  assert mode((8, 32, 32), 5, 16) == layers._CONV
+  assert mode((8, 32, 32), 45, 5) == layers._OUTPUT_SIDE  # 9 * 5 <= 45.
+  assert mode((8, 32, 32), 16, 3) == layers._OUTPUT_SIDE  # To RGB.
+  assert mode((8, 4, 4), 16, 32) == layers._IM2COL  # 16 output pixels.
+  assert mode((8, 5, 5), 16, 32) == layers._CONV
 
 
 def test_upsample_nearest_and_subpixel_kernel_by_hand():
