@@ -1,4 +1,4 @@
-"""Convolution (and GroupNorm) layers with a choice of implementation.
+"""Convolution layers with a choice of implementation.
 
 Every convolution of the REL-GAN networks (DESIGN.md §2) is a 3x3, stride-1,
 SAME-padded NHWC convolution with bias, sometimes preceded by a nearest 2x
@@ -17,8 +17,9 @@ same parameters as `flax.linen.Conv` ('kernel' [3, 3, Cin, Cout], 'bias'
            product, im2col(x)^T @ dy; the forward and the input gradient
            (itself a convolution, of dy with the flipped kernel) are each an
            XLA convolution, or, for few output channels, one matrix product
-           to every tap followed by a shifted sum, or, for tiny images, an
-           im2col matrix product (see `conv_fast`).
+           to every tap followed by a shifted sum, or, for tiny images and
+           for few input channels (RGB) over few positions, an im2col matrix
+           product (see `conv_fast`).
          * Nearest 2x upsampling followed by a 3x3 convolution is computed
            (for inputs above 3x3 pixels) as a sub-pixel convolution: each
            of the four output phases (row and column parity) is a 2x2
