@@ -105,10 +105,6 @@ def peak_tflops(device_kind: str, dtype: str):
   return None, None
 
 
-# --program -> the gan_steps.Steps fields one iteration runs, in order.
-PROGRAMS = {'iteration': ('iteration',), 'separate': ('d_step', 'g_step')}
-
-
 # --- Analytic FLOPs (DESIGN.md §2) -------------------------------------------
 
 
@@ -211,15 +207,13 @@ def main(argv):
     host_malloc.reexec_with_tuned_malloc()  # Returns if already tuned.
   config = config_from_flags()
   devices = flag_devices()
-  mesh, state, steps, batch = stage1_programs.setup(
-      config, ne=FLAGS.ne, ni=FLAGS.ni, devices=devices)
+  stage1 = stage1_programs.setup(config, ne=FLAGS.ne, ni=FLAGS.ni,
+                                 devices=devices)
+  mesh, state, batch = stage1.mesh, stage1.state, stage1.batch
   b, s = FLAGS.batch, FLAGS.image_size
 
-  # What one iteration runs, as train.train_gan runs it (or as it did before
-  # the fused iteration: --program=separate).
   t = time.perf_counter()
-  executables = [getattr(steps, name).lower(state, batch).compile()
-                 for name in PROGRAMS[FLAGS.program]]
+  executables = stage1_programs.compile_programs(stage1, FLAGS.program)
   compile_s = time.perf_counter() - t
   xla_flops = sum(_cost_flops(e) for e in executables)
 

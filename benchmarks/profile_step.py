@@ -108,12 +108,12 @@ def main(argv):
     host_malloc.reexec_with_tuned_malloc()
   config = bench_step.config_from_flags()
   devices = bench_step.flag_devices()
-  _, state, steps, batch = stage1_programs.setup(
-      config, ne=FLAGS.ne, ni=FLAGS.ni, devices=devices)
+  stage1 = stage1_programs.setup(config, ne=FLAGS.ne, ni=FLAGS.ni,
+                                 devices=devices)
+  state, batch = stage1.state, stage1.batch
   b, s = FLAGS.batch, FLAGS.image_size
-  names = bench_step.PROGRAMS[FLAGS.program]
-  executables = [getattr(steps, name).lower(state, batch).compile()
-                 for name in names]
+  names = stage1_programs.PROGRAMS[FLAGS.program]
+  executables = stage1_programs.compile_programs(stage1, FLAGS.program)
   for executable in executables:  # Warm up.
     state, _ = executable(state, batch)
   jax.block_until_ready(state)

@@ -4,7 +4,7 @@ Shared by bench_step.py, profile_step.py and time_step_once.py (no flags here,
 so each script keeps its own).
 """
 
-from typing import Any, NamedTuple
+from typing import Any, List, NamedTuple
 
 from absl import app
 import numpy as np
@@ -18,6 +18,19 @@ class Stage1Setup(NamedTuple):
   state: Any  # The initial GANState.
   steps: Any  # gan_steps.Steps: the jitted, mesh-mapped update programs.
   batch: Any  # One sharded batch of random uint8 faces and labels.
+
+
+# What one iteration runs, as train.train_gan runs it ('iteration'), or as it
+# did before the fused iteration ('separate'): gan_steps.Steps fields, in order.
+PROGRAMS = {'iteration': ('iteration',), 'separate': ('d_step', 'g_step')}
+
+
+def compile_programs(stage1: Stage1Setup, program: str) -> List[Any]:
+  """The compiled executables of PROGRAMS[program], for stage1's state and
+  batch."""
+  return [getattr(stage1.steps, name).lower(stage1.state,
+                                            stage1.batch).compile()
+          for name in PROGRAMS[program]]
 
 
 def setup(config, *, ne: int, ni: int, devices=None) -> Stage1Setup:
