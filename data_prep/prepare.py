@@ -19,6 +19,13 @@ written last, so a folder without manifest.json is never taken as complete. A
 complete folder with the same settings is left as it is; different settings
 need --overwrite. The raw tree is only read.
 
+CK+ and Oulu-CASIA also store each used sequence's first (neutral) frame as a
+stage-1-only record (expression -1, `label/stage1_only` = 1; DESIGN.md §4):
+stage 1 may use it as x_t, nothing else sees it. These records follow the
+protocol's records, belong to subjects that have protocol records (others are
+dropped and counted) and are counted apart in the report
+(`--no_neutral_first_frames` leaves them out).
+
 OUT/prep_report.json lists counts per class / subject / split and every input
 not used, with its path and reason; a summary line is printed.
 """
@@ -67,7 +74,7 @@ def _fingerprint(settings: dict[str, Any], items: Sequence[base.Item]) -> str:
   h = hashlib.sha256(json.dumps(image_settings, sort_keys=True).encode())
   for it in items:
     h.update(f'{it.path}\0{it.expression}\0{it.subject}\0{it.split}\0'
-             f'{it.intensity}\n'.encode())
+             f'{it.intensity}\0{it.stage1_only}\n'.encode())
   return h.hexdigest()
 
 
@@ -234,23 +241,26 @@ def prepare(dataset: str, raw_dir: str, out_dir: str, *, workers: int = 2,
   previous = _previous_manifest(out_dir, settings, overwrite)
   if previous is not None:
     return previous
+  # The protocol's images, then the stage-1-only ones (x_t only).
+  items = listing.items + (listing.stage1_only if listing.has_identities
+                           else [])
   work = _open_work_dir(out_dir, dict(
-      fingerprint=_fingerprint(settings, listing.items),
-      chunk_size=chunk_size))
+      fingerprint=_fingerprint(settings, items), chunk_size=chunk_size))
   num_chunks = _process_all(
-      listing.items, work, raw_dir, settings, workers=workers,
+      items, work, raw_dir, settings, workers=workers,
       chunk_size=chunk_size, progress=progress, desc=f'prep {dataset}')
 
   # Pass 1: labels and rejections (no pixels kept).
-  items = listing.items
   used_index, rejections, multiple_faces = _sort_results(
       items, [dict(r, png=True) if 'png' in r else r
               for r in _load_chunks(work, num_chunks)])
   rejections = listing.rejections + rejections
   used = [dict(path=items[i].path, expression=items[i].expression,
                subject=items[i].subject, split=items[i].split)
-          for i in used_index]
+          for i in used_index if not items[i].stage1_only]
   subjects = sorted({u['subject'] for u in used})
+  stage1_used = [i for i in used_index
+                 if items[i].stage1_only and items[i].subject in subjects]
   if listing.fixed_split:
     fold_of_subject = {u['subject']: 0 if u['split'] == 'test' else -1
                        for u in used}
@@ -262,6 +272,8 @@ def prepare(dataset: str, raw_dir: str, out_dir: str, *, workers: int = 2,
       dataset=dataset, raw_dir=raw_dir, out_dir=out_dir, settings=settings,
       listing=listing, used=used, rejections=rejections,
       fold_of_subject=fold_of_subject, multiple_faces=multiple_faces)
+  report['stage1_only'] = _stage1_report(items, used_index, stage1_used,
+                                         len(listing.stage1_only))
   if not used or (not listing.fixed_split and len(subjects) < num_folds):
     report_path = os.path.join(out_dir, records.REPORT)
     _atomic_write(report_path, json.dumps(report, indent=1).encode())
@@ -270,7 +282,7 @@ def prepare(dataset: str, raw_dir: str, out_dir: str, *, workers: int = 2,
         f'are too few for {num_folds} folds; see {report_path}')
 
   # Pass 2: stream the faces into the writer.
-  keep = set(used_index)
+  keep = {i for i in used_index if not items[i].stage1_only} | set(stage1_used)
   identity_of = ({s: n for n, s in enumerate(subjects)}
                  if listing.has_identities else {})
 
@@ -281,7 +293,8 @@ def prepare(dataset: str, raw_dir: str, out_dir: str, *, workers: int = 2,
       it = items[r['index']]
       ex = dict(png=r['png'], expression=it.expression,
                 identity=identity_of.get(it.subject, -1), subject=it.subject,
-                source_path=it.path, transform=r['transform'])
+                source_path=it.path, transform=r['transform'],
+                stage1_only=it.stage1_only)
       if it.intensity is not None:
         ex['intensity'] = it.intensity
       yield ex
@@ -292,8 +305,29 @@ def prepare(dataset: str, raw_dir: str, out_dir: str, *, workers: int = 2,
       prep_settings=settings, stored_size=stored_size,
       records_per_shard=records_per_shard, report=report)
   shutil.rmtree(work)
-  print(prep_report.summary_line(report))
+  summary = prep_report.summary_line(report)
+  if stage1_used:
+    summary += (f'; {len(stage1_used)} stage-1-only neutral frames (x_t only, '
+                'in no class or fold count)')
+  print(summary)
   return manifest
+
+
+def _stage1_report(items: Sequence[base.Item], used_index: Sequence[int],
+                   stage1_used: Sequence[int], listed: int) -> dict[str, Any]:
+  """prep_report.json's 'stage1_only' block: the stage-1-only records apart
+  from the protocol's counts (their rejections are in 'rejected')."""
+  per_subject: dict[str, int] = {}
+  for i in stage1_used:
+    per_subject[items[i].subject] = per_subject.get(items[i].subject, 0) + 1
+  usable = sum(items[i].stage1_only for i in used_index)
+  return dict(
+      what='first (neutral) frame of each used sequence, expression -1: stage '
+           '1 may use it as x_t only; it is in no class, fold or test set and '
+           'not in the counts above',
+      listed=listed, used=len(stage1_used),
+      subject_without_protocol_images=usable - len(stage1_used),
+      per_subject=dict(sorted(per_subject.items())))
 
 
 def _previous_manifest(out_dir: str, settings: dict[str, Any],
@@ -336,17 +370,31 @@ def _open_work_dir(out_dir: str, state: dict[str, Any]) -> str:
 
 def _sort_results(items: Sequence[base.Item], meta: Sequence[dict[str, Any]]
                  ) -> tuple[list[int], list[base.Rejection], list[str]]:
-  """(indices of the images to write, rejections, paths with several faces)."""
-  dropped = _resolve_duplicates(items, meta)
+  """(indices of the images to write, rejections, paths with several faces).
+
+  Duplicates among the protocol's images are resolved by label
+  (`_resolve_duplicates`); a stage-1-only image (they come last) whose bytes
+  repeat an image already kept is a 'duplicate'.
+  """
+  dropped = _resolve_duplicates(
+      items, [r for r in meta if not items[r['index']].stage1_only])
   used, rejections, multiple_faces = [], [], []
+  kept: dict[str, str] = {}  # sha1 -> path of the image kept.
   for r in meta:
     i = r['index']
+    note = ' (stage-1-only neutral frame)' if items[i].stage1_only else ''
     if 'png' not in r:
-      rejections.append(base.Rejection(items[i].path, r['reason'], r['detail']))
+      rejections.append(base.Rejection(items[i].path, r['reason'],
+                                       r['detail'] + note))
     elif i in dropped:
       rejections.append(dropped[i])
+    elif items[i].stage1_only and r['sha1'] in kept:
+      rejections.append(base.Rejection(
+          items[i].path, base.DUPLICATE,
+          f'same image content as {kept[r["sha1"]]}{note}'))
     else:
       used.append(i)
+      kept.setdefault(r['sha1'], items[i].path)
       if r.get('num_faces', 1) > 1:
         multiple_faces.append(items[i].path)
   return used, rejections, multiple_faces
@@ -391,6 +439,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                  help='detect faces on a copy downscaled to this longer side')
   p.add_argument('--frames_per_sequence', type=int, default=3,
                  help='CK+ / Oulu-CASIA: last N frames of each sequence')
+  p.add_argument('--no_neutral_first_frames', dest='neutral_first_frames',
+                 action='store_false',
+                 help='CK+ / Oulu-CASIA: do not keep each sequence\'s first '
+                 '(neutral) frame as a stage-1-only x_t record')
   p.add_argument('--frame_stride', type=int, default=1,
                  help='BU-4DFE: use every k-th frame')
   p.add_argument('--include_neutral', action='store_true',
@@ -412,6 +464,7 @@ def main(argv: Sequence[str] | None = None) -> None:
   args = parse_args(argv)
   options = base.ReaderOptions(
       frames_per_sequence=args.frames_per_sequence,
+      neutral_first_frames=args.neutral_first_frames,
       frame_stride=args.frame_stride, include_neutral=args.include_neutral,
       subject_regex=args.subject_regex,
       classes=tuple(args.classes.split(',')) if args.classes else None)

@@ -28,6 +28,10 @@ from relgan_jax import models
 # built-in synthetic set. tests/test_config_checks.py keeps the two in step.
 DATASETS = ('bu3dfe', 'bu4dfe', 'ckplus', 'image_folder', 'oulu_casia', 'sfew',
             'synthetic')
+# Datasets without identity labels (every image is its own person): the pair
+# rule gives x_t = x_tg there, so stage 1 must come from a set with
+# identities (protocol.pretrained_checkpoint or protocol.pretrain_data_dir).
+WITHOUT_IDENTITIES = ('sfew',)
 
 
 class ConfigError(ValueError):
@@ -193,7 +197,8 @@ def wants_synthetic_pretraining(config: ml_collections.ConfigDict) -> bool:
 
 
 def check_protocol(config: ml_collections.ConfigDict) -> None:
-  """config.protocol: fold count, the folds to run, the pre-trained run."""
+  """config.protocol: fold count, the folds to run, the pre-trained run
+  (required for data without identities, WITHOUT_IDENTITIES)."""
   p = config.protocol
   _positive_int(config, 'protocol.num_folds')
   folds = tuple(p.folds)
@@ -208,6 +213,14 @@ def check_protocol(config: ml_collections.ConfigDict) -> None:
   if p.freeze_pretrained and not (p.pretrained_checkpoint or pretrains):
     raise ConfigError('config.protocol.freeze_pretrained is set but '
                       'config.protocol.pretrained_checkpoint is empty.')
+  if (config.data.name in WITHOUT_IDENTITIES
+      and not (p.pretrained_checkpoint or pretrains)):
+    raise ConfigError(
+        f'config.data.name {config.data.name!r} has no identity labels, so '
+        'stage 1 trained on it from scratch pairs every face with itself '
+        '(x_t = x_tg) and f(e) learns no expression; set config.protocol.'
+        'pretrained_checkpoint or config.protocol.pretrain_data_dir (stage 1 '
+        'of a set with identities, e.g. BU-4DFE; configs/sfew.py).')
 
 
 def check_config(config: ml_collections.ConfigDict, *,

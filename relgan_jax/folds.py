@@ -5,7 +5,9 @@ training and the test part of a fold. The assignment is deterministic (sorted
 subject ids, a seeded shuffle, then round robin) and is stored in the prepared
 data's manifest, so every model of a run sees the same folds. Fold -1 marks
 subjects that are always trained on (e.g. SFEW's Train split, whose Val split is
-fold 0).
+fold 0). Stage-1-only records (x_t only, `records.py`) are in no fold's
+training or test set: stage 1 finds the training people's own ones itself
+(`pairs.stage1_records`).
 """
 
 from typing import Iterable
@@ -48,11 +50,16 @@ def split_indices(dataset, fold: int) -> tuple[np.ndarray, np.ndarray]:
 
   Returns:
     (train_idx, test_idx), int64 arrays: test = records whose fold == fold,
-    train = every other record (fold -1 records are always train).
+    train = every other record (fold -1 records are always train); neither
+    holds a stage-1-only record (`dataset.stage1_only`, when it has one).
   """
   num_folds = int(dataset.manifest['num_folds'])
   if not 0 <= fold < num_folds:
     raise ValueError(f'fold {fold} is outside 0..{num_folds - 1} '
                      f'(num_folds in {getattr(dataset, "data_dir", "manifest")}).')
   folds = np.asarray(dataset.folds)
-  return np.flatnonzero(folds != fold), np.flatnonzero(folds == fold)
+  only = getattr(dataset, 'stage1_only', None)
+  usable = (np.ones(len(folds), bool) if only is None
+            else ~np.asarray(only, bool))
+  return (np.flatnonzero((folds != fold) & usable),
+          np.flatnonzero((folds == fold) & usable))

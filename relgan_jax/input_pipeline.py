@@ -2,10 +2,13 @@
 
 Stage 1 of REL-GAN (DESIGN.md §4) needs triplets: a source face x_s (identity a,
 expression e), a target face x_t of identity b != a, and x_tg, a real image of b
-with expression e (see `pairs.py`). The pipeline is a grain `MapDataset`
+with expression e (see `pairs.py`: x_t shows another expression than e, neutral
+preferred). The sources are the given records less any stage-1-only ones;
+the stage-1-only records (x_t only) of the same people are found in the
+dataset (`pairs.stage1_records`). The pipeline is a grain `MapDataset`
 (random access into `records.PreparedDataset`) over an endless index:
 
-  element k -> epoch, position = divmod(k, records per process)
+  element k -> epoch, position = divmod(k, sources per process)
             -> source record = permutation(seed, epoch)[position * P + p]
             -> (x_t, x_tg) by the pair rule, augmentation (`augment.py`)
             -> batch -> to_iter_dataset -> mp_prefetch workers (optional).
@@ -18,7 +21,8 @@ of P reads positions p, p + P, ... of each epoch's global permutation: each JAX
 process feeds its own share of the global batch.
 
 Labels in stage-1 batches: y_e_s / y_e_t are the expressions of x_s / x_t and
-y_i_s / y_i_t their identities remapped to 0..Ni-1 (`pairs.identity_map`).
+y_i_s / y_i_t their identities remapped to 0..Ni-1 (`pairs.identity_map`);
+y_e_t is -1 when x_t is a stage-1-only record (no protocol class).
 Images stay uint8 until `normalize` runs on device.
 """
 
@@ -53,13 +57,12 @@ class _Triplets:
   def __init__(self, dataset, record_indices: np.ndarray, config, seed: int,
                shard_index: int, shard_count: int, with_indices: bool):
     self.dataset = dataset
-    self.record_indices = record_indices
-    self.table = pairs.PairTable(dataset.identities, dataset.expressions,
-                                 record_indices)
+    self.table = pairs.PairTable.from_dataset(dataset, record_indices)
+    self.record_indices = self.table.sources  # x_s: no stage-1-only record.
     self.id_label = pairs.identity_map(dataset, record_indices)
     self.seed = int(seed)
     self.shard_index, self.shard_count = shard_index, shard_count
-    self.per_shard = len(record_indices) // shard_count
+    self.per_shard = len(self.record_indices) // shard_count
     self.size = int(config.model.image_size)
     self.side = augment.margin_side(self.size, config.augment.margin_ratio)
     self.five_crops = bool(config.augment.five_crops)
@@ -133,7 +136,9 @@ def stage1_dataset(dataset, record_indices: Sequence[int], config, *,
 
   Args:
     dataset: a `records.PreparedDataset`.
-    record_indices: the records to train on (e.g. a fold's training set).
+    record_indices: the records to train on (e.g. a fold's training set); any
+      stage-1-only ones among them are x_t only, and the same people's
+      stage-1-only records elsewhere in `dataset` join them as x_t candidates.
     config: the run config (model.image_size, train.batch_size, augment.*,
       data.num_workers, data.prefetch_buffer_size, data.read_threads).
     seed: data seed; the stream is a pure function of it.
@@ -152,11 +157,11 @@ def stage1_dataset(dataset, record_indices: Sequence[int], config, *,
   if global_batch % shard_count:
     raise ValueError(f'train.batch_size {global_batch} is not divisible by the '
                      f'{shard_count} processes.')
-  if len(record_indices) < shard_count:
-    raise ValueError(f'{len(record_indices)} training records for '
-                     f'{shard_count} processes.')
   triplets = _Triplets(dataset, record_indices, config, seed, shard_index,
                        shard_count, with_indices)
+  if triplets.per_shard < 1:
+    raise ValueError(f'{len(triplets.record_indices)} training records (x_s) '
+                     f'for {shard_count} processes.')
   ds = grain.MapDataset.range(triplets.per_shard).repeat()
   ds = ds.map_with_index(triplets)
   ds = ds.batch(global_batch // shard_count, drop_remainder=True)

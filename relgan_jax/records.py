@@ -1,8 +1,8 @@
 """Prepared-data format: TFRecord shards of `tf.train.Example`, a manifest, an index.
 
 Every producer (the synthetic face set, the real-dataset preparers) writes through
-`write_prepared_dataset`, and every consumer reads through `PreparedDataset`
-(DESIGN.md §8). Neither needs TensorFlow: the TFRecord framing is written here
+`write_prepared_dataset` (in `records_writer.py`, re-exported here), and every
+consumer reads through `PreparedDataset` (DESIGN.md §8). Neither needs TensorFlow: the TFRecord framing is written here
 and the `Example` proto comes from `tensorflow_datasets.proto`.
 
 A prepared folder holds:
@@ -17,6 +17,12 @@ A prepared folder holds:
   label arrays are known without decoding a single image.
 * `manifest.json`, written last: its presence means the folder is complete.
 
+Stage-1-only records (`label/stage1_only` = 1; e.g. each CK+ / Oulu-CASIA
+sequence's first, neutral frame) have expression -1, in no protocol class: they
+are only ever x_t in stage 1 (`pairs.py`), never a source, a ground truth, a
+stage-2 or a test record (`folds.split_indices` and `protocol.select_records`
+leave them out). Folders written before the flag existed read as all 0.
+
 Reads check both CRCs, the record length against the index and the record labels
 against the index; every error names the file (and the record).
 """
@@ -25,13 +31,12 @@ import io
 import json
 import os
 import threading
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 from PIL import Image
 from tensorflow_datasets.proto import tf_example_pb2
 
-from relgan_jax import folds as folds_lib
 # Re-exported: the framing lives in tfrecord.py, the errors are shared.
 from relgan_jax.tfrecord import DataError  # noqa: F401
 from relgan_jax.tfrecord import frame_record  # noqa: F401
@@ -44,7 +49,9 @@ REPORT = 'prep_report.json'
 SHARD_PATTERN = 'records-{:05d}.tfrecord'
 INDEX_SUFFIX = '.index.npz'
 
-# Feature key -> kind. 'label/intensity' is optional.
+# Feature key -> kind. 'label/intensity' and 'label/stage1_only' (absent = 0)
+# are optional.
+OPTIONAL_FEATURES = ('label/intensity', 'label/stage1_only')
 FEATURES = {
     'image/encoded': 'bytes',
     'image/height': 'int64',
@@ -52,6 +59,7 @@ FEATURES = {
     'label/expression': 'int64',
     'label/identity': 'int64',
     'label/intensity': 'int64',
+    'label/stage1_only': 'int64',
     'subject': 'bytes',
     'source_path': 'bytes',
     'align/transform': 'float',
@@ -92,7 +100,8 @@ def png_size(data: bytes) -> tuple[int, int]:
 def make_example(*, png: bytes, height: int, width: int, expression: int,
                  identity: int, subject: str, source_path: str,
                  transform: Sequence[float],
-                 intensity: int | None = None) -> bytes:
+                 intensity: int | None = None,
+                 stage1_only: bool = False) -> bytes:
   """Serialises one record's `tf.train.Example`."""
   ex = tf_example_pb2.Example()
   feat = ex.features.feature
@@ -103,6 +112,8 @@ def make_example(*, png: bytes, height: int, width: int, expression: int,
   feat['label/identity'].int64_list.value.append(int(identity))
   if intensity is not None:
     feat['label/intensity'].int64_list.value.append(int(intensity))
+  if stage1_only:  # Absent = 0: records of older folders are unchanged.
+    feat['label/stage1_only'].int64_list.value.append(1)
   feat['subject'].bytes_list.value.append(subject.encode('utf-8'))
   feat['source_path'].bytes_list.value.append(source_path.encode('utf-8'))
   feat['align/transform'].float_list.value.extend(float(t) for t in transform)
@@ -117,7 +128,8 @@ def parse_example(payload: bytes, where: str = '<record>') -> dict[str, Any]:
   except Exception as e:  # protobuf raises DecodeError; keep the file name.
     raise DataError(f'{where}: not a tf.train.Example ({e}).') from e
   feat = ex.features.feature
-  missing = [k for k in FEATURES if k not in feat and k != 'label/intensity']
+  missing = [k for k in FEATURES if k not in feat
+             and k not in OPTIONAL_FEATURES]
   if missing:
     raise DataError(f'{where}: Example lacks features {missing}.')
 
@@ -139,230 +151,20 @@ def parse_example(payload: bytes, where: str = '<record>') -> dict[str, Any]:
       identity=int(one('label/identity', 'int64_list')),
       intensity=(int(one('label/intensity', 'int64_list'))
                  if 'label/intensity' in feat else -1),
+      stage1_only=(bool(one('label/stage1_only', 'int64_list'))
+                   if 'label/stage1_only' in feat else False),
       subject=one('subject', 'bytes_list').decode('utf-8'),
       source_path=one('source_path', 'bytes_list').decode('utf-8'),
       transform=transform,
   )
 
 
-# ------------------------------------------------------------------------------
-# Writing.
-# ------------------------------------------------------------------------------
-
-
-class _ShardWriter:
-  """Writes one shard and its index under temporary names, renames on close."""
-
-  def __init__(self, out_dir: str, shard: int):
-    self.file = SHARD_PATTERN.format(shard)
-    self.index_file = self.file + INDEX_SUFFIX
-    self._path = os.path.join(out_dir, self.file)
-    self._index_path = os.path.join(out_dir, self.index_file)
-    self._f = open(self._path + '.tmp', 'wb')
-    self._offsets = [0]
-    self._labels = {'expression': [], 'identity': [], 'intensity': [],
-                    'subject': []}
-
-  def __len__(self):
-    return len(self._offsets) - 1
-
-  def add(self, payload: bytes, expression, identity, intensity, subject):
-    record = frame_record(payload)
-    self._f.write(record)
-    self._offsets.append(self._offsets[-1] + len(record))
-    for k, v in zip(('expression', 'identity', 'intensity', 'subject'),
-                    (expression, identity, intensity, subject)):
-      self._labels[k].append(v)
-
-  def close(self) -> dict[str, Any]:
-    self._f.close()
-    # np.savez appends '.npz' unless the name already ends with it.
-    tmp_index = self._index_path[:-len('.npz')] + '.tmp.npz'
-    np.savez(
-        tmp_index,
-        offsets=np.asarray(self._offsets, np.uint64),
-        expression=np.asarray(self._labels['expression'], np.int32),
-        identity=np.asarray(self._labels['identity'], np.int32),
-        intensity=np.asarray(self._labels['intensity'], np.int32),
-        subject=np.asarray(self._labels['subject'], dtype=str),
-    )
-    os.replace(self._path + '.tmp', self._path)
-    os.replace(tmp_index, self._index_path)
-    return dict(file=self.file, num_records=len(self), index_file=self.index_file,
-                bytes=self._offsets[-1])
-
-
-def _remove_previous(out_dir: str):
-  """Removes the manifest first (marking the folder incomplete), then shards."""
-  manifest = os.path.join(out_dir, MANIFEST)
-  if os.path.exists(manifest):
-    os.remove(manifest)
-  for name in os.listdir(out_dir):
-    if name.startswith('records-') and (name.endswith('.tfrecord')
-                                        or name.endswith('.npz')
-                                        or name.endswith('.tmp')):
-      os.remove(os.path.join(out_dir, name))
-
-
-def write_prepared_dataset(
-    out_dir: str,
-    examples: Iterable[Mapping[str, Any]],
-    *,
-    name: str,
-    expression_classes: Sequence[str],
-    num_folds: int,
-    fold_of_subject: Mapping[str, int] | None = None,
-    prep_settings: Mapping[str, Any] | None = None,
-    stored_size: int | Sequence[int],
-    records_per_shard: int = 1000,
-    report: Any = None,
-) -> dict[str, Any]:
-  """Writes a prepared dataset (shards, indexes, manifest) and returns the manifest.
-
-  Args:
-    out_dir: destination folder (created; a previous dataset there is replaced).
-    examples: dicts with 'image' (uint8 HxWx3) or 'png' (encoded bytes),
-      'expression' (int in [0, len(expression_classes))), 'identity' (int,
-      -1 = unknown; known labels must be 0..K-1, one subject each), 'subject'
-      (str), 'source_path' (str), 'transform' (6 floats, 2x3 raw->aligned
-      affine, row major) and optionally 'intensity' (int).
-    name: dataset name stored in the manifest.
-    expression_classes: class names; index = expression label.
-    num_folds: number of subject-independent folds.
-    fold_of_subject: fixed {subject: fold} (fold -1 = always train); by default
-      `folds.assign_folds(subjects, num_folds)`.
-    prep_settings: JSON-serialisable settings of the producer (kept as 'prep').
-    stored_size: side of the stored faces (int) or (height, width).
-    records_per_shard: records per TFRecord shard.
-    report: optional JSON-serialisable producer report (e.g. unusable inputs);
-      written to prep_report.json.
-
-  Returns:
-    The manifest dict (also written to out_dir/manifest.json).
-
-  Raises:
-    ValueError: an example with a bad label, image or field (names its
-      source_path), inconsistent identities or folds.
-  """
-  if records_per_shard <= 0:
-    raise ValueError(f'records_per_shard must be positive, got {records_per_shard}.')
-  if num_folds <= 0:
-    raise ValueError(f'num_folds must be positive, got {num_folds}.')
-  classes = list(expression_classes)
-  if not classes:
-    raise ValueError('expression_classes is empty.')
-  os.makedirs(out_dir, exist_ok=True)
-  _remove_previous(out_dir)
-
-  shards: list[dict[str, Any]] = []
-  writer = None
-  subject_of_identity: dict[int, str] = {}
-  subjects_seen: set[str] = set()
-  expression_counts = [0] * len(classes)
-  num_records = 0
-  for n, ex in enumerate(examples):
-    where = f'example {n} ({ex.get("source_path", "?")})'
-    expression = int(ex['expression'])
-    if not 0 <= expression < len(classes):
-      raise ValueError(
-          f'{where}: expression label {expression} is outside the manifest '
-          f'classes 0..{len(classes) - 1} {classes}.')
-    identity = int(ex['identity'])
-    subject = str(ex['subject'])
-    if not subject:
-      raise ValueError(f'{where}: empty subject id.')
-    if identity < -1:
-      raise ValueError(f'{where}: identity {identity} < -1.')
-    if identity >= 0:
-      prev = subject_of_identity.setdefault(identity, subject)
-      if prev != subject:
-        raise ValueError(f'{where}: identity {identity} is used for subjects '
-                         f'{prev!r} and {subject!r}.')
-    transform = [float(t) for t in ex['transform']]
-    if len(transform) != 6:
-      raise ValueError(f'{where}: transform has {len(transform)} values, need 6.')
-    if 'png' in ex:
-      png = bytes(ex['png'])
-      height, width = png_size(png)
-    else:
-      try:
-        png = encode_png(ex['image'])
-      except ValueError as e:
-        raise ValueError(f'{where}: {e}') from e
-      height, width = np.asarray(ex['image']).shape[:2]
-    intensity = ex.get('intensity')
-    payload = make_example(
-        png=png, height=height, width=width, expression=expression,
-        identity=identity, subject=subject, source_path=str(ex['source_path']),
-        transform=transform, intensity=intensity)
-    if writer is None:
-      writer = _ShardWriter(out_dir, len(shards))
-    writer.add(payload, expression, identity,
-               -1 if intensity is None else int(intensity), subject)
-    if len(writer) >= records_per_shard:
-      shards.append(writer.close())
-      writer = None
-    subjects_seen.add(subject)
-    expression_counts[expression] += 1
-    num_records += 1
-  if writer is not None:
-    shards.append(writer.close())
-  if not num_records:
-    raise ValueError(f'no examples to write to {out_dir}.')
-
-  known = sorted(subject_of_identity)
-  if known and known != list(range(len(known))):
-    raise ValueError(f'identity labels must be 0..K-1; got {known[:10]}...')
-  identities = [subject_of_identity[i] for i in known]
-
-  if fold_of_subject is None:
-    fold_of_subject = folds_lib.assign_folds(subjects_seen, num_folds)
-  else:
-    fold_of_subject = {str(k): int(v) for k, v in fold_of_subject.items()}
-    missing = sorted(subjects_seen - set(fold_of_subject))
-    if missing:
-      raise ValueError(f'fold_of_subject lacks subjects {missing[:10]}.')
-    bad = {s: f for s, f in fold_of_subject.items()
-           if not -1 <= f < num_folds}
-    if bad:
-      raise ValueError(f'folds outside -1..{num_folds - 1}: {bad}.')
-    fold_of_subject = {s: fold_of_subject[s] for s in sorted(subjects_seen)}
-
-  fold_counts: dict[str, int] = {}
-  for shard in shards:
-    index = np.load(os.path.join(out_dir, shard['index_file']))
-    for s in index['subject']:
-      key = str(fold_of_subject[str(s)])
-      fold_counts[key] = fold_counts.get(key, 0) + 1
-  if report is not None:
-    with open(os.path.join(out_dir, REPORT), 'w') as f:
-      json.dump(report, f, indent=1)
-  if isinstance(stored_size, int):
-    stored_size = [stored_size, stored_size]
-  manifest = dict(
-      format_version=FORMAT_VERSION,
-      name=name,
-      expression_classes=classes,
-      identities=identities,
-      num_records=num_records,
-      num_folds=int(num_folds),
-      folds=fold_of_subject,
-      shards=shards,
-      counts=dict(
-          expression=dict(zip(classes, expression_counts)),
-          fold=dict(sorted(fold_counts.items(), key=lambda kv: int(kv[0]))),
-          subjects=len(subjects_seen),
-          identities=len(identities),
-      ),
-      prep=dict(prep_settings or {}),
-      stored_size=[int(s) for s in stored_size],
-      report=REPORT if report is not None else None,
-  )
-  tmp = os.path.join(out_dir, MANIFEST + '.tmp')
-  with open(tmp, 'w') as f:
-    json.dump(manifest, f, indent=1)
-  os.replace(tmp, os.path.join(out_dir, MANIFEST))
-  return manifest
+def __getattr__(name: str):
+  # The writer lives in records_writer.py (which imports this module).
+  if name == 'write_prepared_dataset':
+    from relgan_jax import records_writer  # pylint: disable=g-import-not-at-top
+    return records_writer.write_prepared_dataset
+  raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
 
 
 # ------------------------------------------------------------------------------
@@ -381,7 +183,10 @@ class PreparedDataset:
     data_dir: the folder.
     manifest: the parsed manifest.json.
     expressions, identities, intensities, folds: int32 arrays, one per record
-      (identity -1 = unknown, intensity -1 = absent, fold -1 = always train).
+      (identity -1 = unknown, intensity -1 = absent, fold -1 = always train,
+      expression -1 = a stage-1-only record).
+    stage1_only: bool array, one per record: x_t-only records (module
+      docstring); all False for folders written before the flag existed.
     subjects: str array, one per record.
   """
 
@@ -408,7 +213,8 @@ class PreparedDataset:
 
   def _load_indexes(self):
     offsets, labels = [], {k: [] for k in ('expression', 'identity',
-                                           'intensity', 'subject')}
+                                           'intensity', 'subject',
+                                           'stage1_only')}
     counts = []
     for shard in self.manifest['shards']:
       path = os.path.join(self.data_dir, shard['file'])
@@ -426,8 +232,12 @@ class PreparedDataset:
             'again.')
       with np.load(index_path) as index:
         off = index['offsets'].astype(np.int64)
-        shard_labels = {k: index[k] for k in labels}
-      n = shard['num_records']
+        n = shard['num_records']
+        missing = [k for k in labels if k not in index.files]
+        if missing and missing != ['stage1_only']:  # Older: no flag = all 0.
+          raise DataError(f'{index_path}: index lacks {missing}; out of date.')
+        shard_labels = {k: index[k] if k in index.files
+                        else np.zeros(n, np.int8) for k in labels}
       if (off.shape != (n + 1,) or off[-1] != size
           or any(len(v) != n for v in shard_labels.values())):
         raise DataError(f'{index_path}: index does not match {path} '
@@ -446,13 +256,16 @@ class PreparedDataset:
     self.identities = np.concatenate(labels['identity']).astype(np.int32)
     self.intensities = np.concatenate(labels['intensity']).astype(np.int32)
     self.subjects = np.concatenate(labels['subject']).astype(str)
+    self.stage1_only = np.concatenate(labels['stage1_only']).astype(bool)
     num_classes = len(self.manifest['expression_classes'])
-    bad = np.flatnonzero((self.expressions < 0)
-                         | (self.expressions >= num_classes))
+    bad = np.flatnonzero(np.where(
+        self.stage1_only, self.expressions != -1,
+        (self.expressions < 0) | (self.expressions >= num_classes)))
     if bad.size:
+      what = ('a stage-1-only record needs -1' if self.stage1_only[bad[0]]
+              else f'outside the {num_classes} manifest classes')
       raise DataError(f'{self.data_dir}/{MANIFEST}: record {bad[0]} has '
-                      f'expression {self.expressions[bad[0]]}, outside the '
-                      f'{num_classes} manifest classes.')
+                      f'expression {self.expressions[bad[0]]}, {what}.')
     fold_of = self.manifest['folds']
     try:
       self.folds = np.asarray([fold_of[s] for s in self.subjects], np.int32)
@@ -529,14 +342,15 @@ class PreparedDataset:
     i %= len(self)
     if (ex['expression'] != self.expressions[i]
         or ex['identity'] != self.identities[i]
-        or ex['subject'] != self.subjects[i]):
+        or ex['subject'] != self.subjects[i]
+        or ex['stage1_only'] != self.stage1_only[i]):
       raise DataError(f'{where}: labels differ from the index; the index is '
                       'out of date. Prepare the data again.')
     return ex
 
   def __getitem__(self, i: int) -> dict[str, Any]:
-    """Record i: image (uint8 HxWx3), expression, identity, intensity, subject,
-    source_path, transform (float32[6])."""
+    """Record i: image (uint8 HxWx3), expression, identity, intensity,
+    stage1_only, subject, source_path, transform (float32[6])."""
     ex = self.raw(i)
     png = ex.pop('png')
     try:

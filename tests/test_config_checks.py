@@ -117,6 +117,31 @@ def test_cross_field_checks():
     config_checks.check_config(config)
 
 
+def test_data_without_identities_needs_a_pretrained_stage1():
+  from configs import sfew  # pylint: disable=g-import-not-at-top
+  config = sfew.get_config()  # Pre-trains on BU-4DFE, frozen.
+  assert config.protocol.pretrain_data_dir and config.protocol.freeze_pretrained
+  assert 'x_t = x_tg' in sfew.__doc__
+  config.protocol.pretrain_data_dir = ''  # Frozen at nothing.
+  with pytest.raises(config_checks.ConfigError, match='freeze_pretrained'):
+    config_checks.check_config(config)
+  config.protocol.freeze_pretrained = False  # Stage 1 on SFEW from scratch.
+  with pytest.raises(config_checks.ConfigError) as e:
+    config_checks.check_config(config)
+  message = str(e.value)
+  assert "config.data.name 'sfew' has no identity labels" in message
+  assert ('set config.protocol.pretrained_checkpoint or '
+          'config.protocol.pretrain_data_dir') in message
+  assert '\n' not in message
+  config.protocol.pretrained_checkpoint = 'runs/bu4dfe'  # Fine-tuned: allowed.
+  config_checks.check_config(config)
+  config = tiny.get_config()  # Data with identities train from scratch.
+  config_checks.check_config(config)
+  config.data.name = 'sfew'
+  with pytest.raises(config_checks.ConfigError, match='no identity labels'):
+    config_checks.check_config(config)
+
+
 def test_train_gan_checks_the_stage1_fields():
   config = tiny.get_config()
   config.loss.lambda_adv = -0.7

@@ -1,5 +1,7 @@
 """Tests for the stage-1 triplet pipeline, eval batches, pairs and augmentation."""
 
+import collections
+
 import numpy as np
 import pytest
 
@@ -45,7 +47,8 @@ def test_batches_obey_pair_rule_and_fold(data):
   train, test = folds.split_indices(data, 1)
   it = input_pipeline.stage1_dataset(data, train, config, seed=0, shard_index=0,
                                      shard_count=1, with_indices=True)
-  table = pairs.PairTable(data.identities, data.expressions, train)
+  table = pairs.PairTable.from_dataset(data, train)
+  assert table.neutral == data.manifest['expression_classes'].index('neutral')
   id_map = input_pipeline.identity_map(data, train)
   assert sorted(id_map.values()) == list(range(4))  # 4 training people.
   test_subjects = set(data.subjects[test])
@@ -63,6 +66,12 @@ def test_batches_obey_pair_rule_and_fold(data):
       assert pairs.check_triplet(table, s, t, tg) == []
       assert data.identities[tg] == data.identities[t] != data.identities[s]
       assert data.expressions[tg] == data.expressions[s] and tg != t
+      # Every person has neutral images: x_t is one of them unless x_s is
+      # neutral, then it shows another expression.
+      if data.expressions[s] != table.neutral:
+        assert data.expressions[t] == table.neutral
+      else:
+        assert data.expressions[t] != table.neutral
       assert ye_s == data.expressions[s] and ye_t == data.expressions[t]
       assert yi_s == id_map[data.identities[s]]
       assert yi_t == id_map[data.identities[t]]
@@ -183,16 +192,118 @@ def test_identity_map_unknown_identities():
 
 
 def test_pair_table_fallbacks():
-  # Identity 0 alone has expression 2; identity 1 has a single image.
+  # Identity 0 alone has expression 2; identity 1 has a single image; 4 and 5
+  # are unknown identities (SFEW): each is its own person.
   identities = np.array([0, 0, 0, 1, -1, -1])
   expressions = np.array([2, 2, 1, 1, 1, 1])
   table = pairs.PairTable(identities, expressions, np.arange(6))
   rng = np.random.default_rng(0)
   for _ in range(20):
     t, tg = table.sample(0, rng)
-    assert tg == 1 and t in (0, 2)  # b = a; x_tg another image of a.
+    # b = a; x_tg another image of a; x_t its image of another expression.
+    assert tg == 1 and t == 2
     t, tg = table.sample(2, rng)
     assert tg in (3, 4, 5) and t == tg  # One-image identities: x_t = x_tg.
+    assert pairs.check_triplet(table, 2, t, tg) == []
+    t, tg = table.sample(4, rng)
+    assert tg != 4 and pairs.check_triplet(table, 4, t, tg) == []
+  # Unknown identities only: x_t = x_tg = x_s, and that obeys the rule.
+  alone = pairs.PairTable(np.array([-1, -1]), np.array([0, 1]), [0, 1])
+  assert alone.sample(0, rng) == (0, 0)
+  assert pairs.check_triplet(alone, 0, 0, 0) == []
+
+
+# A hand-built table (neutral = class 0). Identity 0: records 0, 1 (e=1),
+# 2 (e=2), 3 (neutral). Identity 1: 4 (e=1), 5 (e=2), 6, 7 (neutral).
+# Identity 2: 8, 9 (e=1 only).
+_IDS = np.array([0, 0, 0, 0, 1, 1, 1, 1, 2, 2])
+_EXPRS = np.array([1, 1, 2, 0, 1, 2, 0, 0, 1, 1])
+
+
+def _draws(table, source, n=200, seed=0):
+  rng = np.random.default_rng(seed)
+  out = [table.sample(source, rng) for _ in range(n)]
+  for t, tg in out:
+    assert pairs.check_triplet(table, source, t, tg) == []
+  return out
+
+
+def test_pair_rule_prefers_neutral_then_another_expression():
+  table = pairs.PairTable(_IDS, _EXPRS, np.arange(10), neutral=0)
+  # x_s = 0 (identity 0, e=1): b = 1 -> x_t neutral (6, 7); b = 2 has only
+  # e=1 -> x_t its other image, never x_tg.
+  got = collections.Counter(_draws(table, 0))
+  assert set(got) == {(6, 4), (7, 4), (9, 8), (8, 9)}
+  # x_s = 5 (identity 1, e=2): b = 0, x_tg = 2, x_t its neutral image 3.
+  assert set(_draws(table, 5)) == {(3, 2)}
+  # x_s = 3 (neutral): b = 1, x_tg neutral; x_t shows another expression.
+  assert {t for t, _ in _draws(table, 3)} == {4, 5}
+  # Without a neutral class: any image of b with another expression than e.
+  plain = pairs.PairTable(_IDS, _EXPRS, np.arange(10))
+  assert {t for t, _ in _draws(plain, 5)} == {0, 1, 3}
+
+
+def test_check_triplet_reports_pair_rule_violations():
+  table = pairs.PairTable(_IDS, _EXPRS, np.arange(10), neutral=0)
+  assert pairs.check_triplet(table, 0, 6, 4) == []
+  assert pairs.check_triplet(table, 0, 5, 4) == [
+      'x_t is not a neutral image of b although b has one and x_s is not '
+      'neutral']
+  assert pairs.check_triplet(table, 3, 7, 6) == [
+      'x_t has the expression of x_s although b has an image with another '
+      'expression']
+  assert pairs.check_triplet(table, 0, 8, 8) == [
+      'x_t and x_tg are the same image although b has others']
+  assert pairs.check_triplet(table, 0, 2, 1) == [
+      'target identity equals source identity although another identity has '
+      'the expression', 'x_t is not a neutral image of b although b has one '
+      'and x_s is not neutral']
+  assert 'x_tg does not have the expression of x_s' in pairs.check_triplet(
+      table, 0, 6, 5)
+
+
+def test_stage1_only_records_are_targets_only():
+  # CK+-like: no neutral class; records 10, 11 are identity 2's stage-1-only
+  # (neutral) frames, 12 belongs to identity 3, who has no source record.
+  ids = np.concatenate([_IDS, [2, 2, 3]])
+  exprs = np.concatenate([_EXPRS, [-1, -1, -1]])
+  table = pairs.PairTable(ids, exprs, np.arange(10), targets_only=[10, 11, 12])
+  got = _draws(table, 4)  # Identity 1, e=1: b = 0 or 2.
+  assert {t for t, tg in got if tg in (8, 9)} == {10, 11}  # b = 2.
+  assert {t for t, tg in got if tg in (0, 1)} == {2, 3}  # b = 0: no frames.
+  assert 12 not in {t for s in range(10) for t, _ in _draws(table, s, 50)}
+  assert table.expression(10) == -1
+  assert pairs.check_triplet(table, 4, 9, 8) == [
+      'x_t is not a neutral image of b although b has one and x_s is not '
+      'neutral']
+  assert pairs.check_triplet(table, 10, 11, 9)[0] == (
+      'x_s is a stage-1-only record')
+  assert 'x_tg is a stage-1-only record' in pairs.check_triplet(
+      table, 4, 10, 11)
+  with pytest.raises(ValueError, match='both a source and target-only'):
+    pairs.PairTable(ids, exprs, np.arange(11), targets_only=[10])
+
+
+class _Flagged:
+  """A dataset with stage-1-only records 10-12 (as above) and record 13, a
+  stage-1-only frame of identity 0 outside the given training indices."""
+  identities = np.concatenate([_IDS, [2, 2, 3, 0]])
+  expressions = np.concatenate([_EXPRS, [-1, -1, -1, -1]])
+  stage1_only = np.arange(14) >= 10
+  manifest = {'expression_classes': ['anger', 'happy', 'sad']}
+
+
+def test_stage1_records_finds_the_same_peoples_targets():
+  # Training indices of identities 0 and 2 (one of 2's frames among them).
+  train = np.array([0, 1, 2, 3, 8, 9, 10])
+  sources, targets = pairs.stage1_records(_Flagged, train)
+  np.testing.assert_array_equal(sources, [0, 1, 2, 3, 8, 9])
+  np.testing.assert_array_equal(targets, [10, 11, 13])  # Not 12 (identity 3).
+  table = pairs.PairTable.from_dataset(_Flagged, train)
+  assert table.neutral is None and set(table.targets_only) == {10, 11, 13}
+  assert {t for t, _ in _draws(table, 8)} == {13}  # b = 0: its neutral frame.
+  with pytest.raises(ValueError, match='all stage-1-only'):
+    pairs.PairTable.from_dataset(_Flagged, [10, 11])
 
 
 def test_augment_geometry():

@@ -109,17 +109,31 @@ def test_ckplus_last_three_frames_labels_folds_and_rejections(tmp_path):
   ds, recs = _records(out)
   frames = lambda s, q, ts: [
       f'cohn-kanade-images/{s}/{q}/{s}_{q}_{t:08d}.png' for t in ts]
+  # The protocol's frames, then each used sequence's first (neutral) frame
+  # as a stage-1-only record.
   assert [r['source_path'] for r in recs] == (
       frames('S005', '001', [3, 4, 5]) + frames('S010', '001', [10, 11, 12])
-      + frames('S022', '001', [2, 3]))
+      + frames('S022', '001', [2, 3]) + frames('S005', '001', [1])
+      + frames('S010', '001', [1]) + frames('S022', '001', [1]))
   assert manifest['expression_classes'] == [
       'anger', 'contempt', 'disgust', 'fear', 'happy', 'sadness', 'surprise']
-  np.testing.assert_array_equal(ds.expressions, [2] * 3 + [6] * 3 + [0] * 2)
-  assert list(ds.subjects) == ['S005'] * 3 + ['S010'] * 3 + ['S022'] * 2
-  np.testing.assert_array_equal(ds.identities, [0] * 3 + [1] * 3 + [2] * 2)
+  np.testing.assert_array_equal(ds.expressions,
+                                [2] * 3 + [6] * 3 + [0] * 2 + [-1] * 3)
+  np.testing.assert_array_equal(ds.stage1_only, [False] * 8 + [True] * 3)
+  assert [r['stage1_only'] for r in recs] == [False] * 8 + [True] * 3
+  assert list(ds.subjects) == (['S005'] * 3 + ['S010'] * 3 + ['S022'] * 2
+                               + ['S005', 'S010', 'S022'])
+  np.testing.assert_array_equal(ds.identities,
+                                [0] * 3 + [1] * 3 + [2] * 2 + [0, 1, 2])
   assert manifest['identities'] == ['S005', 'S010', 'S022']
   assert manifest['folds'] == folds_lib.assign_folds(
       ['S005', 'S010', 'S022'], 2, seed=3)
+  # Counted apart: in no class or fold count, in no fold's train/test set.
+  assert manifest['counts']['stage1_only'] == 3
+  assert sum(manifest['counts']['expression'].values()) == 8
+  assert sum(manifest['counts']['fold'].values()) == 8
+  for fold in range(2):
+    assert not set().union(*folds_lib.split_indices(ds, fold)) & {8, 9, 10}
   assert ds[0]['image'].shape == (112, 112, 3)
   # Grey frames are replicated to three equal channels.
   image = ds[0]['image']
@@ -141,10 +155,13 @@ def test_ckplus_last_three_frames_labels_folds_and_rejections(tmp_path):
   assert report['counts']['per_subject'] == {'S005': 3, 'S010': 3, 'S022': 2}
   assert report['skipped_by_protocol'] == {
       'frames of rejected sequences': 4 + 3 + 3 + 4,
-      'frames other than the last 3 up to the labelled frame': 2 + 9 + 1,
+      'frames other than the last 3 up to the labelled frame': 1 + 8 + 0,
       'not an image file': 1}
   assert report['totals'] == dict(listed=9, used=8, rejected=5,
-                                  skipped_by_protocol=27)
+                                  skipped_by_protocol=24)
+  assert {k: v for k, v in report['stage1_only'].items() if k != 'what'} == (
+      dict(listed=3, used=3, subject_without_protocol_images=0,
+           per_subject={'S005': 1, 'S010': 1, 'S022': 1}))
 
 
 # ------------------------------------------------------------------------------
@@ -175,10 +192,22 @@ def test_oulu_casia_strong_light_last_three_frames(tmp_path):
                              'surprise')
   assert [(r.path, r.reason) for r in listing.rejections] == [
       (f'{strong}/P001/Contempt', 'no label')]
+  # Each sequence's first (neutral) frame, unless it is one of the last 3.
+  assert [(it.path, it.expression, it.subject, it.stage1_only)
+          for it in listing.stage1_only] == [
+              (f'{strong}/P001/Anger/000.jpeg', -1, 'P001', True),
+              (f'{strong}/P001/Happiness/000.jpeg', -1, 'P001', True),
+              (f'{strong}/P002/sadness/000.jpeg', -1, 'P002', True)]
+  assert not any(it.stage1_only for it in listing.items)
+  assert listing.skipped['frames before the last 3 of a sequence'] == 1 + 2
   # Pointing at the Strong folder itself gives the same images.
   direct = readers.READERS['oulu_casia'](str(raw / strong),
                                          readers.ReaderOptions())
   assert len(direct.items) == len(listing.items)
+  assert len(direct.stage1_only) == 3
+  off = readers.READERS['oulu_casia'](
+      str(raw), readers.ReaderOptions(neutral_first_frames=False))
+  assert off.items == listing.items and not off.stage1_only
 
 
 def test_bu3dfe_two_highest_intensities_and_neutral(tmp_path):
@@ -441,8 +470,11 @@ def test_detection_prep_reports_faceless_and_corrupt_frames(tmp_path):
       'cohn-kanade-images/S005/001/S005_001_00000002.png': 'unreadable',
       blank: 'no face'}
   ds, recs = _records(out)
+  # S005/001 has 3 frames, all used; S010/001's first frame is stage-1-only.
   assert [r['source_path'][-12:] for r in recs] == [
-      '00000001.png', '00000003.png', '00000002.png', '00000004.png']
+      '00000001.png', '00000003.png', '00000002.png', '00000004.png',
+      '00000001.png']
+  np.testing.assert_array_equal(ds.stage1_only, [0, 0, 0, 0, 1])
   # Each transform is a similarity scaling the eyes (89 px apart in the photo,
   # whose 216 px face box is pasted at 0.5 * 184 px +-10%, so 37.9 px) to the
   # template's 0.30 * 112 = 33.6 px: a scale of 0.887 +-10%.
@@ -452,34 +484,3 @@ def test_detection_prep_reports_faceless_and_corrupt_frames(tmp_path):
     assert 0.887 * 0.85 < np.hypot(a, c) < 0.887 * 1.15
   assert ds[0]['image'].shape == (112, 112, 3)
 
-
-# ------------------------------------------------------------------------------
-# Prepared real-layout data feeds the stage-1 pipeline unchanged
-# ------------------------------------------------------------------------------
-
-
-def test_prepared_fixture_feeds_the_stage1_pipeline(tmp_path):
-  from configs import tiny  # pylint: disable=g-import-not-at-top
-  from relgan_jax import input_pipeline  # pylint: disable=g-import-not-at-top
-  raw, out = tmp_path / 'CK+', tmp_path / 'out'
-  # 4 people, each with two labelled sequences: anger and happy.
-  fl.make_ckplus(raw, {(f'S{s:03d}', q): (4, label)
-                       for s in (5, 10, 11, 22)
-                       for q, label in (('001', 1.0), ('002', 5.0))},
-                 size=(40, 30))
-  _run('ckplus', raw, out, num_folds=2, stored_size=40)
-  ds = records.PreparedDataset(str(out))
-  train, test = folds_lib.split_indices(ds, 0)
-  assert len(train) == len(test) == 12
-  config = tiny.get_config()  # 32x32 crops, batch 8.
-  it = input_pipeline.stage1_dataset(ds, train, config, seed=0, shard_index=0,
-                                     shard_count=1, with_indices=True)
-  batch = next(it)
-  assert batch['x_s'].shape == batch['x_tg'].shape == (8, 32, 32, 3)
-  for s, t, tg, ye_s, ye_t in zip(batch['i_s'], batch['i_t'], batch['i_tg'],
-                                  batch['y_e_s'], batch['y_e_t']):
-    assert {s, t, tg} <= set(train)
-    assert ds.subjects[t] == ds.subjects[tg] != ds.subjects[s]
-    assert ds.expressions[tg] == ds.expressions[s] == ye_s in (0, 4)
-    assert ds.expressions[t] == ye_t
-  assert set(batch['y_i_s']) | set(batch['y_i_t']) <= {0, 1}

@@ -2,10 +2,12 @@
 
 A reader walks one raw dataset layout (DESIGN.md §6) without opening any image
 and returns a `Listing`: the images the protocol uses (`Item`s, each with its
-expression class and subject), every input it could not use (`Rejection`s with
-path and reason), and counts of files left out by the protocol itself (frames
-before the last three, lower intensities, ...). Paths are relative to the raw
-folder, with '/' separators.
+expression class and subject), the stage-1-only images (CK+ and Oulu-CASIA:
+each used sequence's first, neutral frame; x_t candidates of stage 1 only, in
+no class or test set, DESIGN.md §4), every input it could not use
+(`Rejection`s with path and reason), and counts of files left out by the
+protocol itself (frames before the last three, lower intensities, ...). Paths
+are relative to the raw folder, with '/' separators.
 """
 
 import dataclasses
@@ -26,6 +28,9 @@ PROCESSING_ERROR = 'processing error'  # Detection/alignment raised.
 IMAGE_EXTENSIONS = frozenset(
     {'.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.ppm', '.pgm', '.gif'})
 
+# The expression label of a stage-1-only item: no protocol class.
+STAGE1_ONLY_EXPRESSION = -1
+
 # The six basic expressions, in one order shared by every 6-class dataset.
 BASIC_SIX = ('anger', 'disgust', 'fear', 'happy', 'sadness', 'surprise')
 
@@ -36,17 +41,20 @@ class Item:
 
   Attributes:
     path: relative to the raw folder, '/'-separated.
-    expression: class index into `Listing.classes`.
+    expression: class index into `Listing.classes` (-1 for a stage-1-only
+      item).
     subject: subject id (the identity); for datasets without identities a
       unique id per image.
     split: '' for fold datasets; 'train' or 'test' for fixed splits.
     intensity: expression intensity where the dataset has one, else None.
+    stage1_only: a neutral face usable only as stage 1's x_t.
   """
   path: str
   expression: int
   subject: str
   split: str = ''
   intensity: int | None = None
+  stage1_only: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,6 +72,8 @@ class Listing:
   Attributes:
     classes: expression class names; index = class label.
     items: the images to prepare, in a deterministic order.
+    stage1_only: the stage-1-only images (neutral faces, expression -1), in
+      a deterministic order.
     rejections: inputs not used (reported by path).
     skipped: {why: count} of files the protocol leaves out by design.
     has_identities: False for datasets without subject ids (SFEW, ...): every
@@ -73,6 +83,7 @@ class Listing:
   """
   classes: tuple[str, ...]
   items: list[Item] = dataclasses.field(default_factory=list)
+  stage1_only: list[Item] = dataclasses.field(default_factory=list)
   rejections: list[Rejection] = dataclasses.field(default_factory=list)
   skipped: dict[str, int] = dataclasses.field(default_factory=dict)
   has_identities: bool = True
@@ -86,11 +97,19 @@ class Listing:
   def reject(self, path: str, reason: str, detail: str = '') -> None:
     self.rejections.append(Rejection(path, reason, detail))
 
+  def add_first_frame(self, path: str, subject: str) -> None:
+    """Keeps a sequence's first (neutral) frame as a stage-1-only item."""
+    self.stage1_only.append(Item(path=path, expression=STAGE1_ONLY_EXPRESSION,
+                                 subject=subject, stage1_only=True))
+
 
 @dataclasses.dataclass(frozen=True)
 class ReaderOptions:
   """Protocol options; each reader reads the fields that concern it."""
   frames_per_sequence: int = 3  # CK+, Oulu-CASIA: last N frames.
+  # CK+, Oulu-CASIA: also keep each used sequence's first (neutral) frame as
+  # a stage-1-only record (x_t only; DESIGN.md §4).
+  neutral_first_frames: bool = True
   frame_stride: int = 1  # BU-4DFE: every k-th frame.
   include_neutral: bool = False  # BU-3DFE: add the neutral (00) image.
   subject_regex: str | None = None  # image_folder.
@@ -157,7 +176,7 @@ def find_root(raw_dir: str, candidates: list[str], looks_right,
 def read_subject_expression_tree(
     root: str, raw_dir: str, listing: Listing, *, subject_pattern: str,
     folder_classes: dict[str, int], select: Callable[[list[str]], list[str]],
-    skip_why: str) -> None:
+    skip_why: str, first_frame_stage1: bool = False) -> None:
   """Reads ROOT/<subject>/<expression folder>/<frames> into `listing`.
 
   The layout of Oulu-CASIA and BU-4DFE. Expression folders are matched
@@ -172,6 +191,8 @@ def read_subject_expression_tree(
     folder_classes: lower-case expression folder name -> class index.
     select: picks the frames to use from the naturally sorted frame names.
     skip_why: how the report names the frames `select` leaves out.
+    first_frame_stage1: keep each sequence's first frame, when `select`
+      leaves it out, as a stage-1-only item (Oulu-CASIA: neutral first).
   """
   for subject in subdirs(root):
     subject_dir = os.path.join(root, subject)
@@ -193,7 +214,11 @@ def read_subject_expression_tree(
                        'expression folder has no images')
         continue
       chosen = select(frames)
-      listing.skip(skip_why, len(frames) - len(chosen))
+      first = first_frame_stage1 and frames[0] not in chosen
+      listing.skip(skip_why, len(frames) - len(chosen) - first)
+      if first:
+        listing.add_first_frame(relpath(os.path.join(seq_dir, frames[0]),
+                                        raw_dir), subject)
       for name in chosen:
         listing.items.append(Item(
             path=relpath(os.path.join(seq_dir, name), raw_dir),

@@ -9,7 +9,9 @@ Protocol (DESIGN.md §5): the label of a sequence belongs to its peak frame, the
 one its label file names (the last frame in the released data); the last three
 frames up to that frame are used, 7 classes. Sequences without a label file,
 with a label outside 1..7 (0 = neutral is not a protocol class) or with
-disagreeing label files are rejected by sequence folder.
+disagreeing label files are rejected by sequence folder. The first (neutral)
+frame of each used sequence is also kept as a stage-1-only item (x_t only;
+`ReaderOptions.neutral_first_frames`).
 """
 
 import math
@@ -111,9 +113,13 @@ def read(raw_dir: str, options: base.ReaderOptions) -> base.Listing:
         listing.notes.append(f'{seq_rel}: labelled frame {peak} is not the '
                              f'last frame; used the {keep} frames ending there')
       chosen = frames[max(0, end - keep):end]
+      first = options.neutral_first_frames and frames[0] not in chosen
       listing.skip(f'frames other than the last {keep} up to the labelled '
                    'frame',
-                   len(frames) - len(chosen))
+                   len(frames) - len(chosen) - first)
+      if first:
+        listing.add_first_frame(
+            base.relpath(os.path.join(seq_dir, frames[0]), raw_dir), subject)
       for name in chosen:
         listing.items.append(base.Item(
             path=base.relpath(os.path.join(seq_dir, name), raw_dir),

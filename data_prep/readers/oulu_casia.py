@@ -7,7 +7,8 @@ Sadness, Surprise; frames in order, neutral first and peak last. `RAW` may also
 be the `VL/Strong` folder itself (or any folder between).
 
 Protocol (DESIGN.md §5): the last three frames of each of the 480 sequences,
-6 classes.
+6 classes. Each sequence's first (neutral) frame is also kept as a
+stage-1-only item (x_t only; `ReaderOptions.neutral_first_frames`).
 """
 
 import re
@@ -33,5 +34,6 @@ def read(raw_dir: str, options: base.ReaderOptions) -> base.Listing:
   base.read_subject_expression_tree(
       root, raw_dir, listing, subject_pattern=_SUBJECT,
       folder_classes=FOLDER_CLASSES, select=lambda frames: frames[-keep:],
-      skip_why=f'frames before the last {keep} of a sequence')
+      skip_why=f'frames before the last {keep} of a sequence',
+      first_frame_stage1=options.neutral_first_frames)
   return listing
