@@ -5,8 +5,19 @@ normalised coordinates ([0, 1]^2, x right, y down) on a 3x super-sampled canvas,
 then reduced to the stored size. Everything that makes a person (face shape,
 skin, hair, eyes, nose, brows, glasses, beard, background, clothes) comes from
 `sample_identity`; the expression (mouth, brows, eyelids, a few wrinkles) from
-`EXPRESSIONS` scaled by an intensity; every image adds its own small pose,
-scale, shift, lighting gradient and sensor noise.
+`EXPRESSIONS` scaled by an intensity.
+
+The faces are what `data_prep.prepare` makes of real photos (DESIGN.md §7,
+§10): eye-aligned crops. Each face is placed by the similarity transform that
+puts its eye centres on `align.DEFAULT_EYE_TEMPLATE`, then every image adds
+only what real alignment and a real capture session leave: a residual
+misalignment of about a pixel (`RESIDUAL`), a slight head yaw, and sensor
+noise. Lighting belongs to the person's session (`sample_identity`), with a
+small per-image flicker, as in the lab datasets where one subject's frames
+are taken in one sitting. Per-image rotation, scale or shift of several
+pixels would be removed by alignment on real data, and would make the pixel
+loss blind to the expression (the mouth would move more with pose than with
+the expression).
 """
 
 import math
@@ -15,6 +26,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 from PIL import ImageDraw
+
+from data_prep import align
 
 EXPRESSION_CLASSES = ('neutral', 'anger', 'disgust', 'fear', 'happy', 'sadness',
                       'surprise')
@@ -59,6 +72,14 @@ HAIR_COLOURS = np.array([
 IRIS_COLOURS = np.array([[70, 45, 25], [40, 90, 150], [70, 120, 70],
                          [25, 20, 15], [110, 90, 60]], float)
 HAIR_STYLES = ('bald', 'short', 'long', 'fringe', 'side_part', 'curly', 'bun')
+
+# Where the drawing puts the eye centres before alignment (normalised units):
+# (0.5 +- eye_sep + yaw, EYE_Y).
+EYE_Y = 0.43
+# Per-image residual misalignment after eye alignment (uniform ranges): about
+# +-1 pixel of a 112-pixel crop in shift, +-1.5 degrees, +-2 % scale; and the
+# slight head yaw of a frontal sitting (features move against the outline).
+RESIDUAL = dict(rotation=1.5, scale=0.02, shift=0.009, yaw=0.008)
 
 
 def _rgb(c) -> tuple[int, int, int]:
@@ -125,11 +146,17 @@ def sample_identity(rng: np.random.Generator) -> dict[str, Any]:
       background=(_hsv_colour(rng, (0.1, 0.6), (0.35, 0.95)),
                   _hsv_colour(rng, (0.1, 0.6), (0.35, 0.95))),
       shirt=_hsv_colour(rng, (0.2, 0.9), (0.2, 0.9)),
+      # The person's capture session: lighting gradient and exposure.
+      light_angle=rng.uniform(0, 2 * np.pi),
+      light_strength=rng.uniform(0, 0.45),
+      exposure=rng.uniform(0.85, 1.12),
+      noise=rng.uniform(1.5, 5.0),
   )
 
 
 class _Canvas:
-  """Pillow drawing in normalised coordinates under a similarity transform."""
+  """Pillow drawing in normalised coordinates under a similarity transform:
+  p -> scale * R(rotation) (p - 0.5) + 0.5 + shift."""
 
   def __init__(self, px: int, rotation: float, scale: float, shift, background):
     self.px = px
@@ -371,31 +398,53 @@ def _draw_glasses(cv, idn, eye_y):
             0.007, colour)
 
 
+def eye_placement(idn: dict[str, Any], *, yaw: float = 0.0,
+                  rotation: float = 0.0, rescale: float = 1.0,
+                  residual_shift=(0.0, 0.0)) -> tuple[float, np.ndarray]:
+  """(scale, shift) of the `_Canvas` transform that puts the drawn eye centres
+  (0.5 +- eye_sep + yaw, EYE_Y) on align.DEFAULT_EYE_TEMPLATE, then moves them
+  by a residual similarity about the template's eye midpoint (`rotation`
+  degrees, `rescale`, `residual_shift`)."""
+  tx, ty = align.DEFAULT_EYE_TEMPLATE
+  scale = (0.5 - tx) / idn['eye_sep'] * rescale
+  c, s = math.cos(math.radians(rotation)), math.sin(math.radians(rotation))
+  rot = np.array([[c, -s], [s, c]])
+  midpoint = np.array([0.5 + yaw, EYE_Y])
+  target = np.array([0.5, ty]) + np.asarray(residual_shift, float)
+  return scale, target - 0.5 - scale * rot @ (midpoint - 0.5)
+
+
 def draw_face(idn: dict[str, Any], expression: str, amplitude: float,
               rng: np.random.Generator, size: int = 112,
               jitter: bool = True) -> np.ndarray:
-  """Renders one face as uint8 [size, size, 3].
+  """Renders one eye-aligned face as uint8 [size, size, 3].
 
   Args:
     idn: a person from `sample_identity`.
     expression: one of EXPRESSION_CLASSES.
     amplitude: expression strength in [0, 1] (0 = neutral).
-    rng: randomness for this image's jitter.
+    rng: randomness for this image's residual misalignment, yaw, lighting
+      flicker and noise.
     size: output side.
-    jitter: add pose, scale, shift, lighting and noise.
+    jitter: add that per-image variation (else the eyes sit exactly on the
+      template and only the person's session lighting is applied).
   """
   p = _params(expression, amplitude)
   ss = 3
+  r = RESIDUAL
   if jitter:
-    rotation, scale = rng.uniform(-5, 5), rng.uniform(0.95, 1.05)
-    shift = rng.uniform(-0.025, 0.025, 2)
-    yaw = rng.uniform(-0.012, 0.012)
+    rotation = rng.uniform(-r['rotation'], r['rotation'])
+    rescale = 1 + rng.uniform(-r['scale'], r['scale'])
+    residual_shift = rng.uniform(-r['shift'], r['shift'], 2)
+    yaw = rng.uniform(-r['yaw'], r['yaw'])
   else:
-    rotation, scale, shift, yaw = 0.0, 1.0, (0.0, 0.0), 0.0
+    rotation, rescale, residual_shift, yaw = 0.0, 1.0, np.zeros(2), 0.0
+  scale, shift = eye_placement(idn, yaw=yaw, rotation=rotation,
+                               rescale=rescale, residual_shift=residual_shift)
   cv = _Canvas(size * ss, rotation, scale, shift, idn['background'])
   cx, cy = 0.5, 0.53
   rw, rh = idn['face_rw'], idn['face_rh']
-  eye_y = cy - 0.10
+  eye_y = EYE_Y
   fx = cx + yaw  # Features shift a little with head yaw.
   skin = idn['skin']
 
@@ -446,10 +495,11 @@ def draw_face(idn: dict[str, Any], expression: str, amplitude: float,
     cv.ellipse(*idn['mole'], 0.007, 0.007, skin * 0.45)
 
   img = np.asarray(cv.img.reduce(ss), np.float32)
+  angle = idn['light_angle']
+  yy, xx = np.mgrid[0:size, 0:size] / size - 0.5
+  light = 1 + idn['light_strength'] * (np.cos(angle) * xx + np.sin(angle) * yy)
+  exposure = idn['exposure'] * (1 + rng.uniform(-0.02, 0.02) if jitter else 1)
+  img = img * light[..., None] * exposure
   if jitter:
-    angle = rng.uniform(0, 2 * np.pi)
-    yy, xx = np.mgrid[0:size, 0:size] / size - 0.5
-    light = 1 + rng.uniform(0, 0.45) * (np.cos(angle) * xx + np.sin(angle) * yy)
-    img = img * light[..., None] * rng.uniform(0.85, 1.12)
-    img = img + rng.normal(0, rng.uniform(1.5, 5.0), img.shape)
+    img = img + rng.normal(0, idn['noise'], img.shape)
   return np.clip(np.round(img), 0, 255).astype(np.uint8)

@@ -6,9 +6,12 @@ person (identity) differs strongly (face shape, skin, hair, eyes, nose, brows,
 glasses, beard, background, clothes; see `face_drawing.sample_identity`), while
 the 7 expression classes (neutral + anger, disgust, fear, happy, sadness,
 surprise) are subtler but consistent changes of mouth, brows, eyelids and a few
-wrinkles, at 3 intensities. Every image adds its own small pose, scale, shift,
-lighting gradient and noise, and each (identity, expression) has several images,
-so a reenactment target x_t and its ground truth x_tg can differ.
+wrinkles, at 3 intensities. The faces are eye-aligned crops, like those
+`data_prep.prepare` makes of real photos (DESIGN.md §10): every image adds only
+a residual misalignment of about a pixel, a slight yaw, a small lighting
+flicker and sensor noise to its person's session (`face_drawing.draw_face`),
+and each (identity, expression) has several images, so a reenactment target
+x_t and its ground truth x_tg can differ.
 
   python -m data_prep.synthetic --out_dir=data/synthetic \
       [--num_identities=64 --seed=0 --size=112 --num_folds=10 \
