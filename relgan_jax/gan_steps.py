@@ -208,11 +208,12 @@ def _d_update(state: GANState, batch: Batch, x_s, x_t, x_bar, *, d_model,
   return new_state, metrics
 
 
-def _g_objective(x_bar, d_params, batch: Batch, *, d_model, loss_config):
+def _g_objective(x_bar, d_params, batch: Batch, d_scale, *, d_model,
+                 loss_config):
   """L_G as a function of x_bar (D's params fixed): (L_G, terms)."""
   de, di = d_model.apply({'params': d_params}, x_bar)
   return losses.g_loss(de, di, x_bar, input_pipeline.normalize(batch['x_tg']),
-                       batch['y_e_s'], batch['y_i_t'], loss_config)
+                       batch['y_e_s'], batch['y_i_t'], loss_config, d_scale)
 
 
 def _g_update(state: GANState, batch: Batch, g_forward, *, d_model, g_tx,
@@ -220,12 +221,15 @@ def _g_update(state: GANState, batch: Batch, g_forward, *, d_model, g_tx,
   """The G update from G's forward pass `g_forward` (= _g_forward(state)):
   dL_G/dx_bar against the state's D, pulled back through G, then Adam."""
   x_bar, g_vjp, new_stats = g_forward
+  d_scale = losses.d_terms_scale(state.step, loss_config.d_terms_ramp_steps)
   (_, metrics), dx_bar = jax.value_and_grad(_g_objective, has_aux=True)(
-      x_bar, state.d_params, batch, d_model=d_model, loss_config=loss_config)
+      x_bar, state.d_params, batch, d_scale, d_model=d_model,
+      loss_config=loss_config)
   (grads,) = g_vjp(dx_bar)
   grads = lax.pmean(grads, AXIS)
   metrics = lax.pmean(metrics, AXIS)
   metrics['g_grad_norm'] = optax.tree.norm(grads)
+  metrics['g_d_terms_scale'] = d_scale
   updates, g_opt_state = g_tx.update(grads, state.g_opt_state, state.g_params)
   new_state = state.replace(g_params=optax.apply_updates(state.g_params,
                                                          updates),
@@ -316,20 +320,26 @@ class Steps(NamedTuple):
 
 
 def make_steps(config: ml_collections.ConfigDict, g_model, d_model, g_tx,
-               d_tx, mesh: Mesh, *, decorate: Callable = lambda f: f) -> Steps:
+               d_tx, mesh: Mesh, *, total_steps: int = 0,
+               decorate: Callable = lambda f: f) -> Steps:
   """The jitted, mesh-mapped update programs (compiled on first call).
 
   Args:
-    config: the run's config (config.loss gives the λs).
+    config: the run's config (config.loss gives the λs and the warm-up of
+      G's D-judged terms, as a fraction of `total_steps`).
     g_model, d_model: G and D (G built with bn_axis_name=AXIS).
     g_tx, d_tx: the two optimisers.
     mesh: the 1-D 'data' mesh.
+    total_steps: stage 1's length in iterations (for the warm-up).
     decorate: applied to each per-device function before mapping (tests use
       chex.assert_max_traces).
   """
   losses.check_loss_config(config.loss)
+  loss_config = config.loss.to_dict()
+  loss_config['d_terms_ramp_steps'] = losses.warmup_steps(config.loss,
+                                                          total_steps)
   common = dict(g_model=g_model, d_model=d_model,
-                loss_config=ml_collections.FrozenConfigDict(config.loss))
+                loss_config=ml_collections.FrozenConfigDict(loss_config))
   programs = (functools.partial(decorate(iteration_fn), g_tx=g_tx, d_tx=d_tx,
                                 **common),
               functools.partial(decorate(d_step_fn), d_tx=d_tx, **common),

@@ -11,6 +11,13 @@ logits. CE = softmax cross-entropy.
         + λ4·CE(Di(x_bar), y_i^t)
   L_adv = −log(1 − softmax(De(x_bar))[fake])
 
+G's three terms that are judged by D (adv, exp, id) are scaled by
+`d_terms_scale` (1 by default): a linear warm-up from 0 over the first
+config.loss.d_terms_warmup of stage 1 (`warmup_steps`), so that G learns to
+reconstruct while D's heads learn to classify real faces, and G relies on
+De and Di only once they carry signal (DESIGN.md §3 leaves the schedule
+open; README, "Choices").
+
 Everything is computed from logits in float32 with log-softmax / logsumexp; no
 probability is ever subtracted from 1. A label < 0 (unknown, e.g. SFEW's
 identities) is left out of its cross-entropy; a term with no known label is 0.
@@ -69,11 +76,31 @@ def pixel_loss(x_bar: jnp.ndarray, x_tg: jnp.ndarray) -> jnp.ndarray:
 
 
 def check_loss_config(loss_config: ml_collections.ConfigDict) -> None:
-  """Raises ValueError naming a negative λ in config.loss."""
-  for name in ('lambda_adv', 'lambda_pix', 'lambda_exp', 'lambda_id'):
-    if loss_config[name] < 0:
+  """Raises ValueError naming a negative λ in config.loss, or a warm-up
+  fraction outside [0, 1]."""
+  for name in ('lambda_adv', 'lambda_pix', 'lambda_exp', 'lambda_id',
+               'pixel_scale'):
+    if loss_config.get(name, 0.0) < 0:
       raise ValueError(f'config.loss.{name} must be >= 0, got '
                        f'{loss_config[name]}.')
+  warmup = loss_config.get('d_terms_warmup', 0.0)
+  if not 0.0 <= warmup <= 1.0:
+    raise ValueError(f'config.loss.d_terms_warmup must be in [0, 1] (a '
+                     f'fraction of stage 1), got {warmup}.')
+
+
+def warmup_steps(loss_config: ml_collections.ConfigDict,
+                 total_steps: int) -> int:
+  """Iterations over which G's D-judged terms ramp up (0 = no warm-up)."""
+  return int(round(loss_config.get('d_terms_warmup', 0.0) * total_steps))
+
+
+def d_terms_scale(step: jnp.ndarray, ramp_steps: int) -> jnp.ndarray:
+  """min(1, step / ramp_steps): the weight of G's D-judged terms at `step`
+  (completed iterations); 1 when ramp_steps <= 0."""
+  if ramp_steps <= 0:
+    return jnp.ones((), jnp.float32)
+  return jnp.minimum(1.0, step.astype(jnp.float32) / ramp_steps)
 
 
 def d_loss(de_fake: jnp.ndarray, de_source: jnp.ndarray,
@@ -108,6 +135,7 @@ def d_loss(de_fake: jnp.ndarray, de_source: jnp.ndarray,
 def g_loss(de_fake: jnp.ndarray, di_fake: jnp.ndarray, x_bar: jnp.ndarray,
            x_tg: jnp.ndarray, y_e_s: jnp.ndarray, y_i_t: jnp.ndarray,
            loss_config: ml_collections.ConfigDict,
+           d_scale: jnp.ndarray | float = 1.0,
            ) -> Tuple[jnp.ndarray, Metrics]:
   """L_G (Eq. 2/4 of the paper as DESIGN.md §3 pins it down).
 
@@ -119,6 +147,7 @@ def g_loss(de_fake: jnp.ndarray, di_fake: jnp.ndarray, x_bar: jnp.ndarray,
     y_e_s: expression labels of x_s [B].
     y_i_t: identity labels of x_t [B] (< 0 = unknown).
     loss_config: config.loss (the λs).
+    d_scale: multiplies λ1, λ3 and λ4 (the D-judged terms; `d_terms_scale`).
 
   Returns:
     (L_G, metrics with the unweighted terms g_adv, g_pix, g_exp, g_id and
@@ -130,10 +159,12 @@ def g_loss(de_fake: jnp.ndarray, di_fake: jnp.ndarray, x_bar: jnp.ndarray,
       'g_exp': cross_entropy(de_fake, y_e_s),
       'g_id': cross_entropy(di_fake, y_i_t),
   }
-  total = (loss_config.lambda_adv * terms['g_adv']
-           + loss_config.lambda_pix * terms['g_pix']
-           + loss_config.lambda_exp * terms['g_exp']
-           + loss_config.lambda_id * terms['g_id'])
+  judged = (loss_config.lambda_adv * terms['g_adv']
+            + loss_config.lambda_exp * terms['g_exp']
+            + loss_config.lambda_id * terms['g_id'])
+  pixel_scale = loss_config.get('pixel_scale', 1.0)
+  total = (loss_config.lambda_pix * pixel_scale * terms['g_pix']
+           + d_scale * judged)
   terms['g_total'] = total
   return total, terms
 

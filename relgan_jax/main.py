@@ -108,7 +108,10 @@ def run(config, workdir: str, mode: str) -> None:
   if mode == 'all':
     protocol.run(config, workdir)
   else:
-    train.train_gan(config, workdir, dataset, np.arange(len(dataset)))
+    # The same record selection (data.min_intensity) as the protocol's
+    # pre-training.
+    train.train_gan(config, workdir, dataset, protocol.select_records(
+        dataset, np.arange(len(dataset)), config))
 
 
 def main(argv):

@@ -43,14 +43,14 @@ class _Programs(NamedTuple):
 @functools.lru_cache(maxsize=2)
 def _stage1_programs(g_model, d_model, opt_hparams: Tuple,
                      loss_config: ml_collections.FrozenConfigDict,
-                     mesh) -> _Programs:
+                     mesh, total_steps: int) -> _Programs:
   """The jitted programs of one (models, optimisers, losses, mesh): cached, so
   that further runs in the same process (folds, resumes) do not recompile."""
   g_tx, d_tx = gan_steps.adams(*opt_hparams)
   config = ml_collections.ConfigDict({'loss': loss_config.as_configdict()})
   return _Programs(gan_steps.init_program(g_model, d_model, g_tx, d_tx, mesh),
                    gan_steps.make_steps(config, g_model, d_model, g_tx, d_tx,
-                                        mesh),
+                                        mesh, total_steps=total_steps),
                    reenactment_summary.reenact_program(g_model, mesh))
 
 
@@ -160,11 +160,11 @@ def train_gan(config: ml_collections.ConfigDict, workdir: str, dataset,
   g_model = models.build_generator(config, bn_axis_name=gan_steps.AXIS)
   d_model = models.build_discriminator(config, num_expressions,
                                        num_identities)
+  total_steps = num_train_steps(config, len(train_indices))
   programs = _stage1_programs(g_model, d_model,
                               gan_steps.optimizer_hparams(config),
                               ml_collections.FrozenConfigDict(config.loss),
-                              mesh)
-  total_steps = num_train_steps(config, len(train_indices))
+                              mesh, total_steps)
   meta = dict(dataset=dataset.manifest.get('name'),
               num_expressions=num_expressions, num_identities=num_identities,
               identity_map={str(k): int(v) for k, v in identity_map.items()},

@@ -100,6 +100,37 @@ def test_g_loss_weights_and_terms():
       total, 0.7 * g_adv + 20 * g_pix + 50 * g_exp + 30 * g_id, rtol=1e-6)
 
 
+def test_g_loss_pixel_scale_and_d_terms_scale():
+  """pixel_scale multiplies only the pixel term, d_scale only the D-judged
+  ones; the logged g_pix stays the plain mean absolute error."""
+  x_bar = np.broadcast_to(X_BAR, (2, 1, 2, 2))
+  x_tg = np.broadcast_to(X_TG, (2, 1, 2, 2))
+  config = ml_collections.ConfigDict(dict(LAMBDAS))
+  config.pixel_scale = 127.5
+  _, plain = losses.g_loss(DE_FAKE, DI, x_bar, x_tg, Y_E_S, Y_I_T, LAMBDAS)
+  judged = (0.7 * plain['g_adv'] + 50 * plain['g_exp'] + 30 * plain['g_id'])
+  for d_scale in (0.0, 0.25, 1.0):
+    total, terms = losses.g_loss(DE_FAKE, DI, x_bar, x_tg, Y_E_S, Y_I_T,
+                                 config, d_scale)
+    np.testing.assert_allclose(terms['g_pix'], 3.5 / 4, rtol=1e-6)
+    np.testing.assert_allclose(
+        total, 20 * 127.5 * 3.5 / 4 + d_scale * judged, rtol=1e-6)
+
+
+def test_d_terms_warmup_schedule():
+  config = ml_collections.ConfigDict(dict(LAMBDAS))
+  config.d_terms_warmup = 0.3
+  assert losses.warmup_steps(config, 1000) == 300
+  assert losses.warmup_steps(ml_collections.ConfigDict(dict(LAMBDAS)), 1000) == 0
+  scale = [float(losses.d_terms_scale(np.int32(s), 300))
+           for s in (0, 150, 300, 900)]
+  np.testing.assert_allclose(scale, [0.0, 0.5, 1.0, 1.0])
+  assert float(losses.d_terms_scale(np.int32(0), 0)) == 1.0  # No warm-up.
+  config.d_terms_warmup = 1.5
+  with pytest.raises(ValueError, match='d_terms_warmup'):
+    losses.check_loss_config(config)
+
+
 def test_negative_lambda_is_rejected():
   bad = ml_collections.ConfigDict(dict(LAMBDAS))
   bad.lambda_id = -1.0
