@@ -74,6 +74,14 @@ def get_config() -> ml_collections.ConfigDict:
   config.loss.lambda_pix = 20.0  # λ2
   config.loss.lambda_exp = 50.0  # λ3
   config.loss.lambda_id = 30.0  # λ4
+  # The unit of the pixel term: λ2 multiplies pixel_scale * mean|x_bar - x_tg|
+  # over values in [-1, 1]; 127.5 measures it in 8-bit grey levels.
+  config.loss.pixel_scale = 1.0
+  # G's D-judged terms (λ1, λ3, λ4) ramp linearly from 0 to full weight over
+  # this fraction of stage 1, while the pixel term and D train from the
+  # start: G learns to reconstruct while De/Di learn on real faces, and
+  # relies on them once they carry signal. 0 = the paper's constant weights.
+  config.loss.d_terms_warmup = 0.0
 
   # --- Stage 1: adversarial reenactment training (DESIGN.md §4) ---------------
   config.train = ml_collections.ConfigDict()
@@ -108,6 +116,14 @@ def get_config() -> ml_collections.ConfigDict:
   config.stage2.baseline_lr = 1e-4
   config.stage2.baseline_batch_size = 64
   config.stage2.run_baseline = True
+  # The MLP trains on f(e) of every training image's centre crop plus this
+  # many augmented views of it (crop place, rotation, flip: the augmentation
+  # the baseline trains on; issue 14); 0 = centre crops only.
+  config.stage2.mlp_augment_views = 8
+  # Expression-transfer pairs (relgan_jax/disentanglement.py): every test
+  # image is x_s for this many x_t of other test people; at most max pairs.
+  config.stage2.transfer_targets = 3
+  config.stage2.transfer_max_pairs = 2000
 
   # --- Protocol (DESIGN.md §5) ------------------------------------------------
   config.protocol = ml_collections.ConfigDict()

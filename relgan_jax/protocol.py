@@ -45,6 +45,7 @@ import numpy as np
 
 from relgan_jax import checkpointing
 from relgan_jax import config_checks
+from relgan_jax import disentanglement
 from relgan_jax import folds as folds_lib
 from relgan_jax import input_pipeline
 from relgan_jax import models
@@ -207,12 +208,18 @@ def folds_to_run(config: ml_collections.ConfigDict,
 
 def select_records(dataset, indices: np.ndarray,
                    config: ml_collections.ConfigDict) -> np.ndarray:
-  """`indices` without the records below config.data.min_intensity.
+  """`indices` without stage-1-only records and without the records below
+  config.data.min_intensity: the protocol's train / test records.
 
-  Records with intensity 0 (neutral faces) or without an intensity (< 0) are
-  always kept.
+  Stage-1-only records (x_t only, e.g. CK+'s neutral first frames) are in no
+  class, test set or stage-2 set; stage 1 finds the training people's own
+  ones in the dataset itself (`pairs.stage1_records`). Records with intensity
+  0 (neutral faces) or without an intensity (< 0) are always kept.
   """
   indices = np.asarray(indices)
+  only = getattr(dataset, 'stage1_only', None)
+  if only is not None:
+    indices = indices[~np.asarray(only, bool)[indices]]
   min_intensity = int(config.data.get('min_intensity', 0))
   values = getattr(dataset, 'intensities', None)
   if min_intensity <= 0 or values is None:
@@ -402,10 +409,16 @@ def run_fold(config: ml_collections.ConfigDict, workdir: str, dataset,
   ges_module, ges_variables = checkpointing.load_encoder(
       encoder_dir, return_variables=True)
 
+  handoff = {}  # Features and the trained baseline, for the measures below.
   result = stage2.run_fold(config, dataset, train_idx, test_idx, ges_module,
                            ges_variables, num_classes=len(class_names),
                            seed=config.seed + fold,
-                           classifier_dir=classifier_dir)
+                           classifier_dir=classifier_dir, handoff=handoff)
+  if handoff:  # Retrieval, leakage, untrained Ges, expression transfer.
+    result.update(disentanglement.run_fold(
+        config, dataset, train_idx, test_idx, handoff,
+        g_variables=g_variables, num_classes=len(class_names),
+        seed=config.seed + fold))
   if _is_primary():
     draw_reenactment_grid(
         config, g_variables, dataset, test_idx,
@@ -424,10 +437,12 @@ def run_fold(config: ml_collections.ConfigDict, workdir: str, dataset,
   if _is_primary():
     _write_json(os.path.join(fold_dir, RESULT_FILE), result)
   _sync(f'fold {fold}: result written')
-  logging.info('Fold %d: REL-GAN %.2f%%, baseline %s, leakage %s', fold,
+  logging.info('Fold %d: REL-GAN %.2f%%, baseline %s, leakage %s, '
+               'retrieval %s, reenactment %s', fold,
                result['relgan']['accuracy'],
                result['baseline'] and f'{result["baseline"]["accuracy"]:.2f}%',
-               result['identity_leakage'])
+               result.get('identity_leakage'), result.get('retrieval'),
+               result.get('reenactment'))
   return result
 
 

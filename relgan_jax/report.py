@@ -8,11 +8,23 @@ gives the identity) and `f(e) = Ges(x)` (the expression code).
 report dictionary, whose keys are exactly:
 
   dataset, num_folds, class_names,
-  relgan   {fold_accuracy: [%...], mean: %, std: %},
-  baseline {fold_accuracy: [%...], mean: %, std: %},
+  relgan        {fold_accuracy: [%...], mean: %, std: %},
+  baseline      {fold_accuracy: [%...], mean: %, std: %},
+  untrained_ges {fold_accuracy: [%...], mean: %, std: %} (the same MLP on
+                f(e) of the Ges stage 1 starts from: what stage 1 adds),
   confusion_matrix   (summed over folds, REL-GAN; rows = true, cols = predicted),
   identity_leakage   {relgan: %, baseline: %, chance: %} (means over folds),
+  disentanglement    (relgan_jax/disentanglement.py), each value a measure
+                     M = {per_fold: [%... or None], mean: %, std: %}:
+    retrieval        {relgan, baseline, untrained_ges, chance}:
+                     {same_expression: M, same_person: M},
+    identity_leakage {relgan, baseline, untrained_ges, chance}: M,
+    expression_transfer, baseline_real_accuracy, expression_chance,
+    identity_kept, identity_source, identity_chance, num_pairs: M,
   config (the full config used), seconds.
+
+Folds written before a measure existed (a resumed run) count as None there:
+means and standard deviations are over the folds that have it.
 
 `write_report` writes it as report.json, a Markdown table like the paper's
 (report.md), confusion_matrix.png and, when given, reenactment_grid.png.
@@ -32,7 +44,12 @@ import numpy as np  # noqa: E402
 
 REPORT_KEYS = (
     'dataset', 'num_folds', 'class_names', 'relgan', 'baseline',
-    'confusion_matrix', 'identity_leakage', 'config', 'seconds')
+    'untrained_ges', 'confusion_matrix', 'identity_leakage', 'disentanglement',
+    'config', 'seconds')
+FEATURE_SETS = ('relgan', 'baseline', 'untrained_ges')
+REENACTMENT_KEYS = ('expression_transfer', 'baseline_real_accuracy',
+                    'expression_chance', 'identity_kept', 'identity_source',
+                    'identity_chance', 'num_pairs')
 
 
 def _mean_std(values: Sequence[float]) -> tuple[Optional[float], Optional[float]]:
@@ -44,10 +61,42 @@ def _mean_std(values: Sequence[float]) -> tuple[Optional[float], Optional[float]
   return float(np.mean(values)), std
 
 
-def _summary(accuracies: Sequence[float]) -> dict[str, Any]:
+def _summary(accuracies: Sequence[Optional[float]]) -> dict[str, Any]:
   mean, std = _mean_std(accuracies)
-  return {'fold_accuracy': [float(a) for a in accuracies],
+  return {'fold_accuracy': [None if a is None else float(a)
+                            for a in accuracies],
           'mean': mean, 'std': std}
+
+
+def _dig(result: dict[str, Any], *path: str) -> Optional[float]:
+  """result[path[0]][path[1]]...; None where a level is missing or None."""
+  for key in path:
+    if not isinstance(result, dict) or result.get(key) is None:
+      return None
+    result = result[key]
+  return float(result)
+
+
+def _measure(fold_results: Sequence[dict[str, Any]], *path: str
+             ) -> dict[str, Any]:
+  """{per_fold, mean, std} of the value at `path` of every fold."""
+  values = [_dig(r, *path) for r in fold_results]
+  mean, std = _mean_std(values)
+  return {'per_fold': values, 'mean': mean, 'std': std}
+
+
+def _disentanglement(fold_results: Sequence[dict[str, Any]]) -> dict[str, Any]:
+  """The report's 'disentanglement' block (see the module docstring)."""
+  block = {
+      'retrieval': {name: {key: _measure(fold_results, 'retrieval', name, key)
+                           for key in ('same_expression', 'same_person')}
+                    for name in FEATURE_SETS + ('chance',)},
+      'identity_leakage': {name: _measure(fold_results, 'identity_leakage',
+                                          name)
+                           for name in FEATURE_SETS + ('chance',)}}
+  for key in REENACTMENT_KEYS:
+    block[key] = _measure(fold_results, 'reenactment', key)
+  return block
 
 
 def _config_dict(config) -> dict[str, Any]:
@@ -66,7 +115,10 @@ def summarize(fold_results: Sequence[dict[str, Any]], config, *,
     fold_results: one dict per fold, in fold order, as written by
       `protocol.run_fold`: {'fold', 'relgan': {'accuracy', 'confusion_matrix'},
       'baseline': {'accuracy', 'confusion_matrix'} or None,
-      'identity_leakage': {'relgan', 'baseline', 'chance'}}; accuracies in %.
+      'identity_leakage': {'relgan', 'baseline', 'untrained_ges', 'chance'},
+      and (absent in results from before issue 14) 'untrained_ges':
+      {'accuracy'}, 'retrieval', 'reenactment' as `disentanglement.run_fold`
+      writes them}; accuracies in %.
     config: the config used (ConfigDict).
     dataset_name: the manifest's dataset name.
     class_names: expression class names (index = label).
@@ -101,8 +153,11 @@ def summarize(fold_results: Sequence[dict[str, Any]], config, *,
       'class_names': list(class_names),
       'relgan': _summary([r['relgan']['accuracy'] for r in fold_results]),
       'baseline': _summary([b['accuracy'] for b in baseline_results]),
+      'untrained_ges': _summary([_dig(r, 'untrained_ges', 'accuracy')
+                                 for r in fold_results]),
       'confusion_matrix': confusion.tolist(),
       'identity_leakage': leakage,
+      'disentanglement': _disentanglement(fold_results),
       'config': _config_dict(config),
       'seconds': float(seconds),
   }
@@ -128,31 +183,107 @@ def _stage1_line(protocol: dict[str, Any]) -> str:
   return f'Stage 1: pre-trained at {checkpoint}, {how}.'
 
 
+def _row(cells: Sequence[str]) -> str:
+  return '| ' + ' | '.join(cells) + ' |'
+
+
+def _measure_cells(m: dict[str, Any]) -> list[str]:
+  """mean ± std, then one cell per fold."""
+  return [_pct(m['mean'], m['std'])] + [_pct(v) for v in m['per_fold']]
+
+
+def _views_line(config: dict[str, Any]) -> str:
+  views = config.get('stage2', {}).get('mlp_augment_views')
+  if views is None:
+    return ''
+  if not views:
+    return 'The MLPs train on f(e) of the training images\' centre crops.'
+  return ('The MLPs train on f(e) of every training image\'s centre crop and '
+          f'{views} augmented views of it (crop place, rotation, flip: the '
+          'augmentation the CNN baseline trains on); test images are centre '
+          'crops.')
+
+
+def _disentanglement_md(block: dict[str, Any], folds: Sequence[int]
+                        ) -> list[str]:
+  """The 'Disentanglement' section (retrieval, leakage, reenactment)."""
+  def head(what):
+    return ([f'| measure | {what} | mean ± std | '
+             + ' | '.join(f'fold {f}' for f in folds) + ' |',
+             '| --- | --- | --- | ' + ' | '.join('---' for _ in folds) + ' |'])
+
+  names = (('relgan', 'REL-GAN f(e)'), ('baseline', 'CNN baseline penultimate'),
+           ('untrained_ges', 'untrained Ges f(e)'), ('chance', 'chance'))
+  lines = ['## Disentanglement (%)', '',
+           'Retrieval: for each test image (people no model of the fold has '
+           'seen), its nearest other test image in feature space (features '
+           'standardised with the training split\'s mean/std). An expression '
+           'code should find the same expression (higher is better) and not '
+           'the same person (lower is better). Identity leakage: the linear '
+           'probe above. Untrained Ges: the Ges stage 1 starts from.', '']
+  lines += head('features')
+  rows = (('NN same expression (↑)', block['retrieval'], 'same_expression'),
+          ('NN same person (↓)', block['retrieval'], 'same_person'),
+          ('identity leakage (↓)', block['identity_leakage'], None))
+  for title, table, key in rows:
+    for name, label in names:
+      m = table[name][key] if key else table[name]
+      lines.append(_row([title, label] + _measure_cells(m)))
+  pairs = [int(v) for v in block['num_pairs']['per_fold'] if v is not None]
+  lines += ['', 'Reenactment x̄ = Gde(Ges(x_s), Get(x_t)) with x_s and x_t of '
+            f'different test people ({", ".join(map(str, pairs)) or "no"} '
+            'pairs per fold). Expression transfer: how often the fold\'s CNN '
+            'baseline reads x̄ as x_s\'s expression (its accuracy on the real '
+            'test images is the ceiling). Identity: how often x̄\'s nearest '
+            'real test image in coarse pixels (16×16 RGB, standardised) is '
+            'x_t\'s person (kept) or x_s\'s person (source); chance = x_t\'s '
+            'person\'s share of the test images.', ''] + head('of')
+  for title, label, key in (
+      ('expression transfer (↑)', 'x̄ read by the CNN baseline',
+       'expression_transfer'),
+      ('expression transfer', 'real test images (baseline accuracy)',
+       'baseline_real_accuracy'),
+      ('expression transfer', 'chance (1/Ne)', 'expression_chance'),
+      ('identity kept (↑)', 'x̄ nearest to x_t\'s person', 'identity_kept'),
+      ('identity source (↓)', 'x̄ nearest to x_s\'s person',
+       'identity_source'),
+      ('identity', 'chance', 'identity_chance')):
+    lines.append(_row([title, label] + _measure_cells(block[key])))
+  return lines + ['']
+
+
 def markdown(report: dict[str, Any],
              fold_results: Sequence[dict[str, Any]]) -> str:
-  """The report as Markdown: the paper's table plus per-fold rows and leakage."""
+  """The report as Markdown: the paper's table, leakage, disentanglement."""
   folds = [r.get('fold', i) for i, r in enumerate(fold_results)]
+  config = report.get('config', {})
   lines = [f'# REL-GAN on {report["dataset"]}', '',
            f'{report["num_folds"]} fold(s) (folds {folds}), '
            f'{len(report["class_names"])} classes: '
            f'{", ".join(report["class_names"])}. '
            f'Subject-independent: no test subject is seen in training.', '',
-           _stage1_line(report.get('config', {}).get('protocol', {})), '',
+           _stage1_line(config.get('protocol', {})), '',
            '## Expression recognition accuracy (%)', '',
            '| method | mean ± std | ' + ' | '.join(f'fold {f}' for f in folds)
            + ' |',
            '| --- | --- | ' + ' | '.join('---' for _ in folds) + ' |']
-  rows = (('CNN (baseline)', 'baseline'), ('REL-GAN (MLP on f(e))', 'relgan'))
+  rows = (('CNN (baseline)', 'baseline'), ('REL-GAN (MLP on f(e))', 'relgan'),
+          ('untrained Ges (MLP on its f(e))', 'untrained_ges'))
   for title, key in rows:
-    summary = report[key]
-    if not summary['fold_accuracy']:
+    summary = report.get(key) or {'fold_accuracy': []}
+    if all(a is None for a in summary['fold_accuracy']):
       lines.append(f'| {title} | not run | ' +
                    ' | '.join('' for _ in folds) + ' |')
       continue
     lines.append(f'| {title} | {_pct(summary["mean"], summary["std"])} | '
                  + ' | '.join(_pct(a) for a in summary['fold_accuracy'])
                  + ' |')
+  views = _views_line(config)
+  if views:
+    lines += ['', views]
   leak = report['identity_leakage']
+  untrained = (report.get('disentanglement') or {}).get(
+      'identity_leakage', {}).get('untrained_ges', {}).get('mean')
   lines += ['', '## Identity leakage (linear probe accuracy, %; lower is better)',
             '',
             'A softmax-regression probe predicts identity from the features; '
@@ -161,8 +292,11 @@ def markdown(report: dict[str, Any],
             '| features | identity accuracy |', '| --- | --- |',
             f'| CNN baseline penultimate | {_pct(leak["baseline"])} |',
             f'| REL-GAN f(e) | {_pct(leak["relgan"])} |',
-            f'| chance | {_pct(leak["chance"])} |', '',
-            f'Wall time: {report["seconds"]:.0f} s.', '']
+            f'| untrained Ges f(e) | {_pct(untrained)} |',
+            f'| chance | {_pct(leak["chance"])} |', '']
+  if report.get('disentanglement'):
+    lines += _disentanglement_md(report['disentanglement'], folds)
+  lines += [f'Wall time: {report["seconds"]:.0f} s.', '']
   return '\n'.join(lines)
 
 

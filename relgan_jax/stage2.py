@@ -1,22 +1,26 @@
-"""Stage 2 (DESIGN §5): recognition on the frozen expression code, the CNN
-baseline, and the identity-leakage probe.
+"""Stage 2 (DESIGN §5): recognition on the frozen expression code and the CNN
+baseline.
 
 Paper names: `Ges` is the expression encoder trained in stage 1 and frozen here;
 `f(e) = Ges(x)` (`f_e`) is its 30-d expression code; `Get`/`Gde` (identity
 encoder, decoder) are not used in stage 2.
 
-- `extract_features`: f(e) of every record of a split with the frozen Ges
-  (centre crop, or the mean over the five crops when
-  config.augment.five_crop_eval).
-- `train_mlp` / `evaluate`: the MLP of DESIGN §2 on f(e) (config.stage2.mlp_*,
-  Adam, dropout), features standardised with the training split's mean/std.
+- `extract_features` / `augmented_features` (relgan_jax/features.py,
+  importable from here): f(e) of a split's centre crops (or five-crop
+  means), and of config.stage2.mlp_augment_views augmented views of every
+  training record (the baseline's augmentation: crop place, rotation, flip),
+  so the MLP trains on the same kind of crops as the baseline does (issue
+  14); test features stay centre crops.
+- `train_mlp` / `fit_mlp`: the MLP of DESIGN §2 on f(e)
+  (config.stage2.mlp_*, Adam, dropout), features standardised with the
+  training set's mean/std.
 - `train_baseline`: the paper's "CNN (baseline)": the Ges trunk + one Dense to
   Ne, trained end to end with cross-entropy on augmented single images
   (config.stage2.baseline_*).
-- `identity_probe`: a linear softmax-regression classifier predicting identity
-  from features; `probe_split` makes its disjoint train/test images from the
-  fold's training identities (lower accuracy = less identity in the features).
-- `run_fold`: all of the above for one fold, returning the fold's result dict.
+- `run_fold`: the MLP and the baseline for one fold, returning the fold's
+  result dict; what the disentanglement measures need (features, the trained
+  baseline) is handed back through its `handoff` dict
+  (`relgan_jax.disentanglement`, which also holds the identity-leakage probe).
 """
 
 import dataclasses
@@ -32,94 +36,17 @@ import ml_collections
 import numpy as np
 import optax
 
-from relgan_jax import augment
+from relgan_jax import features
 from relgan_jax import input_pipeline
 from relgan_jax import models
 
 
-@dataclasses.dataclass(frozen=True)
-class Features:
-  """Per-record features of one split.
-
-  Attributes:
-    f: float32 [N, D] features (f(e) or baseline penultimate features).
-    expression: int32 [N] expression labels.
-    identity: int32 [N] identity labels (-1 = unknown).
-    index: int32 [N] record indices into the PreparedDataset.
-  """
-  f: np.ndarray
-  expression: np.ndarray
-  identity: np.ndarray
-  index: np.ndarray
-
-  def __len__(self):
-    return len(self.index)
-
-
-# --- Feature extraction ------------------------------------------------------
-
-
-def _as_variables(params) -> dict[str, Any]:
-  """Accepts bare params or a full variables dict ({'params': ..., ...})."""
-  if isinstance(params, dict) and 'params' in params:
-    return params
-  return {'params': params}
-
-
-def ges_encoder_fn(ges_module: nn.Module, ges_params) -> Callable:
-  """A jitted images(uint8 [B, S, S, 3]) -> f(e) [B, D] function."""
-  variables = _as_variables(ges_params)
-
-  @jax.jit
-  def encode(variables, images):
-    return ges_module.apply(variables, input_pipeline.normalize(images),
-                            train=False)
-
-  return functools.partial(encode, variables)
-
-
-def extract_features(encode_fn: Callable, dataset, record_indices,
-                     config: ml_collections.ConfigDict, *,
-                     batch_size: int = 64,
-                     five_crop: Optional[bool] = None) -> Features:
-  """Runs `encode_fn` over the records `record_indices` (unaugmented).
-
-  Args:
-    encode_fn: uint8 images [B, S, S, 3] -> features [B, D].
-    dataset: a PreparedDataset.
-    record_indices: the records to encode.
-    config: the run config (image size, config.augment.five_crop_eval).
-    batch_size: evaluation batch size (fixed: one compile).
-    five_crop: average the features over the five crops; default
-      config.augment.five_crop_eval.
-
-  Returns:
-    Features in the order of `record_indices`.
-  """
-  if five_crop is None:
-    five_crop = bool(config.augment.five_crop_eval)
-  feats, exprs, ids, idx = [], [], [], []
-  for batch in input_pipeline.eval_batches(dataset, np.asarray(record_indices),
-                                           config, batch_size=batch_size,
-                                           five_crop=five_crop):
-    images = np.asarray(batch['image'])
-    if five_crop:
-      b, k = images.shape[:2]
-      f = np.asarray(encode_fn(images.reshape((b * k,) + images.shape[2:])))
-      f = f.reshape(b, k, -1).mean(axis=1)
-    else:
-      f = np.asarray(encode_fn(images))
-    mask = np.asarray(batch['mask'], bool)
-    feats.append(f[mask])
-    exprs.append(np.asarray(batch['expression'])[mask])
-    ids.append(np.asarray(batch['identity'])[mask])
-    idx.append(np.asarray(batch['index'])[mask])
-  if not feats:
-    raise ValueError('extract_features: no records given.')
-  return Features(np.concatenate(feats).astype(np.float32),
-                  np.concatenate(exprs).astype(np.int32),
-                  np.concatenate(ids).astype(np.int32),
-                  np.concatenate(idx).astype(np.int32))
+# f(e) extraction lives in relgan_jax/features.py; its names stay importable
+# from here, where the notebook and older code look for them.
+Features = features.Features
+ges_encoder_fn = features.ges_encoder_fn
+extract_features = features.extract_features
+augmented_features = features.augmented_features
 
 
 # --- Classifiers on feature arrays -------------------------------------------
@@ -224,13 +151,37 @@ def build_mlp(config: ml_collections.ConfigDict, num_classes: int) -> models.MLP
                     dropout_rate=config.stage2.dropout)
 
 
-def train_mlp(train: Features, num_classes: int,
-              config: ml_collections.ConfigDict, *, seed: int) -> Classifier:
-  """Trains the stage-2 MLP on f(e) of the fold's training records."""
-  return train_classifier(build_mlp(config, num_classes), train.f,
-                          train.expression, epochs=config.stage2.mlp_epochs,
+def fit_mlp(f: np.ndarray, labels: np.ndarray, num_classes: int,
+            config: ml_collections.ConfigDict, *, seed: int) -> Classifier:
+  """The stage-2 MLP (config.stage2.mlp_*) trained on any feature array
+  (`train_mlp` is REL-GAN's; the untrained-Ges reference of
+  relgan_jax/disentanglement.py is trained here the same way)."""
+  return train_classifier(build_mlp(config, num_classes), f, labels,
+                          epochs=config.stage2.mlp_epochs,
                           batch_size=config.stage2.mlp_batch_size,
                           learning_rate=config.stage2.mlp_lr, seed=seed)
+
+
+def mlp_training_set(train: Features, augmented: Optional[Features] = None
+                     ) -> tuple[np.ndarray, np.ndarray]:
+  """(features, labels) the MLP trains on: the centre crops, then the
+  augmented views of the same records (if any)."""
+  if augmented is None or not len(augmented):
+    return train.f, train.expression
+  if not set(augmented.index.tolist()) <= set(train.index.tolist()):
+    raise ValueError('mlp_training_set: the augmented views come from '
+                     'records outside the training split.')
+  return (np.concatenate([train.f, augmented.f]),
+          np.concatenate([train.expression, augmented.expression]))
+
+
+def train_mlp(train: Features, num_classes: int,
+              config: ml_collections.ConfigDict, *, seed: int,
+              augmented: Optional[Features] = None) -> Classifier:
+  """Trains the stage-2 MLP on f(e) of the fold's training records (their
+  centre crops `train`, plus their `augmented` views when given)."""
+  return fit_mlp(*mlp_training_set(train, augmented), num_classes, config,
+                 seed=seed)
 
 
 def accuracy_and_confusion(labels: np.ndarray, predictions: np.ndarray,
@@ -242,71 +193,6 @@ def accuracy_and_confusion(labels: np.ndarray, predictions: np.ndarray,
   np.add.at(confusion, (labels, predictions), 1)
   acc = 100.0 * float(np.mean(labels == predictions)) if len(labels) else 0.0
   return acc, confusion
-
-
-# --- Identity-leakage probe ----------------------------------------------------
-
-
-class _Linear(nn.Module):
-  num_classes: int
-
-  @nn.compact
-  def __call__(self, x, train: bool = False):
-    del train
-    return nn.Dense(self.num_classes)(x)
-
-
-def probe_split(identities: np.ndarray, expressions: np.ndarray, *,
-                seed: int) -> tuple[np.ndarray, np.ndarray]:
-  """Splits positions into two disjoint halves with the same identities.
-
-  Each identity with >= 2 images gives alternate images (ordered by
-  expression, then at random) to each half, so both halves hold every such
-  identity and a spread of its expressions. Identities < 0 (unknown) and
-  identities with a single image are left out.
-
-  Returns:
-    (probe_train, probe_test): int arrays of positions.
-  """
-  identities = np.asarray(identities)
-  expressions = np.asarray(expressions)
-  rng = np.random.default_rng(seed)
-  first, second = [], []
-  for identity in np.unique(identities):
-    if identity < 0:
-      continue
-    pos = np.flatnonzero(identities == identity)
-    if len(pos) < 2:
-      continue
-    pos = pos[np.lexsort((rng.random(len(pos)), expressions[pos]))]
-    first.append(pos[0::2])
-    second.append(pos[1::2])
-  if not first:
-    return np.zeros(0, np.int64), np.zeros(0, np.int64)
-  return np.concatenate(first), np.concatenate(second)
-
-
-def identity_probe(train_f: np.ndarray, train_id: np.ndarray,
-                   test_f: np.ndarray, test_id: np.ndarray, *, seed: int,
-                   epochs: int = 200, learning_rate: float = 1e-2,
-                   weight_decay: float = 1e-4) -> dict[str, float]:
-  """Linear (softmax-regression) identity classifier; accuracy on test.
-
-  Returns:
-    {'accuracy': % on the test images, 'chance': % of always guessing the
-    most frequent training identity}.
-  """
-  classes, train_y = np.unique(train_id, return_inverse=True)
-  lookup = {c: i for i, c in enumerate(classes)}
-  test_y = np.array([lookup.get(c, -1) for c in test_id])
-  clf = train_classifier(_Linear(len(classes)), train_f, train_y,
-                         epochs=epochs, batch_size=max(64, len(train_f) // 4),
-                         learning_rate=learning_rate, seed=seed,
-                         weight_decay=weight_decay)
-  pred = clf.logits(test_f).argmax(axis=-1)
-  majority = np.bincount(train_y).argmax()
-  return {'accuracy': 100.0 * float(np.mean(pred == test_y)),
-          'chance': 100.0 * float(np.mean(test_y == majority))}
 
 
 # --- CNN baseline --------------------------------------------------------------
@@ -333,21 +219,13 @@ def _augmented_batches(dataset, record_indices, config, *, batch_size: int,
   margin side), so each step only crops, rotates and flips.
   """
   record_indices = np.asarray(record_indices)
-  size = int(config.model.image_size)
-  side = augment.margin_side(size, config.augment.margin_ratio)
-  faces = np.stack([augment.resize(dataset[int(i)]['image'], side)
-                    for i in record_indices])
+  faces, augment_one = features.augmenter(dataset, record_indices, config)
   labels = np.asarray(dataset.expressions)[record_indices].astype(np.int32)
-  rotations = tuple(float(r) for r in config.augment.rotations)
   epoch = 0
   while True:
     rng = np.random.default_rng([seed, epoch])
     for batch in _epoch_batches(rng, len(record_indices), batch_size):
-      images = np.stack([augment.apply(
-          faces[j], augment.draw_geometry(
-              rng, five_crops=bool(config.augment.five_crops),
-              rotations=rotations, flip=bool(config.augment.flip)),
-          size, side) for j in batch])
+      images = np.stack([augment_one(faces[j], rng) for j in batch])
       yield images, labels[batch]
     epoch += 1
 
@@ -422,20 +300,11 @@ def baseline_encoder_fn(module: models.CNNBaseline, variables) -> Callable:
 # --- One fold ----------------------------------------------------------------
 
 
-def _leakage(train: Features, seed: int) -> Optional[dict[str, float]]:
-  """The identity probe on disjoint halves of the training identities'
-  images; None when no identity has two images (e.g. SFEW)."""
-  a, b = probe_split(train.identity, train.expression, seed=seed)
-  if len(a) == 0 or len(b) == 0:
-    return None
-  return identity_probe(train.f[a], train.identity[a], train.f[b],
-                        train.identity[b], seed=seed)
-
-
 def run_fold(config: ml_collections.ConfigDict, dataset, train_indices,
              test_indices, ges_module: nn.Module, ges_params, *,
              num_classes: int, seed: int,
-             classifier_dir: Optional[str] = None) -> dict[str, Any]:
+             classifier_dir: Optional[str] = None,
+             handoff: Optional[dict[str, Any]] = None) -> dict[str, Any]:
   """Stage 2 and the baseline on one fold.
 
   Args:
@@ -448,11 +317,16 @@ def run_fold(config: ml_collections.ConfigDict, dataset, train_indices,
     seed: the fold's seed.
     classifier_dir: where to save the trained MLP for `relgan_jax.predict`
       (`inference.save_classifier`); None = not saved.
+    handoff: if given, filled for `disentanglement.run_fold` with 'train',
+      'test' (f(e) Features, centre crops), 'baseline' ((module, variables)
+      of the trained baseline, or None), 'baseline_train', 'baseline_test'
+      (its penultimate Features, or None).
 
   Returns:
-    {'relgan': {'accuracy', 'train_accuracy', 'confusion_matrix'},
-     'baseline': same or None, 'identity_leakage': {'relgan', 'baseline',
-     'chance'} or None}; accuracies in %.
+    {'relgan': {'accuracy', 'train_accuracy' (centre crops),
+    'mlp_train_features' (centre crops + augmented views),
+    'confusion_matrix'}, 'baseline': {'accuracy', 'confusion_matrix'} or
+    None}; accuracies in %.
   """
   eval_bs = max(config.stage2.mlp_batch_size, 8)
   encode = ges_encoder_fn(ges_module, ges_params)
@@ -460,7 +334,10 @@ def run_fold(config: ml_collections.ConfigDict, dataset, train_indices,
                            batch_size=eval_bs)
   test = extract_features(encode, dataset, test_indices, config,
                           batch_size=eval_bs)
-  mlp = train_mlp(train, num_classes, config, seed=seed)
+  augmented = augmented_features(
+      encode, dataset, train_indices, config, seed=seed, batch_size=eval_bs,
+      views=config.stage2.get('mlp_augment_views', 0))
+  mlp = train_mlp(train, num_classes, config, seed=seed, augmented=augmented)
   if classifier_dir:
     # Imported here: inference pulls in face detection, which stage 2 needs
     # only when it saves a model for predict.
@@ -472,29 +349,26 @@ def run_fold(config: ml_collections.ConfigDict, dataset, train_indices,
   train_acc, _ = accuracy_and_confusion(
       train.expression, mlp.logits(train.f).argmax(-1), num_classes)
   result = {'relgan': {'accuracy': acc, 'train_accuracy': train_acc,
+                       'mlp_train_features': len(train) + len(augmented),
                        'confusion_matrix': cm.tolist()},
             'baseline': None}
-  leak_relgan = _leakage(train, seed)
-  leak_baseline = None
+  kept = dict(train=train, test=test, baseline=None, baseline_train=None,
+              baseline_test=None)
   if config.stage2.run_baseline:
     module, variables = train_baseline(config, dataset, train_indices,
                                        num_classes, seed=seed)
     encode_b = baseline_encoder_fn(module, variables)
-    logits_fn = lambda x: encode_b(x)[0]  # noqa: E731
     features_fn = lambda x: encode_b(x)[1]  # noqa: E731
-    test_logits = extract_features(logits_fn, dataset, test_indices, config,
-                                   batch_size=eval_bs)
+    test_logits = extract_features(lambda x: encode_b(x)[0], dataset,
+                                   test_indices, config, batch_size=eval_bs)
     b_acc, b_cm = accuracy_and_confusion(
         test_logits.expression, test_logits.f.argmax(-1), num_classes)
-    b_train = extract_features(features_fn, dataset, train_indices, config,
-                               batch_size=eval_bs)
     result['baseline'] = {'accuracy': b_acc, 'confusion_matrix': b_cm.tolist()}
-    leak_baseline = _leakage(b_train, seed)
-  if leak_relgan is None:
-    result['identity_leakage'] = None
-  else:
-    result['identity_leakage'] = {
-        'relgan': leak_relgan['accuracy'],
-        'baseline': leak_baseline['accuracy'] if leak_baseline else None,
-        'chance': leak_relgan['chance']}
+    kept['baseline'] = (module, variables)
+    kept['baseline_train'] = extract_features(
+        features_fn, dataset, train_indices, config, batch_size=eval_bs)
+    kept['baseline_test'] = extract_features(
+        features_fn, dataset, test_indices, config, batch_size=eval_bs)
+  if handoff is not None:
+    handoff.update(kept)
   return result

@@ -41,6 +41,33 @@ FOLDS = [
 ]
 
 
+def _with_measures(result, k):
+  """`result` plus what disentanglement.run_fold adds; fold k's values are
+  base + 10 k (the means over folds 0 and 1 are base + 5, the std 7.07)."""
+  result = dict(result)
+
+  def v(base):
+    return base + 10.0 * k
+
+  result['untrained_ges'] = {'accuracy': v(20.0), 'train_accuracy': v(30.0)}
+  result['identity_leakage'] = dict(result['identity_leakage'],
+                                    untrained_ges=v(90.0))
+  result['retrieval'] = {
+      'relgan': {'same_expression': v(60.0), 'same_person': v(10.0)},
+      'baseline': {'same_expression': v(50.0), 'same_person': v(40.0)},
+      'untrained_ges': {'same_expression': v(30.0), 'same_person': v(70.0)},
+      'chance': {'same_expression': 33.0, 'same_person': 20.0}}
+  result['reenactment'] = {
+      'expression_transfer': v(45.0), 'baseline_real_accuracy': v(55.0),
+      'expression_chance': 100 / 3, 'identity_kept': v(75.0),
+      'identity_source': v(5.0), 'identity_chance': 25.0,
+      'num_pairs': 12 + k}
+  return result
+
+
+NEW_FOLDS = [_with_measures(r, k) for k, r in enumerate(FOLDS)]
+
+
 def test_summarize_values_by_hand():
   rep = report.summarize(FOLDS, _config(), dataset_name='synthetic',
                          class_names=CLASSES, seconds=12.5)
@@ -80,6 +107,7 @@ def test_write_report_files(tmp_path):
   assert '| CNN (baseline) | 60.00 ± 0.00 | 60.00 | 60.00 |' in md
   assert '| REL-GAN (MLP on f(e)) | 90.00 ± 14.14 | 100.00 | 80.00 |' in md
   assert '| REL-GAN f(e) | 25.00 |' in md
+  assert '| untrained Ges (MLP on its f(e)) | not run |' in md
   assert "Stage 1: trained for each fold on the fold's training" in md
   image = Image.open(tmp_path / 'confusion_matrix.png')
   assert image.size[0] > 200 and image.size[1] > 100
@@ -114,3 +142,87 @@ def test_reenactment_grid_layout(tmp_path):
   assert width > height  # 5 columns (margin + 4) by 4 rows (margin + 3).
   with pytest.raises(ValueError, match='do not match'):
     report.plot_reenactment_grid(sources[:2], targets, generated, path)
+
+
+def test_disentanglement_summary_by_hand():
+  rep = report.summarize(NEW_FOLDS, _config(), dataset_name='synthetic',
+                         class_names=CLASSES, seconds=1.0)
+  assert tuple(rep) == report.REPORT_KEYS
+  assert rep['untrained_ges']['fold_accuracy'] == [20.0, 30.0]
+  assert rep['untrained_ges']['mean'] == pytest.approx(25.0)
+  # The old top-level leakage block keeps its three keys.
+  assert rep['identity_leakage'] == {'relgan': 25.0, 'baseline': 70.0,
+                                     'chance': 10.0}
+  block = rep['disentanglement']
+  leak = block['identity_leakage']
+  assert leak['untrained_ges'] == {'per_fold': [90.0, 100.0], 'mean': 95.0,
+                                   'std': pytest.approx(np.sqrt(50.0))}
+  assert leak['relgan']['per_fold'] == [20.0, 30.0]
+  ret = block['retrieval']
+  assert ret['relgan']['same_expression']['mean'] == pytest.approx(65.0)
+  assert ret['baseline']['same_person']['per_fold'] == [40.0, 50.0]
+  assert ret['untrained_ges']['same_person']['mean'] == pytest.approx(75.0)
+  assert ret['chance']['same_expression']['std'] == 0.0
+  assert block['expression_transfer']['per_fold'] == [45.0, 55.0]
+  assert block['baseline_real_accuracy']['mean'] == pytest.approx(60.0)
+  assert block['identity_kept']['mean'] == pytest.approx(80.0)
+  assert block['identity_source']['mean'] == pytest.approx(10.0)
+  assert block['num_pairs']['per_fold'] == [12.0, 13.0]
+  json.dumps(rep)
+
+
+def test_markdown_has_the_new_rows(tmp_path):
+  config = _config()
+  config.stage2 = ml_collections.ConfigDict({'mlp_augment_views': 8})
+  report.write_report(str(tmp_path), NEW_FOLDS, config,
+                      dataset_name='synthetic', class_names=CLASSES,
+                      seconds=3.0)
+  md = (tmp_path / 'report.md').read_text()
+  assert ('| untrained Ges (MLP on its f(e)) | 25.00 ± 7.07 | 20.00 | 30.00 |'
+          in md)
+  assert '| untrained Ges f(e) | 95.00 |' in md  # Leakage table.
+  assert 'centre crop and 8 augmented views' in md
+  assert '## Disentanglement (%)' in md
+  for row in (
+      '| NN same expression (↑) | REL-GAN f(e) | 65.00 ± 7.07 | 60.00 | 70.00 |',
+      '| NN same expression (↑) | CNN baseline penultimate | 55.00 ± 7.07 | '
+      '50.00 | 60.00 |',
+      '| NN same expression (↑) | untrained Ges f(e) | 35.00 ± 7.07 | 30.00 | '
+      '40.00 |',
+      '| NN same person (↓) | REL-GAN f(e) | 15.00 ± 7.07 | 10.00 | 20.00 |',
+      '| NN same person (↓) | chance | 20.00 ± 0.00 | 20.00 | 20.00 |',
+      '| identity leakage (↓) | untrained Ges f(e) | 95.00 ± 7.07 | 90.00 | '
+      '100.00 |',
+      '| expression transfer (↑) | x̄ read by the CNN baseline | 50.00 ± 7.07 '
+      '| 45.00 | 55.00 |',
+      '| expression transfer | real test images (baseline accuracy) | '
+      '60.00 ± 7.07 | 55.00 | 65.00 |',
+      "| identity kept (↑) | x̄ nearest to x_t's person | 80.00 ± 7.07 | "
+      '75.00 | 85.00 |',
+      "| identity source (↓) | x̄ nearest to x_s's person | 10.00 ± 7.07 | "
+      '5.00 | 15.00 |'):
+    assert row in md, row
+  assert '(12, 13 pairs per fold)' in md
+
+
+def test_results_from_before_the_measures_still_report():
+  """A resumed run: fold 0 from an older version (no new keys), fold 1 new."""
+  old = dict(FOLDS[0], identity_leakage=None)
+  rep = report.summarize([old, NEW_FOLDS[1]], _config(),
+                         dataset_name='synthetic', class_names=CLASSES,
+                         seconds=1.0)
+  assert rep['untrained_ges']['fold_accuracy'] == [None, 30.0]
+  assert rep['untrained_ges']['mean'] == 30.0
+  assert rep['untrained_ges']['std'] == 0.0
+  block = rep['disentanglement']
+  assert block['expression_transfer']['per_fold'] == [None, 55.0]
+  assert block['retrieval']['relgan']['same_person']['mean'] == 20.0
+  md = report.markdown(rep, [old, NEW_FOLDS[1]])
+  assert '| untrained Ges (MLP on its f(e)) | 30.00 ± 0.00 | n/a | 30.00 |' in md
+  # Only old folds: the new rows say so instead of failing.
+  rep = report.summarize(FOLDS, _config(), dataset_name='synthetic',
+                         class_names=CLASSES, seconds=1.0)
+  md = report.markdown(rep, FOLDS)
+  assert '| untrained Ges (MLP on its f(e)) | not run |' in md
+  assert '| expression transfer (↑) | x̄ read by the CNN baseline | n/a |' in md
+  assert '| untrained Ges f(e) | n/a |' in md

@@ -1,5 +1,7 @@
-"""Tests for relgan_jax.stage2: classifiers on features, the identity probe,
-feature extraction with the exported encoder, and the CNN baseline."""
+"""Tests for relgan_jax.stage2 (and relgan_jax.features): classifiers on
+features, feature extraction with the exported encoder, the MLP's augmented
+training views, and the CNN baseline. The identity probe is tested in
+test_disentanglement.py."""
 
 import jax
 import numpy as np
@@ -48,36 +50,9 @@ def test_mlp_learns_separable_features_and_dropout_is_used():
   # Standardisation statistics come from the training features.
   np.testing.assert_allclose(clf.mean, f.mean(0), rtol=1e-5, atol=1e-4)
   mlp = stage2.build_mlp(config, 4)
+  assert mlp.num_expressions == 4
   assert mlp.dropout_rate == config.stage2.dropout
   assert tuple(mlp.hidden) == tuple(config.stage2.mlp_hidden)
-
-
-def test_probe_split_disjoint_same_identities():
-  identities = np.array([0, 0, 0, 0, 1, 1, 1, 2, -1, -1])
-  expressions = np.array([0, 1, 2, 3, 0, 1, 2, 0, 1, 2])
-  a, b = stage2.probe_split(identities, expressions, seed=0)
-  assert not set(a) & set(b)
-  assert set(identities[a]) == set(identities[b]) == {0, 1}  # 2: one image.
-  assert len(a) == 4 and len(b) == 3
-  a2, b2 = stage2.probe_split(identities, expressions, seed=0)
-  np.testing.assert_array_equal(a, a2)
-
-
-def test_identity_probe_separates_informative_from_noise():
-  rng = np.random.default_rng(0)
-  num_ids, per_id = 8, 6
-  ids = np.repeat(np.arange(num_ids), per_id)
-  expr = np.tile(np.arange(per_id), num_ids)
-  informative = rng.normal(size=(num_ids, 16))[ids] + 0.2 * rng.normal(
-      size=(len(ids), 16))
-  noise = rng.normal(size=(len(ids), 16))
-  a, b = stage2.probe_split(ids, expr, seed=0)
-  good = stage2.identity_probe(informative[a], ids[a], informative[b], ids[b],
-                               seed=0)
-  bad = stage2.identity_probe(noise[a], ids[a], noise[b], ids[b], seed=0)
-  assert good['chance'] == pytest.approx(100.0 / num_ids)
-  assert good['accuracy'] >= 90.0
-  assert bad['accuracy'] <= 40.0
 
 
 # --- With the real encoder, pipeline and a tiny synthetic set -----------------
@@ -168,3 +143,77 @@ def test_baseline_trains_and_gives_penultimate_features(tiny_data):
   assert logits.shape == (2, 7)
   # Ges trunk at 32x32: 1x1 spatial, round(512 * 0.125) = 64 channels.
   assert feats.shape == (2, 64)
+
+
+def _mean_colour(images):
+  """A stand-in encoder: each crop's mean colour (numpy, no compile)."""
+  return np.asarray(images, np.float32).mean(axis=(1, 2))
+
+
+def test_mlp_trains_on_centre_crops_plus_augmented_views(tiny_data,
+                                                         monkeypatch):
+  config = _tiny_config()
+  train_idx = np.arange(0, len(tiny_data), 5)
+  n, views = len(train_idx), 3
+  centre = stage2.extract_features(_mean_colour, tiny_data, train_idx, config,
+                                   batch_size=8)
+  augmented = stage2.augmented_features(_mean_colour, tiny_data, train_idx,
+                                        config, views=views, seed=4,
+                                        batch_size=8)
+  assert augmented.f.shape == (views * n, 3)
+  # View-major: every record once per view, its labels repeated.
+  np.testing.assert_array_equal(augmented.index, np.tile(train_idx, views))
+  np.testing.assert_array_equal(augmented.expression,
+                                np.tile(centre.expression, views))
+  np.testing.assert_array_equal(augmented.identity,
+                                np.tile(centre.identity, views))
+  # The views are augmented crops (not the centre crop), and reproducible.
+  assert not np.allclose(augmented.f, np.tile(centre.f, (views, 1)))
+  again = stage2.augmented_features(_mean_colour, tiny_data, train_idx,
+                                    config, views=views, seed=4, batch_size=8)
+  np.testing.assert_array_equal(augmented.f, again.f)
+
+  f, labels = stage2.mlp_training_set(centre, augmented)
+  assert f.shape == ((views + 1) * n, 3)
+  np.testing.assert_array_equal(labels, np.tile(centre.expression, views + 1))
+  np.testing.assert_array_equal(f[:n], centre.f)  # Centre crops first.
+  seen = {}
+
+  def spy(module, f, labels, **kwargs):
+    seen.update(f=f, labels=labels, epochs=kwargs['epochs'])
+    return 'trained'
+
+  monkeypatch.setattr(stage2, 'train_classifier', spy)
+  assert stage2.train_mlp(centre, 7, config, seed=0,
+                          augmented=augmented) == 'trained'
+  assert seen['f'].shape == ((views + 1) * n, 3)
+  np.testing.assert_array_equal(seen['labels'], labels)
+  assert seen['epochs'] == config.stage2.mlp_epochs
+  stage2.train_mlp(centre, 7, config, seed=0)  # No views: centre crops only.
+  assert seen['f'].shape == (n, 3)
+  with pytest.raises(ValueError, match='outside the training split'):
+    stage2.mlp_training_set(centre, stage2.Features(
+        augmented.f[:1], augmented.expression[:1], augmented.identity[:1],
+        np.array([train_idx[0] + 1], np.int32)))
+
+
+def test_unaugmented_views_equal_the_centre_crop(tiny_data):
+  """With no crop place, rotation or flip to draw, every view is the centre
+  crop: the views go through the same crop code as evaluation."""
+  config = _tiny_config()
+  config.augment.five_crops = False
+  config.augment.rotations = (0.0,)
+  config.augment.flip = False
+  idx = np.arange(1, len(tiny_data), 9)
+  centre = stage2.extract_features(_mean_colour, tiny_data, idx, config,
+                                   batch_size=8)
+  views = stage2.augmented_features(_mean_colour, tiny_data, idx, config,
+                                    views=2, seed=0, batch_size=8)
+  np.testing.assert_allclose(views.f, np.tile(centre.f, (2, 1)), rtol=1e-6)
+  assert config.stage2.mlp_augment_views == 8  # The default.
+  with pytest.raises(ValueError, match='mlp_augment_views'):
+    stage2.augmented_features(_mean_colour, tiny_data, idx, config, views=-1,
+                              seed=0)
+  empty = stage2.augmented_features(_mean_colour, tiny_data, idx, config,
+                                    views=0, seed=0)
+  assert len(empty) == 0
