@@ -66,11 +66,6 @@ def person_keys(identities) -> np.ndarray:
   return np.where(identities >= 0, identities, -1 - np.arange(len(identities)))
 
 
-def _standardizer(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-  f = np.asarray(f, np.float64)
-  return f.mean(axis=0), np.maximum(f.std(axis=0), 1e-6)
-
-
 # --- Retrieval ----------------------------------------------------------------
 
 
@@ -334,7 +329,7 @@ def reenactment_measures(reenact_fn: Callable, images: np.ndarray,
     return None
   expressions = np.asarray(expressions)
   persons = person_keys(identities)
-  mean, std = _standardizer(coarse_pixels(images))
+  mean, std = stage2.standardizer(coarse_pixels(images))
   gallery = (coarse_pixels(images) - mean) / std
   x_bar = _batched(reenact_fn, batch_size, images[src], images[tgt])
   nearest = persons[nearest_neighbours((coarse_pixels(x_bar) - mean) / std,
@@ -439,7 +434,7 @@ def run_fold(config: ml_collections.ConfigDict, dataset, train_indices,
   result['retrieval'] = {
       name: (None if train is None or len(test) < 2 else retrieval(
           test_f.f, test_f.expression, test_f.identity,
-          *_standardizer(train.f)))
+          *stage2.standardizer(train.f)))
       for name, (train, test_f) in sets.items()}
   result['retrieval']['chance'] = retrieval_chance(test.expression,
                                                    test.identity)

@@ -70,7 +70,10 @@ def _apply_eval(module, params, z):
   return module.apply({'params': params}, z, train=False)
 
 
-def _standardizer(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def standardizer(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+  """(mean, std) per feature over the rows of f (float32, std >= 1e-6): how
+  the MLP's inputs and the retrieval measure are standardised."""
+  f = np.asarray(f)
   mean = f.mean(axis=0)
   std = f.std(axis=0)
   return mean.astype(np.float32), np.maximum(std, 1e-6).astype(np.float32)
@@ -100,7 +103,7 @@ def train_classifier(module: nn.Module, f: np.ndarray, labels: np.ndarray, *,
   if f.ndim != 2 or len(f) != len(labels) or len(f) == 0:
     raise ValueError(f'train_classifier: features {f.shape} and labels '
                      f'{labels.shape} do not match (or are empty).')
-  mean, std = _standardizer(f)
+  mean, std = standardizer(f)
   z = jnp.asarray((f - mean) / std)
   y = jnp.asarray(labels)
   batch_size = min(batch_size, len(f))

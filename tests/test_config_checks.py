@@ -26,8 +26,8 @@ from relgan_jax import records
 from relgan_jax import train
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHIPPED = ('default', 'tiny', 'synthetic', 'bu3dfe', 'bu4dfe', 'ckplus',
-           'oulu_casia', 'sfew')
+SHIPPED = ('default', 'tiny', 'synthetic', 'synthetic_full', 'bu3dfe',
+           'bu4dfe', 'ckplus', 'oulu_casia', 'sfew')
 
 
 @pytest.mark.parametrize('name', SHIPPED)

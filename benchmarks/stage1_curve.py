@@ -1,0 +1,114 @@
+r"""f(e) quality along stage 1: accuracy and retrieval at every kept checkpoint.
+
+For each checkpoint of a stage-1 run (e.g. the pre-training of
+configs/synthetic_full.py, which keeps one every 1,000 iterations), exports
+Ges, trains the stage-2 MLP on f(e) of each fold's training people (centre
+crops + config.stage2.mlp_augment_views augmented views, as the protocol does)
+and measures it on the fold's unseen people; also nearest-neighbour retrieval
+in f(e) (relgan_jax.disentanglement.retrieval). Writes JSON and a PNG:
+
+  python -m benchmarks.stage1_curve --config=configs/synthetic_full.py \
+      --stage1_dir=runs/synthetic_full/pretrain --data_dir=data/synthetic \
+      --out=benchmarks/results/stage1_curve
+
+Only for looking at a run: nothing here trains G or D.
+"""
+
+import json
+import os
+
+from absl import app
+from absl import flags
+from ml_collections import config_flags
+import matplotlib
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from relgan_jax import checkpointing  # noqa: E402
+from relgan_jax import disentanglement  # noqa: E402
+from relgan_jax import features  # noqa: E402
+from relgan_jax import folds as folds_lib  # noqa: E402
+from relgan_jax import protocol  # noqa: E402
+from relgan_jax import records  # noqa: E402
+from relgan_jax import stage2  # noqa: E402
+
+config_flags.DEFINE_config_file('config', None, 'The run config.',
+                                lock_config=True)
+flags.DEFINE_string('stage1_dir', None, 'A stage-1 workdir.', required=True)
+flags.DEFINE_string('data_dir', None, 'The evaluated prepared set.',
+                    required=True)
+flags.DEFINE_string('out', 'stage1_curve', 'Output path without extension.')
+flags.DEFINE_list('folds', ['0', '1'], 'Folds to evaluate.')
+FLAGS = flags.FLAGS
+
+
+def checkpoint_steps(stage1_dir: str) -> list[int]:
+  root = os.path.join(stage1_dir, 'checkpoints')
+  return sorted(int(d) for d in os.listdir(root) if d.isdigit())
+
+
+def evaluate(config, dataset, g_params, fold: int, seed: int) -> dict:
+  path = os.path.abspath(f'{FLAGS.out}_encoder')
+  checkpointing.export_encoder(g_params, config, path)
+  module, variables = checkpointing.load_encoder(path, return_variables=True)
+  encode = features.ges_encoder_fn(module, variables)
+  train_idx, test_idx = folds_lib.split_indices(dataset, fold)
+  train_idx = protocol.select_records(dataset, train_idx, config)
+  test_idx = protocol.select_records(dataset, test_idx, config)
+  train = features.extract_features(encode, dataset, train_idx, config)
+  test = features.extract_features(encode, dataset, test_idx, config)
+  views = features.augmented_features(
+      encode, dataset, train_idx, config,
+      views=config.stage2.mlp_augment_views, seed=seed)
+  num_classes = len(dataset.expression_classes)
+  mlp = stage2.train_mlp(train, num_classes, config, seed=seed,
+                         augmented=views)
+  acc, _ = stage2.accuracy_and_confusion(
+      test.expression, mlp.logits(test.f).argmax(-1), num_classes)
+  result = {'accuracy': acc}
+  mean, std = stage2.standardizer(train.f)
+  result.update(disentanglement.retrieval(test.f, test.expression,
+                                          test.identity, mean, std))
+  return result
+
+
+def main(argv):
+  del argv
+  config = FLAGS.config
+  dataset = records.PreparedDataset(FLAGS.data_dir)
+  rows = []
+  for step in checkpoint_steps(FLAGS.stage1_dir):
+    state, _ = checkpointing.load_state_tree(
+        os.path.join(FLAGS.stage1_dir, 'checkpoints', str(step)))
+    per_fold = [evaluate(config, dataset, state['g_params'], int(k),
+                         config.seed + int(k)) for k in FLAGS.folds]
+    row = {'step': step}
+    for key in per_fold[0]:
+      row[key] = float(np.mean([r[key] for r in per_fold]))
+    rows.append(row)
+    print(json.dumps(row), flush=True)
+  os.makedirs(os.path.dirname(os.path.abspath(FLAGS.out)), exist_ok=True)
+  with open(FLAGS.out + '.json', 'w') as f:
+    json.dump({'stage1_dir': FLAGS.stage1_dir, 'folds': FLAGS.folds,
+               'rows': rows}, f, indent=1)
+  fig, ax = plt.subplots(figsize=(6, 3.6))
+  steps = [r['step'] for r in rows]
+  ax.plot(steps, [r['accuracy'] for r in rows], 'o-',
+          label='MLP on f(e), unseen people')
+  for key, style in (('same_expression', 's--'), ('same_person', '^:')):
+    if key in rows[0]:
+      ax.plot(steps, [r[key] for r in rows], style,
+              label=f'nearest neighbour: {key.replace("_", " ")}')
+  ax.set_xlabel('stage-1 iterations')
+  ax.set_ylabel('%')
+  ax.set_ylim(0, 100)
+  ax.grid(alpha=0.3)
+  ax.legend(fontsize=8)
+  fig.tight_layout()
+  fig.savefig(FLAGS.out + '.png', dpi=120)
+  print(f'wrote {FLAGS.out}.json and .png')
+
+
+if __name__ == '__main__':
+  app.run(main)
