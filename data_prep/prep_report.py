@@ -73,6 +73,13 @@ def summary_line(report: Mapping[str, Any]) -> str:
   """One line: what was written, what was rejected and why."""
   t, c = report['totals'], report['counts']
   subjects = f', {c["num_subjects"]} subjects' if c['num_subjects'] else ''
+  options = (report.get('settings') or {}).get('options') or {}
+  if report['dataset'] == 'image_folder' and not options.get('subject_regex'):
+    subjects = (', each image its own subject: no --subject_regex, so the '
+                'folds are NOT subject-independent')
+  empty = [k for k, v in c['per_class'].items() if not v]
+  if empty:
+    subjects += f'; classes without images: {", ".join(empty)}'
   reasons = ', '.join(f'{k}: {v}' for k, v in
                       report['rejected_by_reason'].items())
   return (f'prepared {report["dataset"]}: {t["used"]} images '

@@ -16,8 +16,12 @@ Restartable: processed images are kept in OUT/.prep_work/ in chunks that only
 count once renamed into place, so an interrupted run resumes where it stopped
 (with the same settings; different settings start over). The manifest is
 written last, so a folder without manifest.json is never taken as complete. A
-complete folder with the same settings is left as it is; different settings
-need --overwrite. The raw tree is only read.
+complete folder with the same settings, made from the raw tree as it is now
+(OUT/raw_inventory.json: size and mtime of every raw file), is left as it is;
+different settings, or new, removed or modified raw files, need --overwrite
+(the refusal names them). The raw tree is only read. Bad input is one line
+`data_prep.prepare: error: ...`, status 2 for the command line, 1 otherwise
+(relgan_jax/cli.py).
 
 CK+ and Oulu-CASIA also store each used sequence's first (neutral) frame as a
 stage-1-only record (expression -1, `label/stage1_only` = 1; DESIGN.md §4):
@@ -37,8 +41,10 @@ import json
 import multiprocessing
 import os
 import pickle
+import re
 import shutil
 import sys
+import time
 from typing import Any, Iterator, Sequence
 
 from data_prep import align as align_lib
@@ -46,12 +52,25 @@ from data_prep import prep_report
 from data_prep import prep_worker
 from data_prep import readers
 from data_prep.readers import base
+from relgan_jax import cli
 from relgan_jax import folds as folds_lib
 from relgan_jax import records
 
 WORK_DIR = '.prep_work'
 CHUNK = 'chunk-{:06d}.pkl'
+# Size and modification time of every file of the raw tree when OUT was made:
+# a re-run notices new, removed and modified inputs.
+INVENTORY = 'raw_inventory.json'
 _NO_ALIGN_BY_DEFAULT = frozenset({'image_folder'})
+PROG = 'data_prep.prepare'
+
+
+class PrepError(ValueError):
+  """Arguments or inputs that cannot be prepared (the message says why)."""
+
+
+class OutDirError(FileExistsError):
+  """out_dir is a file, or holds a prepared set that may not be replaced."""
 
 
 # ------------------------------------------------------------------------------
@@ -66,15 +85,20 @@ def _atomic_write(path: str, data: bytes) -> None:
   os.replace(tmp, path)
 
 
-def _fingerprint(settings: dict[str, Any], items: Sequence[base.Item]) -> str:
-  """Identifies the per-image work: the inputs and the image settings only,
-  so that chunks stay valid when e.g. the number of folds changes."""
+def _fingerprint(settings: dict[str, Any], items: Sequence[base.Item],
+                 inventory: dict[str, Any] | None = None) -> str:
+  """Identifies the per-image work: the inputs (with their size and mtime
+  from `inventory`, so an image changed between an interruption and the
+  restart is processed again) and the image settings only, so that chunks
+  stay valid when e.g. the number of folds changes."""
   image_settings = {k: v for k, v in settings.items()
                     if k not in ('num_folds', 'seed', 'options')}
   h = hashlib.sha256(json.dumps(image_settings, sort_keys=True).encode())
+  inventory = inventory or {}
   for it in items:
     h.update(f'{it.path}\0{it.expression}\0{it.subject}\0{it.split}\0'
-             f'{it.intensity}\0{it.stage1_only}\n'.encode())
+             f'{it.intensity}\0{it.stage1_only}\0{inventory.get(it.path)}\n'
+             .encode())
   return h.hexdigest()
 
 
@@ -96,8 +120,11 @@ def _process_all(items: Sequence[base.Item], work: str, raw_dir: str,
     print(f'resuming: {done} of {len(items)} images already processed in '
           f'{work}')
   from tqdm import tqdm  # pylint: disable=g-import-not-at-top
+  # A bar on a terminal; in a log (not a TTY) a line every 30 s instead.
+  tty = progress and sys.stderr.isatty()
   bar = tqdm(total=len(items), initial=done, unit='img', desc=desc,
-             disable=not progress, file=sys.stderr, smoothing=0.1)
+             disable=not tty, file=sys.stderr, smoothing=0.1)
+  last_line, count = time.monotonic(), done
   pool = None
   if workers > 1 and len(jobs) > 1:
     # spawn, not fork: the parent may hold JAX/absl threads (e.g. under tests).
@@ -116,6 +143,11 @@ def _process_all(items: Sequence[base.Item], work: str, raw_dir: str,
     for result in results:
       buffer.append(result)
       bar.update(1)
+      count += 1
+      if progress and not tty and time.monotonic() - last_line >= 30:
+        print(f'{desc}: {count} of {len(items)} images', file=sys.stderr,
+              flush=True)
+        last_line = time.monotonic()
       k = result['index'] // chunk_size
       if len(buffer) == len(chunk(k)):  # Results arrive in order.
         _atomic_write(os.path.join(work, CHUNK.format(k)),
@@ -206,12 +238,12 @@ def prepare(dataset: str, raw_dir: str, out_dir: str, *, workers: int = 2,
     FileExistsError: out_dir is complete with other settings (no overwrite).
   """
   if dataset not in readers.READERS:
-    raise ValueError(f'unknown dataset {dataset!r}; known: '
+    raise PrepError(f'unknown dataset {dataset!r}; known: '
                      f'{sorted(readers.READERS)}')
   raw_dir, out_dir = os.path.abspath(raw_dir), os.path.abspath(out_dir)
   real_raw, real_out = os.path.realpath(raw_dir), os.path.realpath(out_dir)
   if os.path.commonpath([real_raw, real_out]) == real_raw:
-    raise ValueError(f'out_dir {out_dir} lies inside raw_dir {raw_dir}; the '
+    raise PrepError(f'out_dir {out_dir} lies inside raw_dir {raw_dir}; the '
                      'raw tree is never written to')
   listing = readers.READERS[dataset](raw_dir, options)
   if align is None:
@@ -227,25 +259,44 @@ def prepare(dataset: str, raw_dir: str, out_dir: str, *, workers: int = 2,
       num_folds=int(num_folds), seed=int(seed), options=options.as_dict())
   settings['options']['classes'] = (list(options.classes) if options.classes
                                     else None)
+  if not options.subject_regex:  # Folders made before the option compare equal.
+    settings['options'].pop('subject_regex_on', None)
+  for note in listing.notes:  # Also in prep_report.json.
+    print(f'note: {note}', file=sys.stderr)
   num_subjects = len({it.subject for it in listing.items})
   if not listing.fixed_split and num_folds > num_subjects:
-    raise ValueError(f'num_folds={num_folds} exceeds the {num_subjects} '
-                     f'subjects listed in {raw_dir}')
+    no_subject = [r.path for r in listing.rejections
+                  if r.reason == base.NO_SUBJECT]
+    why = (f"; subject_regex '{options.subject_regex}' left out "
+           f'{len(no_subject)} of {len(no_subject) + len(listing.items)} '
+           f'images (e.g. {no_subject[0]})' if no_subject else '')
+    raise PrepError(f'num_folds={num_folds} exceeds the {num_subjects} '
+                    f'subjects listed in {raw_dir}{why}; lower --num_folds '
+                    'or fix the subject ids')
+  if stored_size < 16:
+    raise PrepError(f'stored_size must be >= 16 pixels, got {stored_size}')
+  if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+    raise OutDirError(f'out_dir {out_dir} is a file, not a folder')
   if align:  # Fail early (and in this process) if the backend is missing.
     if backend not in align_lib.BACKENDS:
-      raise ValueError(f'unknown alignment backend {backend!r}; known: '
+      raise PrepError(f'unknown alignment backend {backend!r}; known: '
                        f'{sorted(align_lib.BACKENDS)}')
-    align_lib.template_eyes(stored_size, eye_template)
-    align_lib.landmark_model_path(landmarks)
+    try:
+      align_lib.template_eyes(stored_size, eye_template)
+      align_lib.landmark_model_path(landmarks)
+    except ValueError as e:
+      raise PrepError(str(e)) from e
 
-  previous = _previous_manifest(out_dir, settings, overwrite)
+  inventory = raw_inventory(raw_dir)  # Before any image is read.
+  previous = _previous_manifest(out_dir, settings, overwrite, inventory)
   if previous is not None:
     return previous
   # The protocol's images, then the stage-1-only ones (x_t only).
   items = listing.items + (listing.stage1_only if listing.has_identities
                            else [])
   work = _open_work_dir(out_dir, dict(
-      fingerprint=_fingerprint(settings, items), chunk_size=chunk_size))
+      fingerprint=_fingerprint(settings, items, inventory),
+      chunk_size=chunk_size))
   num_chunks = _process_all(
       items, work, raw_dir, settings, workers=workers,
       chunk_size=chunk_size, progress=progress, desc=f'prep {dataset}')
@@ -277,9 +328,12 @@ def prepare(dataset: str, raw_dir: str, out_dir: str, *, workers: int = 2,
   if not used or (not listing.fixed_split and len(subjects) < num_folds):
     report_path = os.path.join(out_dir, records.REPORT)
     _atomic_write(report_path, json.dumps(report, indent=1).encode())
-    raise ValueError(
+    reasons = ', '.join(f'{k}: {v}' for k, v in
+                        report['rejected_by_reason'].items())
+    raise PrepError(
         f'{len(used)} usable images of {len(subjects)} subjects in {raw_dir} '
-        f'are too few for {num_folds} folds; see {report_path}')
+        f'are too few for {num_folds} folds'
+        f'{f" (rejected: {reasons})" if reasons else ""}; see {report_path}')
 
   # Pass 2: stream the faces into the writer.
   keep = {i for i in used_index if not items[i].stage1_only} | set(stage1_used)
@@ -299,6 +353,9 @@ def prepare(dataset: str, raw_dir: str, out_dir: str, *, workers: int = 2,
         ex['intensity'] = it.intensity
       yield ex
 
+  # Before the manifest (written last): a complete folder always has it.
+  _atomic_write(os.path.join(out_dir, INVENTORY), json.dumps(
+      dict(raw_dir=raw_dir, files=inventory)).encode())
   manifest = records.write_prepared_dataset(
       out_dir, examples(), name=dataset, expression_classes=listing.classes,
       num_folds=num_folds, fold_of_subject=fold_of_subject,
@@ -330,24 +387,85 @@ def _stage1_report(items: Sequence[base.Item], used_index: Sequence[int],
       per_subject=dict(sorted(per_subject.items())))
 
 
+def raw_inventory(raw_dir: str) -> dict[str, list[int]]:
+  """{path relative to raw_dir: [size, mtime_ns]} of every visible file."""
+  out = {}
+  for dirpath, dirnames, names in os.walk(raw_dir):
+    dirnames[:] = [d for d in dirnames if not d.startswith('.')]
+    for name in names:
+      if name.startswith('.'):
+        continue
+      path = os.path.join(dirpath, name)
+      try:
+        st = os.stat(path)
+      except OSError:  # Vanished, or a broken link: not an input.
+        continue
+      out[base.relpath(path, raw_dir)] = [int(st.st_size),
+                                          int(st.st_mtime_ns)]
+  return dict(sorted(out.items()))
+
+
+def inventory_changes(old: dict[str, Any], new: dict[str, Any]) -> str:
+  """'' when equal, else e.g. '2 new (e.g. a/b.png), 1 removed (...)'."""
+  added = sorted(set(new) - set(old))
+  removed = sorted(set(old) - set(new))
+  modified = sorted(p for p in set(old) & set(new)
+                    if list(old[p]) != list(new[p]))
+  return ', '.join(f'{len(paths)} {what} (e.g. {paths[0]})'
+                   for what, paths in (('new', added), ('removed', removed),
+                                       ('modified', modified)) if paths)
+
+
 def _previous_manifest(out_dir: str, settings: dict[str, Any],
-                       overwrite: bool) -> dict[str, Any] | None:
-  """A complete out_dir made with `settings` (else None; see `prepare`)."""
+                       overwrite: bool, inventory: dict[str, Any]
+                       ) -> dict[str, Any] | None:
+  """A complete out_dir made with `settings` from the raw tree as it is now
+  (`inventory`), else None (see `prepare`)."""
   manifest_path = os.path.join(out_dir, records.MANIFEST)
   if not os.path.exists(manifest_path):
     return None
   with open(manifest_path) as f:
     previous = json.load(f)
   if previous.get('prep') == settings and not overwrite:
-    print(f'{out_dir} is already prepared with these settings; nothing to do '
-          '(pass --overwrite to redo it)')
+    inventory_path = os.path.join(out_dir, INVENTORY)
+    if not os.path.exists(inventory_path):
+      print(f'{out_dir} is already prepared with these settings; nothing to '
+            f'do (it has no {INVENTORY}, so changes of the raw tree since '
+            'then cannot be seen; pass --overwrite to redo it)')
+      return previous
+    with open(inventory_path) as f:
+      changes = inventory_changes(json.load(f).get('files', {}), inventory)
+    if changes:
+      raise OutDirError(
+          f'{out_dir} was prepared from an earlier state of '
+          f'{settings["raw_dir"]}; since then: {changes}. Pass --overwrite '
+          'to prepare it again')
+    print(f'{out_dir} is already prepared with these settings from the raw '
+          'tree as it is; nothing to do (pass --overwrite to redo it)')
     return previous
   if not overwrite:
-    raise FileExistsError(
+    raise OutDirError(
         f'{out_dir} holds a prepared dataset made with other settings '
-        f'({previous.get("prep")}); pass --overwrite to replace it')
+        f'({_settings_diff(previous.get("prep") or {}, settings)}); pass '
+        '--overwrite to replace it')
   os.remove(manifest_path)  # From here on the folder is incomplete.
   return None
+
+
+def _settings_diff(old: dict[str, Any], new: dict[str, Any]) -> str:
+  """'seed 0 -> 1, options.subject_regex ...' (the settings that differ)."""
+  def flat(d, prefix=''):
+    out = {}
+    for k, v in d.items():
+      if isinstance(v, dict):
+        out.update(flat(v, f'{prefix}{k}.'))
+      else:
+        out[f'{prefix}{k}'] = v
+    return out
+  a, b = flat(old), flat(new)
+  keys = sorted(k for k in set(a) | set(b) if a.get(k, '?') != b.get(k, '?'))
+  return ', '.join(f'{k} {a.get(k, "unset")!r} -> {b.get(k, "unset")!r}'
+                   for k in keys[:6]) + (' ...' if len(keys) > 6 else '')
 
 
 def _open_work_dir(out_dir: str, state: dict[str, Any]) -> str:
@@ -410,7 +528,7 @@ def _floats(text: str) -> tuple[float, ...]:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-  p = argparse.ArgumentParser(
+  p = cli.ArgumentParser(
       prog='python -m data_prep.prepare',
       description=__doc__.split('\n\n')[0].strip(),
       formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -448,25 +566,47 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
   p.add_argument('--include_neutral', action='store_true',
                  help='BU-3DFE: add the neutral image as a 7th class')
   p.add_argument('--subject_regex', default=None,
-                 help="image_folder: regex on the relative path; group "
-                 "'subject' (or group 1) is the subject id")
+                 help="image_folder: regex searched in each file name (see "
+                 "--subject_regex_on); group 'subject' (or group 1, else the "
+                 "whole match) is the subject id")
+  p.add_argument('--subject_regex_on', default='name',
+                 choices=('name', 'path'),
+                 help='image_folder: search --subject_regex in the file name '
+                 '(default) or in the path relative to --raw_dir (e.g. '
+                 "'^(S\\d+)/' for one folder per subject)")
   p.add_argument('--classes', default=None,
                  help='image_folder: comma-separated class folders, in label '
                  'order (default: sorted sub-folders)')
   p.add_argument('--records_per_shard', type=int, default=1000)
   p.add_argument('--overwrite', action='store_true',
-                 help='replace a prepared folder made with other settings')
+                 help='replace a prepared folder made with other settings or '
+                 'from an earlier state of the raw tree')
   p.add_argument('--no_progress', action='store_true', help='no progress bar')
   return p.parse_args(argv)
 
 
-def main(argv: Sequence[str] | None = None) -> None:
+def main(argv: Sequence[str] | None = None) -> int:
+  """The command; a user error is one line `data_prep.prepare: error: ...`
+  on stderr and status 2 (command line) or 1 (inputs, out_dir)."""
+  return cli.run(PROG, lambda: _main(argv),
+                 user_errors=(PrepError, OutDirError, base.ReaderError,
+                              FileNotFoundError, NotADirectoryError))
+
+
+def _main(argv: Sequence[str] | None) -> None:
   args = parse_args(argv)
+  if args.subject_regex is not None:
+    try:
+      re.compile(args.subject_regex)
+    except re.error as e:
+      raise cli.UsageError(f"--subject_regex='{args.subject_regex}' is not "
+                           f'a regular expression: {e}') from e
   options = base.ReaderOptions(
       frames_per_sequence=args.frames_per_sequence,
       neutral_first_frames=args.neutral_first_frames,
       frame_stride=args.frame_stride, include_neutral=args.include_neutral,
       subject_regex=args.subject_regex,
+      subject_regex_on=args.subject_regex_on,
       classes=tuple(args.classes.split(',')) if args.classes else None)
   prepare(args.dataset, args.raw_dir, args.out_dir, workers=args.workers,
           align=args.align, num_folds=args.num_folds, seed=args.seed,
@@ -478,4 +618,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == '__main__':
-  main()
+  sys.exit(main())

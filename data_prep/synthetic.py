@@ -15,15 +15,20 @@ x_t and its ground truth x_tg can differ.
 
   python -m data_prep.synthetic --out_dir=data/synthetic \
       [--num_identities=64 --seed=0 --size=112 --num_folds=10 \
-       --contact_sheet=synthetic.png]
+       --contact_sheet=synthetic.png] [--overwrite]
 
 Folds are subject-independent (`relgan_jax.folds.assign_folds`) and stored in
-the manifest.
+the manifest. A folder that already holds a prepared set is replaced only
+with --overwrite; arguments that cannot work (more folds than people, ...)
+are refused before anything is rendered, in one line
+`data_prep.synthetic: error: ...` (relgan_jax/cli.py).
 """
 
 import functools
+import json
 import multiprocessing
 import os
+import sys
 import time
 from typing import Any
 
@@ -34,11 +39,38 @@ from PIL import Image
 from PIL import ImageDraw
 
 from data_prep import face_drawing
+from relgan_jax import cli
 from relgan_jax import records
 
 EXPRESSION_CLASSES = face_drawing.EXPRESSION_CLASSES
 NEUTRAL = EXPRESSION_CLASSES.index('neutral')
 _IDENTITY_TRANSFORM = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
+
+
+class ArgumentError(ValueError):
+  """An argument of `generate` that cannot work (the message names it)."""
+
+
+class OutDirError(FileExistsError):
+  """out_dir is a file, or holds a prepared set (no overwrite)."""
+
+
+def check_out_dir(out_dir: str, overwrite: bool) -> None:
+  """Refuses an out_dir that is a file, or that holds a complete prepared set
+  unless `overwrite`."""
+  if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+    raise OutDirError(f'out_dir {out_dir} is a file, not a folder.')
+  manifest = os.path.join(out_dir, records.MANIFEST)
+  if os.path.exists(manifest) and not overwrite:
+    try:
+      with open(manifest) as f:
+        held = json.load(f)
+      what = (f'a prepared {held.get("name", "?")} set of '
+              f'{held.get("num_records", "?")} records')
+    except (OSError, ValueError):
+      what = 'a prepared set'
+    raise OutDirError(f'{out_dir} already holds {what} ({manifest}); pass '
+                      '--overwrite to replace it, or choose another --out_dir.')
 
 
 def subject_id(identity: int) -> str:
@@ -101,11 +133,14 @@ def generate(out_dir: str, *, num_identities: int = 64, seed: int = 0,
              size: int = 112, num_folds: int = 10, neutral_images: int = 4,
              images_per_intensity: int = 2, workers: int | None = None,
              records_per_shard: int = 1000,
-             first_identity: int = 0) -> dict[str, Any]:
+             first_identity: int = 0,
+             overwrite: bool = False) -> dict[str, Any]:
   """Generates the synthetic set into `out_dir` and returns its manifest.
 
   Args:
-    out_dir: destination folder (a previous dataset there is replaced).
+    out_dir: destination folder; a complete prepared set there (its
+      manifest.json) is replaced only with `overwrite`. The leftovers of an
+      interrupted generation (shards without a manifest) are replaced.
     num_identities: number of people.
     seed: dataset seed; identities and images are pure functions of it.
     size: stored face side (the pipeline crops image_size from it).
@@ -118,17 +153,32 @@ def generate(out_dir: str, *, num_identities: int = 64, seed: int = 0,
       num_identities - 1 (subject ids syn<k>, identity labels 0..N-1), so
       sets with disjoint ranges share nobody (e.g. a stage-1 pre-training
       population beside the evaluation set).
+    overwrite: replace a complete prepared set in out_dir.
+
+  Raises:
+    ArgumentError (a ValueError): an argument that cannot work, before
+      anything is rendered.
+    OutDirError (a FileExistsError): out_dir is a file, or holds a prepared
+      set and overwrite is False.
   """
+  # Everything cheap is checked before a single face is rendered.
   if num_identities < 2:
-    raise ValueError(f'num_identities must be >= 2, got {num_identities}.')
+    raise ArgumentError(f'num_identities must be >= 2, got {num_identities}.')
   if neutral_images < 2 or images_per_intensity < 1:
-    raise ValueError('need neutral_images >= 2 and images_per_intensity >= 1 so '
-                     'that every (person, expression) has two images.')
+    raise ArgumentError('need neutral_images >= 2 and images_per_intensity >= '
+                        '1 so that every (person, expression) has two images.')
+  if not 1 <= num_folds <= num_identities:
+    raise ArgumentError(
+        f'num_folds={num_folds} needs 1 <= num_folds <= num_identities='
+        f'{num_identities} (every fold tests at least one person).')
+  if size < 16:
+    raise ArgumentError(f'size must be >= 16 pixels, got {size}.')
   if workers is None:
     workers = os.cpu_count() or 1
   workers = max(1, min(workers, num_identities))
   if first_identity < 0:
-    raise ValueError(f'first_identity must be >= 0, got {first_identity}.')
+    raise ArgumentError(f'first_identity must be >= 0, got {first_identity}.')
+  check_out_dir(out_dir, overwrite)
   jobs = [(seed, first_identity + i, i, size, neutral_images,
            images_per_intensity) for i in range(num_identities)]
   start = time.time()
@@ -210,14 +260,22 @@ def _dir_bytes(path: str) -> int:
   return sum(os.path.getsize(os.path.join(path, f)) for f in os.listdir(path))
 
 
+PROG = 'data_prep.synthetic'
+
+
 def main(argv):
   del argv
+  sys.exit(cli.run(PROG, _main, usage_errors=(ArgumentError,),
+                   user_errors=(OutDirError,)))
+
+
+def _main():
   f = flags.FLAGS
   manifest = generate(f.out_dir, num_identities=f.num_identities, seed=f.seed,
                       size=f.size, num_folds=f.num_folds, workers=f.workers,
                       neutral_images=f.neutral_images,
                       images_per_intensity=f.images_per_intensity,
-                      first_identity=f.first_identity)
+                      first_identity=f.first_identity, overwrite=f.overwrite)
   print(f'wrote {manifest["num_records"]} images of {f.num_identities} '
         f'identities ({_dir_bytes(f.out_dir) / 2**20:.1f} MiB) to {f.out_dir} in '
         f'{manifest["prep"]["seconds"]:.1f} s')
@@ -243,8 +301,10 @@ def _define_flags():
                        'Images per (expression, intensity) per person.')
   flags.DEFINE_integer('workers', None, 'Rendering processes (default: CPUs).')
   flags.DEFINE_string('contact_sheet', '', 'Also save a PNG contact sheet here.')
+  flags.DEFINE_bool('overwrite', False,
+                    'Replace a prepared set already in --out_dir.')
 
 
 if __name__ == '__main__':
   _define_flags()
-  app.run(main)
+  app.run(main, flags_parser=cli.absl_flags_parser(PROG))

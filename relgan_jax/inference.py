@@ -392,15 +392,42 @@ def _reenact(generator: models.Generator, variables, sources, targets):
   return jnp.clip(jnp.round((x_bar + 1.0) * 127.5), 0, 255).astype(jnp.uint8)
 
 
+def _shared_stage1(workdir: str) -> Optional[tuple[str, str]]:
+  """(workdir/pretrain, workdir) when the protocol pre-trained stage 1 there
+  (workdir may also be one of its fold folders), else None."""
+  for run_dir in (workdir, os.path.dirname(os.path.abspath(workdir))):
+    pretrain = os.path.join(run_dir, 'pretrain')
+    if os.path.isdir(os.path.join(pretrain, 'checkpoints')):
+      return pretrain, run_dir
+  return None
+
+
 def load_reenactor(workdir: str, fold: Optional[int] = None) -> Reenactor:
   """G from a stage-1 checkpoint: a stage-1 workdir (workdir/checkpoints),
-  one fold folder, or a protocol workdir (fold_k/stage1)."""
+  one fold folder, or a protocol workdir (fold_k/stage1, else the shared
+  pre-training run workdir/pretrain that its folds used frozen)."""
+  prep_folder = None  # Where classifier.json may say the preprocessing.
   if fold is None and os.path.isdir(os.path.join(workdir, 'checkpoints')):
     folder, ckpt, run_dir = workdir, workdir, workdir
   else:  # A fold folder: its run is the folder above.
-    folder = find_fold_dir(workdir, (STAGE1_DIR,), fold)
-    ckpt = os.path.join(folder, STAGE1_DIR)
-    run_dir = os.path.dirname(os.path.abspath(folder))
+    try:
+      folder = find_fold_dir(workdir, (STAGE1_DIR,), fold)
+      ckpt = os.path.join(folder, STAGE1_DIR)
+      run_dir = os.path.dirname(os.path.abspath(folder))
+    except FileNotFoundError:
+      # Folds that used a shared stage 1 frozen (the protocol's own
+      # pre-training, e.g. configs/synthetic.py): G is in run/pretrain.
+      shared = _shared_stage1(workdir)
+      if shared is None or (fold is not None and not os.path.isdir(
+          os.path.join(workdir, f'fold_{fold}'))):
+        raise
+      ckpt, run_dir = shared
+      folder = ckpt
+      try:  # The preprocessing of a fold's classifier, where there is one.
+        prep_folder = find_fold_dir(workdir, (CLASSIFIER_DIR,), fold)
+      except FileNotFoundError:
+        prep_folder = run_dir
+      logging.info('G from the shared stage-1 run %s.', ckpt)
   state, meta = checkpointing.load_state_tree(ckpt)
   if 'model' not in meta:
     raise ValueError(f'{ckpt}: the checkpoint meta has no "model" fields.')
@@ -409,9 +436,10 @@ def load_reenactor(workdir: str, fold: Optional[int] = None) -> Reenactor:
   variables = {'params': state['g_params']}
   if state.get('g_batch_stats'):
     variables['batch_stats'] = state['g_batch_stats']
-  if _has(folder, CLASSIFIER_DIR):
+  prep_folder = prep_folder or folder
+  if _has(prep_folder, CLASSIFIER_DIR):
     preprocessing = _read_json(
-        os.path.join(folder, CLASSIFIER_DIR, CLASSIFIER_JSON),
+        os.path.join(prep_folder, CLASSIFIER_DIR, CLASSIFIER_JSON),
         'classifier')['preprocessing']
   else:
     preprocessing = _run_preprocessing(run_dir, generator.image_size)

@@ -20,12 +20,22 @@ workdir/checkpoints when it exists; on SIGTERM it checkpoints and exits with
 status 143 (relgan_jax/preemption.py), so the same command resumes it.
 
 Errors the user can fix (a config value, a missing or corrupt data file, a
-NaN/Inf loss) end the run with one line `relgan_jax: error: ...` and status 1;
-`--verbosity=1` shows their traceback.
+NaN/Inf loss, a workdir in use or made with another config) end the run with
+one line `relgan_jax: error: ...` and status 1; a command line that cannot be
+parsed (unknown flag, missing config file, misspelt config field) with status
+2 (relgan_jax/cli.py). `--verbosity=1` or RELGAN_TRACEBACK=1 shows their
+traceback.
+
+One run owns a workdir: process 0 holds an advisory lock on it for the whole
+run, and the workdir remembers the config it was made with
+(relgan_jax/workdir_guard.py): a second run at the same time, or a resume that
+changes what is trained, is refused with the other pid or the differing
+fields named.
 """
 
 import logging as py_logging
 import os
+import re
 import sys
 
 from absl import app
@@ -36,11 +46,13 @@ from ml_collections import config_flags
 import numpy as np
 
 from relgan_jax import checkpointing
+from relgan_jax import cli
 from relgan_jax import config_checks
 from relgan_jax import distributed
 from relgan_jax import host_malloc
 from relgan_jax import preemption
 from relgan_jax import records
+from relgan_jax import workdir_guard
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file(
@@ -66,7 +78,9 @@ flags.mark_flags_as_required(['config', 'workdir'])
 # Failures with a cause the user can fix: reported as one line, no traceback.
 _USER_ERRORS = (config_checks.ConfigError, distributed.DistributedConfigError,
                 records.DataError, FileNotFoundError,
-                checkpointing.CheckpointMismatchError)
+                checkpointing.CheckpointMismatchError,
+                workdir_guard.WorkdirError, cli.UserError)
+PROG = 'relgan_jax'
 
 
 class _OnlyOrbaxWarnings(py_logging.Filter):
@@ -77,19 +91,21 @@ class _OnlyOrbaxWarnings(py_logging.Filter):
         '/orbax/' not in record.pathname)
 
 
-def _load_data_once(config, workdir):
+def _load_data_once(config, workdir, check_folds=True):
   """Opens the prepared data; with several processes, process 0 first (it
   may generate the synthetic set) while the others wait."""
   from relgan_jax import protocol  # pylint: disable=g-import-not-at-top
+  load = lambda: protocol.load_dataset(  # noqa: E731
+      config, workdir, check_folds=check_folds)
   if jax.process_count() == 1:
-    return protocol.load_dataset(config, workdir)
+    return load()
   # pylint: disable-next=g-import-not-at-top
   from jax.experimental import multihost_utils
   dataset = None
   if jax.process_index() == 0:
-    dataset = protocol.load_dataset(config, workdir)
+    dataset = load()
   multihost_utils.sync_global_devices('relgan_jax: prepared data ready')
-  return dataset or protocol.load_dataset(config, workdir)
+  return dataset or load()
 
 
 def run(config, workdir: str, mode: str) -> None:
@@ -104,19 +120,89 @@ def run(config, workdir: str, mode: str) -> None:
   # train_gan does not need.
   from relgan_jax import protocol  # pylint: disable=g-import-not-at-top
   from relgan_jax import train  # pylint: disable=g-import-not-at-top
-  dataset = _load_data_once(config, workdir)
-  if mode == 'all':
-    protocol.run(config, workdir)
-  else:
-    # The same record selection (data.min_intensity) as the protocol's
-    # pre-training.
-    train.train_gan(config, workdir, dataset, protocol.select_records(
-        dataset, np.arange(len(dataset)), config))
+  # One run per workdir, with the config it was made with; held to the end.
+  with workdir_guard.claim(workdir, config, mode):
+    # Folds matter only to the protocol (train_gan uses every record).
+    dataset = _load_data_once(config, workdir, check_folds=mode == 'all')
+    # The same records as the workdir's results (not a set prepared again).
+    workdir_guard.check_data(workdir, dataset.manifest, dataset.data_dir)
+    if mode == 'all':
+      protocol.run(config, workdir)
+    else:
+      # The same record selection (data.min_intensity) as the protocol's
+      # pre-training.
+      train.train_gan(config, workdir, dataset, protocol.select_records(
+          dataset, np.arange(len(dataset)), config))
+
+
+def _error_chain(error: BaseException) -> list[BaseException]:
+  chain, seen = [], set()
+  while error is not None and id(error) not in seen:
+    seen.add(id(error))
+    chain.append(error)
+    error = error.__cause__ or error.__context__
+  return chain
+
+
+def _config_flag(argv, field: str) -> str:
+  """The --config.a.b flag of argv with a part `field` (else field)."""
+  for arg in argv[1:]:
+    name = arg.split('=', 1)[0]
+    if name.startswith('--config.') and field in name.split('.')[1:]:
+      return name
+  return field
+
+
+def _flag_error_message(error: BaseException, argv) -> str:
+  """The useful sentence of a flag-parsing error (config_flags chains
+  KeyError -> KeyError -> AttributeError for a misspelt field)."""
+  chain = _error_chain(error)
+  for e in chain:  # A misspelt config field: '... Did you mean "x" ...'.
+    m = re.search(r'Did you mean "([^"]+)" instead of "([^"]+)"', str(e))
+    if m:
+      return (f'{_config_flag(argv, m.group(2))}: no such config field; did '
+              f'you mean "{m.group(1)}"?')
+  for e in reversed(chain):  # Innermost first: an unknown field, no guess.
+    if isinstance(e, KeyError) and e.args and isinstance(e.args[0], str):
+      field = e.args[0].strip('\'"').splitlines()[0].strip('\'"')
+      return f'{_config_flag(argv, field)}: no such config field'
+  lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+  return lines[-1] if lines else type(error).__name__
+
+
+def _config_path(argv) -> str | None:
+  """The --config file named in argv (without a ':args' suffix)."""
+  for i, arg in enumerate(argv):
+    if arg.startswith('--config='):
+      return arg.split('=', 1)[1].split(':', 1)[0]
+    if arg == '--config' and i + 1 < len(argv):
+      return argv[i + 1].split(':', 1)[0]
+  return None
+
+
+def parse_flags(argv):
+  """absl's flag parsing, with every error as one line and status 2."""
+  path = _config_path(argv)
+  if path is not None and not os.path.isfile(path):
+    cli.fail(PROG, f'--config={path}: no such config file (e.g. '
+             '--config=configs/tiny.py).', cli.USAGE)
+  try:
+    rest = FLAGS(argv)
+    FLAGS.config.get('seed')  # A config that failed to load raises here.
+  except (flags.Error, OSError, KeyError, AttributeError, TypeError,
+          ValueError) as e:
+    if cli.show_tracebacks():
+      raise
+    cli.fail(PROG, f'{_flag_error_message(e, argv)} (see --helpshort)',
+             cli.USAGE)
+  if len(rest) > 1:
+    cli.fail(PROG, f'unexpected arguments {rest[1:]}: every setting is a '
+             '--flag (see --helpshort).', cli.USAGE)
+  return rest
 
 
 def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  del argv  # parse_flags refused anything left over.
   logging.get_absl_handler().addFilter(_OnlyOrbaxWarnings())
   from relgan_jax import train  # pylint: disable=g-import-not-at-top
   try:
@@ -130,10 +216,10 @@ def main(argv):
     logging.flush()
     sys.exit(preemption.EXIT_CODE)
   except _USER_ERRORS + (train.NonFiniteLossError,) as e:
-    if logging.level_debug():
+    if logging.level_debug() or cli.show_tracebacks():
       raise
     logging.flush()
-    sys.exit(f'relgan_jax: error: {e}')
+    cli.fail(PROG, e)
 
 
 if __name__ == '__main__':
@@ -141,4 +227,4 @@ if __name__ == '__main__':
   # buffers (relgan_jax/host_malloc.py; RELGAN_NO_MALLOC_TUNING=1 skips it).
   if host_malloc.cpu_backend_expected():
     host_malloc.reexec_with_tuned_malloc()
-  app.run(main)
+  app.run(main, flags_parser=parse_flags)

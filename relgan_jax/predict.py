@@ -24,7 +24,10 @@ most likely one), or with `--json` one JSON document:
                pixels, null with --no_align), "expression",
                "probabilities": {class: p},
                "crop" (file, with --save_crops)}]}]}
-The exit status is 0 when the model ran, whatever the photos held.
+The exit status is 0 when the model ran, whatever the photos held. A
+command line that cannot work (a missing image file, --save_crops naming a
+file) is one line `relgan_jax.predict: error: ...` and status 2; a workdir
+without a trained model is one such line and status 1 (relgan_jax/cli.py).
 """
 
 import argparse
@@ -36,10 +39,12 @@ from typing import Any, Optional, Sequence
 import numpy as np
 from PIL import Image
 
+from relgan_jax import cli
 from relgan_jax import faces
 from relgan_jax import inference
 
 NO_FACE = 'no face found'
+PROG = 'relgan_jax.predict'
 
 
 def _crop_name(path: str, face: int, used: set[str]) -> str:
@@ -122,7 +127,7 @@ def format_table(results: Sequence[dict[str, Any]],
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-  p = argparse.ArgumentParser(
+  p = cli.ArgumentParser(
       prog='python -m relgan_jax.predict',
       description='Expression probabilities of the faces in photos.')
   p.add_argument('--workdir', required=True,
@@ -139,7 +144,26 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+  """The command; a user error is one line `relgan_jax.predict: error: ...`
+  on stderr and status 2 (command line) or 1 (workdir, model files)."""
+  return cli.run(PROG, lambda: _main(argv),
+                 user_errors=(FileNotFoundError, NotADirectoryError))
+
+
+def _main(argv: Optional[Sequence[str]]) -> int:
   args = parse_args(argv)
+  if args.save_crops and os.path.exists(args.save_crops) and not (
+      os.path.isdir(args.save_crops)):
+    raise cli.UsageError(f'--save_crops={args.save_crops} is a file; give a '
+                         'folder (it is created if missing).')
+  missing = [p for p in args.images if not os.path.exists(p)]
+  if missing:
+    raise cli.UsageError(
+        f'no such image file{"s" if len(missing) > 1 else ""}: '
+        f'{", ".join(missing[:5])}{" ..." if len(missing) > 5 else ""}')
+  if not os.path.isdir(args.workdir):
+    raise cli.UserError(f'--workdir={args.workdir} is not a folder (a '
+                        'protocol workdir or one of its fold_k folders).')
   model = inference.load_expression_model(args.workdir, args.fold)
   finder = faces.FaceFinder(model.preprocessing, align=not args.no_align)
   results = predict_photos(model, finder, args.images,

@@ -87,26 +87,57 @@ def _generate_synthetic(config: ml_collections.ConfigDict, data_dir: str,
   (round(image_size * margin_ratio)); `people`: num_identities[,
   first_identity]."""
   from data_prep import synthetic  # pylint: disable=g-import-not-at-top
-  synthetic.generate(
-      data_dir, **people, num_folds=config.protocol.num_folds, seed=config.seed,
-      size=round(config.model.image_size * config.augment.margin_ratio))
+  try:
+    synthetic.generate(
+        data_dir, **people, num_folds=config.protocol.num_folds,
+        seed=config.seed,
+        size=round(config.model.image_size * config.augment.margin_ratio))
+  except synthetic.ArgumentError as e:  # E.g. more folds than people.
+    raise config_checks.ConfigError(
+        f'cannot generate the synthetic set in {data_dir} with this config '
+        f'(data.synthetic_identities, protocol.num_folds, ...): {e}') from e
 
 
-def load_dataset(config: ml_collections.ConfigDict,
-                 workdir: str) -> records.PreparedDataset:
+def _check_generation_target(data_dir: str) -> None:
+  """Refuses to generate into a file, or into a folder that holds files of
+  its own (a mistyped config.data.dir); an interrupted generation's
+  leftovers (shards, no manifest) may be replaced."""
+  if not os.path.exists(data_dir):
+    return
+  if not os.path.isdir(data_dir):
+    raise config_checks.ConfigError(
+        f'config.data.dir {data_dir} is a file, not a prepared-data folder.')
+  foreign = sorted(n for n in os.listdir(data_dir)
+                   if not (n.startswith('records-') or n == records.REPORT
+                           or n.endswith('.tmp')))
+  if foreign:
+    raise config_checks.ConfigError(
+        f'config.data.dir {data_dir} holds no prepared data (no '
+        f'{records.MANIFEST}) but other files (e.g. {foreign[0]}); is it '
+        'mistyped? The synthetic set is generated only into a new or empty '
+        'folder.')
+
+
+def load_dataset(config: ml_collections.ConfigDict, workdir: str, *,
+                 check_folds: bool = True) -> records.PreparedDataset:
   """Opens the prepared data, generating the synthetic set if asked to.
 
   Raises:
     FileNotFoundError: no manifest.json and nothing may generate it; the
       message names the expected path and the data_prep command.
-    ValueError: the manifest's fold count differs from
-      config.protocol.num_folds.
+    config_checks.ConfigError: the manifest's fold count differs from
+      config.protocol.num_folds (only with check_folds: stage 1 alone,
+      --mode=train_gan, does not use folds).
   """
   data_dir = data_dir_for(config, workdir)
   manifest = os.path.join(data_dir, 'manifest.json')
   if not os.path.exists(manifest):
     if config.data.generate_if_missing and config.data.name == 'synthetic':
-      logging.info('Generating the synthetic face set in %s', data_dir)
+      _check_generation_target(data_dir)
+      logging.warning('No prepared data in %s (config.data.dir=%r): '
+                      'generating the synthetic face set there '
+                      '(config.data.generate_if_missing).',
+                      os.path.abspath(data_dir), config.data.dir)
       _generate_synthetic(config, data_dir,
                           num_identities=config.data.synthetic_identities)
     else:
@@ -118,8 +149,8 @@ def load_dataset(config: ml_collections.ConfigDict,
           f'Make it with: {hint.format(dir=data_dir)}')
   dataset = records.PreparedDataset(data_dir)
   num_folds = int(dataset.manifest['num_folds'])
-  if num_folds != config.protocol.num_folds:
-    raise ValueError(
+  if check_folds and num_folds != config.protocol.num_folds:
+    raise config_checks.ConfigError(
         f'{manifest} has num_folds={num_folds} but config.protocol.num_folds='
         f'{config.protocol.num_folds}; set --config.protocol.num_folds='
         f'{num_folds} or re-prepare the data.')
@@ -182,7 +213,7 @@ def pretrain(config: ml_collections.ConfigDict, workdir: str,
   pre = load_pretrain_dataset(config, data_dir)
   shared = set(map(str, pre.subjects)) & set(map(str, dataset.subjects))
   if shared:
-    raise ValueError(
+    raise config_checks.ConfigError(
         f'The pre-training set {data_dir} holds {len(shared)} subjects of the '
         f'evaluation data (e.g. {sorted(shared)[:3]}); stage 1 would see test '
         'subjects.')
@@ -201,8 +232,9 @@ def folds_to_run(config: ml_collections.ConfigDict,
   wanted = list(config.protocol.folds) or list(range(num_folds))
   for k in wanted:
     if not 0 <= int(k) < num_folds:
-      raise ValueError(f'config.protocol.folds has fold {k}, outside '
-                       f'0..{num_folds - 1} of {dataset.manifest.get("name")}.')
+      raise config_checks.ConfigError(
+          f'config.protocol.folds has fold {k}, outside '
+          f'0..{num_folds - 1} of {dataset.manifest.get("name")}.')
   return [int(k) for k in wanted]
 
 

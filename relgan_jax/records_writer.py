@@ -68,10 +68,12 @@ class _ShardWriter:
 
 
 def _remove_previous(out_dir: str):
-  """Removes the manifest first (marking the folder incomplete), then shards."""
-  manifest = os.path.join(out_dir, records.MANIFEST)
-  if os.path.exists(manifest):
-    os.remove(manifest)
+  """Removes the manifest first (marking the folder incomplete), then the
+  previous producer's report and the shards."""
+  for name in (records.MANIFEST, records.REPORT):
+    path = os.path.join(out_dir, name)
+    if os.path.exists(path):
+      os.remove(path)
   for name in os.listdir(out_dir):
     if name.startswith('records-') and (name.endswith('.tfrecord')
                                         or name.endswith('.npz')

@@ -30,9 +30,16 @@ from typing import Any, Optional, Sequence
 import numpy as np
 from PIL import Image
 
+from relgan_jax import cli
 from relgan_jax import faces
 from relgan_jax import inference
 from relgan_jax import report
+
+PROG = 'relgan_jax.reenact'
+
+
+class NoUsableFaceError(ValueError):
+  """No source (or no target) photo has a usable face."""
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.gif', '.tif', '.tiff',
                     '.webp', '.ppm', '.pgm')
@@ -92,7 +99,8 @@ def reenact_paths(reenactor: inference.Reenactor, finder: faces.FaceFinder,
      'generated': uint8 [R, C, S, S, 3]}.
 
   Raises:
-    ValueError: when no source or no target has a usable face.
+    NoUsableFaceError (a ValueError): when no source or no target has a
+      usable face.
   """
   prep = reenactor.preprocessing
   x_s, used_s, skipped_s = faces_of(sources, finder, prep)
@@ -102,7 +110,7 @@ def reenact_paths(reenactor: inference.Reenactor, finder: faces.FaceFinder,
                             ('target', used_t, targets)):
     if not used:
       why = '; '.join(f'{p}: {w}' for p, w in skipped if p in given)
-      raise ValueError(f'No usable {role} face ({why}).')
+      raise NoUsableFaceError(f'No usable {role} face ({why}).')
   x_bar = reenactor.reenact(x_s, x_t)
   os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
   stem = lambda p: os.path.splitext(os.path.basename(p))[0][-14:]  # noqa: E731
@@ -119,7 +127,7 @@ def reenact_paths(reenactor: inference.Reenactor, finder: faces.FaceFinder,
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-  p = argparse.ArgumentParser(
+  p = cli.ArgumentParser(
       prog='python -m relgan_jax.reenact',
       description="Draws the target's person with the source's expression.")
   p.add_argument('--workdir', required=True,
@@ -140,17 +148,33 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+  """The command; a user error is one line `relgan_jax.reenact: error: ...`
+  on stderr and status 2 (command line: a missing --source/--target, --out
+  a folder) or 1 (workdir without G, no usable face)."""
+  return cli.run(PROG, lambda: _main(argv),
+                 user_errors=(FileNotFoundError, NotADirectoryError))
+
+
+def _main(argv: Optional[Sequence[str]]) -> int:
   args = parse_args(argv)
-  sources, targets = list_images(args.source), list_images(args.target)
+  try:
+    sources, targets = list_images(args.source), list_images(args.target)
+  except FileNotFoundError as e:
+    raise cli.UsageError(e) from e
+  if os.path.isdir(args.out):
+    raise cli.UsageError(f'--out={args.out} is a folder; give a .png file.')
+  if not os.path.isdir(args.workdir):
+    raise cli.UserError(f'--workdir={args.workdir} is not a folder (a '
+                        'protocol workdir, one of its fold_k folders, or a '
+                        'stage-1 workdir).')
   reenactor = inference.load_reenactor(args.workdir, args.fold)
   finder = faces.FaceFinder(reenactor.preprocessing,
                                 align=not args.no_align)
   try:
     result = reenact_paths(reenactor, finder, sources, targets, args.out,
                            grid=args.grid)
-  except ValueError as e:
-    print(f'reenact: {e}', file=sys.stderr)
-    return 1
+  except NoUsableFaceError as e:
+    raise cli.UserError(e) from e
   for path, why in result['skipped']:
     print(f'left out {path}: {why}', file=sys.stderr)
   rows, cols = result['generated'].shape[:2]

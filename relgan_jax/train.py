@@ -10,6 +10,7 @@ G boost) and the checks.
 import functools
 import math
 import os
+import sys
 import time
 from typing import Any, Callable, Dict, Mapping, NamedTuple, Optional, Tuple
 
@@ -98,6 +99,35 @@ def check_finite(metrics: Mapping[str, Any], step: int,
     terms = ', '.join(f'{k}={v}' for k, v in sorted(bad.items()))
     raise NonFiniteLossError(
         f'Stage 1 stopped: non-finite {terms} at step {step}.{where}')
+
+
+def _stderr_is_tty() -> bool:
+  """stderr redraws a progress bar in place: a terminal, or a notebook."""
+  if 'ipykernel' in sys.modules:  # Jupyter/Colab: \r redraws the bar.
+    return True
+  try:
+    return sys.stderr.isatty()
+  except (AttributeError, ValueError):  # Replaced or closed stderr.
+    return False
+
+
+class _ProgressLog:
+  """Without a progress bar (stderr is not a terminal): one log line
+  'stage 1: step N of T (x steps/s)' at most every `every_secs` seconds."""
+
+  def __init__(self, total: int, start: int, *, enabled: bool,
+               every_secs: float = 60.0):
+    self.total, self.enabled, self.every = total, enabled, every_secs
+    self.last_time, self.last_step = time.monotonic(), start
+
+  def __call__(self, step: int) -> None:
+    now = time.monotonic()
+    if not self.enabled or now - self.last_time < self.every:
+      return
+    rate = (step - self.last_step) / (now - self.last_time)
+    logging.info('stage 1: step %d of %d (%.2f steps/s)', step, self.total,
+                 rate)
+    self.last_time, self.last_step = now, step
 
 
 class _MetricsMean:
@@ -219,8 +249,13 @@ def train_gan(config: ml_collections.ConfigDict, workdir: str, dataset,
     means.add(host)
 
   # --- Loop ---
-  bar = tqdm.tqdm(total=total_steps, initial=start_step, disable=not is_chief,
+  # A progress bar on a terminal only: in a log file (not a TTY) its every
+  # update would be a line; there a progress line is logged every minute.
+  bar = tqdm.tqdm(total=total_steps, initial=start_step,
+                  disable=not (is_chief and _stderr_is_tty()),
                   desc='stage 1', unit='step', dynamic_ncols=True)
+  progress = _ProgressLog(total_steps, start_step, enabled=is_chief and
+                          bar.disable)
   # SIGTERM (one process) or JAX's preemption sync point (several): checkpoint
   # this step, then raise preemption.Preempted (main exits with status 143).
   watcher = preemption.Watcher(
@@ -245,6 +280,7 @@ def train_gan(config: ml_collections.ConfigDict, workdir: str, dataset,
         done = step + 1
         pending = (done, metrics)
         bar.update(1)
+        progress(done)
 
         stop = watcher.should_stop(done)  # Every step, on every process.
         log_now = is_time(done, config.train.log_every, total_steps)

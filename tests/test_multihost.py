@@ -139,6 +139,12 @@ def test_two_processes_match_one_process(data_dir, tmp_path, monkeypatch):
   assert 'process 1 of 2, 2 devices (cpu)' in runs[1].text()
   (fp0,), (fp1,) = (run.all(cli_runs.FINGERPRINT) for run in runs)
   assert fp0.group(2) == fp1.group(2)  # Identical replicas.
+  # Process 0 alone held the workdir's lock and recorded the config
+  # (relgan_jax/workdir_guard.py).
+  with open(os.path.join(workdir, 'run.lock')) as f:
+    assert json.load(f)['pid'] == runs[0].proc.pid
+  with open(os.path.join(workdir, 'run_config.json')) as f:
+    assert json.load(f)['mode'] == 'train_gan'
 
   # One TensorBoard event file (process 0's); one checkpoint with the data
   # position of each process.

@@ -322,7 +322,8 @@ def test_image_folder_cli_subject_regex_and_resize(tmp_path, capsys):
       'unused': ['s01_e.png']})
   prepare.main([
       '--dataset=image_folder', f'--raw_dir={raw}', f'--out_dir={out}',
-      '--subject_regex=/(?P<subject>s\\d+)_', '--classes=sad,happy',
+      '--subject_regex=/(?P<subject>s\\d+)_', '--subject_regex_on=path',
+      '--classes=sad,happy',
       '--num_folds=2', '--stored_size=32', '--workers=1', '--no_progress'])
   assert 'prepared image_folder: 5 images (2 classes, 4 subjects)' in (
       capsys.readouterr().out)
@@ -398,7 +399,8 @@ def test_interrupted_prep_resumes_and_reruns_are_safe(tmp_path, monkeypatch,
   manifest = _run('bu4dfe', raw, out, num_folds=2, chunk_size=2)
   assert 'resuming: 4 of 11 images already processed' in capsys.readouterr().out
   assert sorted(os.listdir(out)) == [
-      'manifest.json', 'prep_report.json', 'records-00000.tfrecord',
+      'manifest.json', 'prep_report.json', prepare.INVENTORY,
+      'records-00000.tfrecord',
       'records-00000.tfrecord.index.npz']
   resumed = records.PreparedDataset(str(out))
   fresh = records.PreparedDataset(str(tmp_path / 'ref'))

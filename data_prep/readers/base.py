@@ -35,6 +35,11 @@ STAGE1_ONLY_EXPRESSION = -1
 BASIC_SIX = ('anger', 'disgust', 'fear', 'happy', 'sadness', 'surprise')
 
 
+class ReaderError(ValueError):
+  """The raw tree or the reader options cannot give a listing (the message
+  names what and, where it helps, an example file)."""
+
+
 @dataclasses.dataclass(frozen=True)
 class Item:
   """One image the protocol uses.
@@ -113,6 +118,9 @@ class ReaderOptions:
   frame_stride: int = 1  # BU-4DFE: every k-th frame.
   include_neutral: bool = False  # BU-3DFE: add the neutral (00) image.
   subject_regex: str | None = None  # image_folder.
+  # image_folder: search subject_regex in the file 'name' or the 'path'
+  # relative to the raw folder.
+  subject_regex_on: str = 'name'
   classes: tuple[str, ...] | None = None  # image_folder: fixed class order.
 
   def as_dict(self) -> dict[str, Any]:

@@ -4,10 +4,14 @@ Layout (DESIGN.md §6):
   RAW/<class>/**/<image>
 Classes are the sub-folder names in sorted order, or `options.classes` (then
 folders not listed are skipped). The subject of an image comes from
-`options.subject_regex`, searched in its path relative to RAW: the group named
-'subject' if there is one, else group 1, else the whole match. Without a regex
+`options.subject_regex`, searched in its file name (or, with
+`options.subject_regex_on == 'path'`, in its path relative to RAW, for
+layouts that keep the subject in a folder name): the group named 'subject' if
+there is one, else group 1, else the whole match. A regex that matches no
+file is an error naming an example file; one that matches only some says so
+in a note (printed, and in the report) and rejects the rest. Without a regex
 every image is its own subject (folds are then NOT subject-independent, and
-the report says so).
+the note says so).
 """
 
 import os
@@ -28,6 +32,12 @@ def read(raw_dir: str, options: base.ReaderOptions) -> base.Listing:
         f'{raw_dir!r} needs one sub-folder per class; missing: '
         f'{missing or "all (no sub-folders)"}')
   pattern = re.compile(options.subject_regex) if options.subject_regex else None
+  on_path = options.subject_regex_on == 'path'
+  if options.subject_regex_on not in ('name', 'path'):
+    raise base.ReaderError(f'subject_regex_on must be "name" or "path", got '
+                           f'{options.subject_regex_on!r}')
+  where = 'path' if on_path else 'name'
+  unmatched = []
   listing = base.Listing(classes=classes)
   if pattern is None:
     listing.notes.append('no subject_regex: every image is its own subject, so '
@@ -51,13 +61,34 @@ def read(raw_dir: str, options: base.ReaderOptions) -> base.Listing:
       rel = base.relpath(path, raw_dir)
       subject = rel
       if pattern is not None:
-        m = pattern.search(rel)
-        if m is None:
+        m = pattern.search(rel if on_path else os.path.basename(rel))
+        if m is None or not _subject(pattern, m):
           listing.reject(rel, base.NO_SUBJECT,
-                         f'subject_regex {pattern.pattern!r} does not match')
+                         f'subject_regex {pattern.pattern!r} does not match '
+                         f'the file {where}')
+          unmatched.append(rel)
           continue
-        subject = (m['subject'] if 'subject' in pattern.groupindex else
-                   m[1] if pattern.groups else m[0])
+        subject = _subject(pattern, m)
       listing.items.append(base.Item(path=rel, expression=label,
                                      subject=subject))
+  if pattern is not None and unmatched:
+    example = unmatched[0] if on_path else os.path.basename(unmatched[0])
+    hint = ('' if on_path else ' (--subject_regex_on=path searches the path '
+            'relative to raw_dir instead)')
+    if not listing.items:
+      raise base.ReaderError(
+          f"subject_regex '{pattern.pattern}' matches none of the "
+          f'{len(unmatched)} image file {where}s in {raw_dir!r} (e.g. '
+          f'{example!r}){hint}')
+    listing.notes.append(
+        f"subject_regex '{pattern.pattern}' does not match the file {where} "
+        f'of {len(unmatched)} of {len(unmatched) + len(listing.items)} images '
+        f'(e.g. {example!r}); they are left out (rejected: no subject){hint}')
   return listing
+
+
+def _subject(pattern: re.Pattern, m: re.Match) -> str:
+  """The group named 'subject', else group 1, else the whole match."""
+  if 'subject' in pattern.groupindex:
+    return m['subject'] or ''
+  return (m[1] or '') if pattern.groups else m[0]

@@ -1,0 +1,117 @@
+"""One way for every command line to meet bad input: one line, a status.
+
+A problem the user can fix (a missing file, a flag that cannot work, a
+workdir in use) ends the command with ONE line on stderr,
+
+  <prog>: error: <what is wrong and what to do>
+
+and exit status 2 when the command line itself cannot be used (unknown or
+missing flag, bad flag value, missing config file, misspelt config field) or
+1 when something found after parsing is wrong (a config value, data, a
+workdir). An internal error (a bug) keeps its traceback. `RELGAN_TRACEBACK=1`
+shows the traceback of user errors too.
+
+Entry points: relgan_jax.main, relgan_jax.predict, relgan_jax.reenact,
+data_prep.prepare, data_prep.synthetic.
+"""
+
+import argparse
+import os
+import sys
+from typing import Any, Callable, NoReturn, Sequence, Type
+
+USAGE = 2  # The command line cannot be used as given.
+RUNTIME = 1  # Something found after parsing is wrong.
+
+
+class UserError(Exception):
+  """A problem the user can fix; reported in one line, exit status 1."""
+  exit_code = RUNTIME
+
+
+class UsageError(UserError):
+  """The command line cannot be used as given; exit status 2."""
+  exit_code = USAGE
+
+
+def show_tracebacks() -> bool:
+  """RELGAN_TRACEBACK=1: user errors keep their traceback too."""
+  return os.environ.get('RELGAN_TRACEBACK', '') not in ('', '0')
+
+
+def one_line(message: Any) -> str:
+  """`message` as one line (its lines joined, blank ones dropped)."""
+  lines = [line.strip() for line in str(message).splitlines()]
+  return ' '.join(line for line in lines if line) or type(message).__name__
+
+
+def error_line(prog: str, message: Any) -> str:
+  return f'{prog}: error: {one_line(message)}'
+
+
+def report(prog: str, message: Any) -> None:
+  """Prints the error line (flushing stdout first, so it comes last)."""
+  sys.stdout.flush()
+  print(error_line(prog, message), file=sys.stderr, flush=True)
+
+
+def fail(prog: str, message: Any, exit_code: int = RUNTIME) -> NoReturn:
+  """Prints the error line and exits with `exit_code`."""
+  report(prog, message)
+  sys.exit(exit_code)
+
+
+def run(prog: str, body: Callable[[], Any], *,
+        user_errors: Sequence[Type[BaseException]] = (),
+        usage_errors: Sequence[Type[BaseException]] = ()) -> int:
+  """Calls `body()`; returns its status (None = 0), or the status of a user
+  error after printing its one line. Other exceptions propagate (traceback).
+
+  Args:
+    prog: the name before ': error:'.
+    body: the command.
+    user_errors: exception types reported with status 1 (UserError always).
+    usage_errors: exception types reported with status 2 (UsageError always).
+  """
+  try:
+    status = body()
+    return 0 if status is None else int(status)
+  except tuple(usage_errors) + (UsageError,) as e:
+    if show_tracebacks():
+      raise
+    report(prog, e)
+    return USAGE
+  except tuple(user_errors) + (UserError,) as e:
+    if show_tracebacks():
+      raise
+    report(prog, e)
+    return getattr(e, 'exit_code', RUNTIME)
+
+
+class ArgumentParser(argparse.ArgumentParser):
+  """argparse whose usage errors raise UsageError (one line, status 2 via
+  `run`) instead of printing the usage block."""
+
+  def error(self, message: str) -> NoReturn:
+    raise UsageError(f'{message} (see --help)')
+
+
+def absl_flags_parser(prog: str) -> Callable[[Sequence[str]], list[str]]:
+  """A `flags_parser` for absl's app.run: flag errors (unknown or missing
+  flag, bad value) and leftover arguments are one line, status 2."""
+
+  def parse(argv: Sequence[str]) -> list[str]:
+    from absl import flags  # pylint: disable=g-import-not-at-top
+    try:
+      rest = flags.FLAGS(list(argv))
+    except flags.Error as e:
+      if show_tracebacks():
+        raise
+      fail(prog, f'{e} (see --helpshort)', USAGE)
+    if len(rest) > 1:
+      fail(prog, f'unexpected arguments {rest[1:]}: every setting is a '
+           '--flag (see --helpshort).', USAGE)
+    return rest
+
+  return parse
+
