@@ -496,6 +496,10 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
   os.makedirs(workdir, exist_ok=True)
   dataset = load_dataset(config, workdir)
   class_names = dataset.manifest['expression_classes']
+  # A generic image folder is named by its folder, not by the reader.
+  name = dataset.manifest['name']
+  if name == 'image_folder':
+    name = os.path.basename(data_dir_for(config, workdir).rstrip('/\\'))
   results, resumed_seconds = [], 0.0
   finished = {k: load_fold_result(workdir, k)
               for k in folds_to_run(config, dataset)}
@@ -514,10 +518,10 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
   seconds = time.time() - start + resumed_seconds
   if not _is_primary():
     return report.summarize(results, config,
-                            dataset_name=dataset.manifest['name'],
+                            dataset_name=name,
                             class_names=class_names, seconds=seconds)
   rep = report.write_report(
-      workdir, results, config, dataset_name=dataset.manifest['name'],
+      workdir, results, config, dataset_name=name,
       class_names=class_names, seconds=seconds)
   grid = os.path.join(workdir, f'fold_{results[0]["fold"]}', GRID_FILE)
   if os.path.exists(grid):
