@@ -3,7 +3,6 @@ dataset's real layout (data_prep.fake_layouts)."""
 
 import hashlib
 import io
-import json
 import os
 import shutil
 
@@ -11,6 +10,7 @@ import numpy as np
 from PIL import Image
 import pytest
 
+import prep_runs
 from data_prep import fake_layouts as fl
 from data_prep import prep_worker
 from data_prep import prepare
@@ -19,25 +19,10 @@ from relgan_jax import folds as folds_lib
 from relgan_jax import records
 
 
-def _run(dataset, raw, out, **kw):
-  kw.setdefault('workers', 1)
-  kw.setdefault('align', False)
-  kw.setdefault('progress', False)
-  return prepare.prepare(dataset, str(raw), str(out), **kw)
-
-
-def _report(out):
-  with open(os.path.join(out, 'prep_report.json')) as f:
-    return json.load(f)
-
-
-def _rejected(out):
-  return {r['path']: r['reason'] for r in _report(out)['rejected']}
-
-
-def _records(out):
-  ds = records.PreparedDataset(str(out))
-  return ds, [ds.raw(i) for i in range(len(ds))]
+_run = prep_runs.run
+_report = prep_runs.report
+_rejected = prep_runs.rejected
+_records = prep_runs.prepared_records
 
 
 def _tree_digest(root):

@@ -3,13 +3,13 @@ neutral frames, stored with expression -1 and `label/stage1_only` = 1, usable
 only as stage 1's x_t: never a source, a ground truth, a class, a fold's
 train/test record or a stage-2 record."""
 
-import json
 import os
 import shutil
 
 import numpy as np
 import pytest
 
+import prep_runs
 from data_prep import fake_layouts as fl
 from data_prep import prepare
 from relgan_jax import folds as folds_lib
@@ -19,25 +19,10 @@ from relgan_jax import records
 CLASSES = ['anger', 'happy']
 
 
-def _run(dataset, raw, out, **kw):
-  kw.setdefault('workers', 1)
-  kw.setdefault('align', False)
-  kw.setdefault('progress', False)
-  return prepare.prepare(dataset, str(raw), str(out), **kw)
-
-
-def _report(out):
-  with open(os.path.join(out, 'prep_report.json')) as f:
-    return json.load(f)
-
-
-def _rejected(out):
-  return {r['path']: r['reason'] for r in _report(out)['rejected']}
-
-
-def _records(out):
-  ds = records.PreparedDataset(str(out))
-  return ds, [ds.raw(i) for i in range(len(ds))]
+_run = prep_runs.run
+_report = prep_runs.report
+_rejected = prep_runs.rejected
+_records = prep_runs.prepared_records
 
 
 def _corrupt(path):
