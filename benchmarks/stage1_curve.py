@@ -16,6 +16,7 @@ Only for looking at a run: nothing here trains G or D.
 
 import json
 import os
+import tempfile
 
 from absl import app
 from absl import flags
@@ -49,9 +50,11 @@ def checkpoint_steps(stage1_dir: str) -> list[int]:
 
 
 def evaluate(config, dataset, g_params, fold: int, seed: int) -> dict:
-  path = os.path.abspath(f'{FLAGS.out}_encoder')
-  checkpointing.export_encoder(g_params, config, path)
-  module, variables = checkpointing.load_encoder(path, return_variables=True)
+  with tempfile.TemporaryDirectory() as tmp:
+    path = os.path.join(tmp, 'encoder')
+    checkpointing.export_encoder(g_params, config, path)
+    module, variables = checkpointing.load_encoder(path,
+                                                   return_variables=True)
   encode = features.ges_encoder_fn(module, variables)
   train_idx, test_idx = folds_lib.split_indices(dataset, fold)
   train_idx = protocol.select_records(dataset, train_idx, config)
