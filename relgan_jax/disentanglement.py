@@ -374,7 +374,8 @@ def reenactment_fns(config: ml_collections.ConfigDict, g_variables,
   return functools.partial(reenact, g_variables), classify_fn
 
 
-def _centre_crops(dataset, indices, config, batch_size):
+def centre_crops(dataset, indices, config, batch_size: int = 64) -> np.ndarray:
+  """The records' evaluation crops (uint8 [N, S, S, 3]), in order."""
   batches = input_pipeline.eval_batches(dataset, np.asarray(indices), config,
                                         batch_size=batch_size)
   return np.concatenate([np.asarray(b['image'])[np.asarray(b['mask'], bool)]
@@ -440,7 +441,7 @@ def run_fold(config: ml_collections.ConfigDict, dataset, train_indices,
                                                    test.identity)
   result['reenactment'] = None
   if g_variables is not None:
-    images = _centre_crops(dataset, test_indices, config, eval_bs)
+    images = centre_crops(dataset, test_indices, config, eval_bs)
     assert len(images) == len(test)  # Both in the order of test_indices.
     pairs = transfer_pairs(
         test.expression, test.identity,

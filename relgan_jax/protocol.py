@@ -305,13 +305,6 @@ def stage1(config: ml_collections.ConfigDict, fold_dir: str, dataset,
 # --- Reenactment grid -----------------------------------------------------------
 
 
-def _centre_crops(dataset, indices: Sequence[int],
-                  config: ml_collections.ConfigDict) -> np.ndarray:
-  batch = next(iter(input_pipeline.eval_batches(
-      dataset, np.asarray(indices), config, batch_size=len(indices))))
-  return np.asarray(batch['image'])[np.asarray(batch['mask'], bool)]
-
-
 def pick_grid_records(expressions: np.ndarray, identities: np.ndarray,
                       class_names: Sequence[str], *,
                       intensities: Optional[np.ndarray] = None,
@@ -372,8 +365,10 @@ def draw_reenactment_grid(config: ml_collections.ConfigDict,
       np.asarray(dataset.identities)[record_indices], class_names,
       intensities=_intensities(dataset, record_indices), seed=config.seed)
   src, tgt = record_indices[src], record_indices[tgt]
-  x_s = _centre_crops(dataset, src, config)
-  x_t = _centre_crops(dataset, tgt, config)
+  x_s = disentanglement.centre_crops(dataset, src, config,
+                                     batch_size=len(src))
+  x_t = disentanglement.centre_crops(dataset, tgt, config,
+                                     batch_size=len(tgt))
   rows, cols = len(x_s), len(x_t)
   generator = models.build_generator(config)
   x_bar = jax.jit(lambda v, a, b: generator.apply(
