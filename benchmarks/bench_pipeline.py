@@ -16,10 +16,10 @@ import os
 import tempfile
 import time
 
-from absl import app
 from absl import flags
 
 from configs import default
+from relgan_jax import cli
 from relgan_jax import input_pipeline
 from relgan_jax import records
 
@@ -80,4 +80,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.absl_run('benchmarks.bench_pipeline', main,
+                 user_errors=(FileNotFoundError,))

@@ -41,13 +41,13 @@ import platform
 import statistics
 import time
 
-from absl import app
 from absl import flags
 import jax
 import jax.numpy as jnp
 
 from benchmarks import stage1_programs
 from configs import default
+from relgan_jax import cli
 from relgan_jax import host_malloc
 from relgan_jax import layers
 from relgan_jax import models
@@ -60,6 +60,11 @@ flags.DEFINE_enum('dtype', 'float32', ['float32', 'bfloat16'],
 flags.DEFINE_enum('conv_impl', None, list(layers.IMPLS),
                   'Convolution implementation (default: the config default).')
 flags.DEFINE_string('norm', None, "Generator norm (default: the config's).")
+flags.DEFINE_float('d_width', None,
+                   "D's conv width multiplier (default: the config's, which "
+                   'follows --width; configs/synthetic.py uses 1.0).')
+flags.DEFINE_string('d_norm', None, "D's norm (default: the config's; "
+                    "configs/synthetic.py uses 'group').")
 flags.DEFINE_enum('program', 'iteration', ['iteration', 'separate'],
                   "'iteration': the fused D + G program that training runs; "
                   "'separate': a D step program, then a G step program (G's "
@@ -183,7 +188,8 @@ def _cpu_model() -> str:
 
 def config_from_flags():
   """The default config with this script's --image_size, --width, --dtype,
-  --conv_impl, --norm and --batch (shared with profile_step.py)."""
+  --conv_impl, --norm, --d_width, --d_norm and --batch (shared with
+  profile_step.py)."""
   config = default.get_config()
   config.model.image_size = FLAGS.image_size
   config.model.width = FLAGS.width
@@ -192,6 +198,10 @@ def config_from_flags():
     config.model.conv_impl = FLAGS.conv_impl
   if FLAGS.norm:
     config.model.norm = FLAGS.norm
+  if FLAGS.d_width is not None:
+    config.model.d_width = FLAGS.d_width
+  if FLAGS.d_norm:
+    config.model.d_norm = FLAGS.d_norm
   config.train.batch_size = FLAGS.batch
   return config
 
@@ -284,4 +294,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.absl_run('benchmarks.bench_step', main,
+                 user_errors=(FileNotFoundError,))

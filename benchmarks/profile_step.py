@@ -22,13 +22,13 @@ import os
 import re
 import tempfile
 
-from absl import app
 from absl import flags
 import jax
 from jax._src.lib import _profile_data  # The profiler's XSpace reader.
 
 from benchmarks import bench_step  # Also defines the shared flags.
 from benchmarks import stage1_programs
+from relgan_jax import cli
 from relgan_jax import host_malloc
 
 flags.DEFINE_integer('runs', 2, 'Traced executions of each step program.')
@@ -127,4 +127,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.absl_run('benchmarks.profile_step', main,
+                 user_errors=(FileNotFoundError,))

@@ -18,7 +18,6 @@ import json
 import os
 import tempfile
 
-from absl import app
 from absl import flags
 from ml_collections import config_flags
 import matplotlib
@@ -26,6 +25,7 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from relgan_jax import cli  # noqa: E402
 from relgan_jax import checkpointing  # noqa: E402
 from relgan_jax import disentanglement  # noqa: E402
 from relgan_jax import features  # noqa: E402
@@ -114,4 +114,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.absl_run('benchmarks.stage1_curve', main,
+                 user_errors=(FileNotFoundError,))

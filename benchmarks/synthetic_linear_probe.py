@@ -18,11 +18,11 @@ Prints one JSON object with accuracies (%) and chance levels.
 
 import json
 
-from absl import app
 from absl import flags
 import numpy as np
 from PIL import Image
 
+from relgan_jax import cli
 from relgan_jax import folds as folds_lib
 from relgan_jax import records
 
@@ -105,4 +105,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.absl_run('benchmarks.synthetic_linear_probe', main,
+                 user_errors=(FileNotFoundError,))

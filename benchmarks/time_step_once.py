@@ -12,12 +12,12 @@ import json
 import statistics
 import time
 
-from absl import app
 from absl import flags
 import jax
 
 from benchmarks import stage1_programs
 from configs import default
+from relgan_jax import cli
 
 _IMAGE_SIZE = flags.DEFINE_integer('image_size', 96, 'Face side.')
 _WIDTH = flags.DEFINE_float('width', 1.0, 'Conv width multiplier.')
@@ -70,4 +70,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.absl_run('benchmarks.time_step_once', main,
+                 user_errors=(FileNotFoundError,))

@@ -27,6 +27,7 @@ import ml_collections
 import numpy as np
 import orbax.checkpoint as ocp
 
+from relgan_jax import cli
 from relgan_jax import models
 
 STATE, DATA, META = 'state', 'data', 'meta'
@@ -34,7 +35,7 @@ ENCODER_JSON = 'encoder.json'
 ENCODER_TREE = 'ges'
 
 
-class CheckpointMismatchError(ValueError):
+class CheckpointMismatchError(ValueError, cli.UserError):
   """The workdir's checkpoint belongs to a different run set-up."""
 
 

@@ -12,7 +12,8 @@ workdir). An internal error (a bug) keeps its traceback. `RELGAN_TRACEBACK=1`
 shows the traceback of user errors too.
 
 Entry points: relgan_jax.main, relgan_jax.predict, relgan_jax.reenact,
-data_prep.prepare, data_prep.synthetic.
+data_prep.prepare, data_prep.synthetic, and the benchmarks/ scripts
+(`absl_run`).
 """
 
 import argparse
@@ -115,3 +116,17 @@ def absl_flags_parser(prog: str) -> Callable[[Sequence[str]], list[str]]:
 
   return parse
 
+
+
+def absl_run(prog: str, main: Callable[[Sequence[str]], Any], *,
+             user_errors: Sequence[Type[BaseException]] = ()) -> NoReturn:
+  """absl's app.run(main) on this module's error path: flag errors and
+  app.UsageError are one line with status 2, `user_errors` (and UserError)
+  one line with status 1."""
+  from absl import app  # pylint: disable=g-import-not-at-top
+
+  def wrapped(argv):
+    sys.exit(run(prog, lambda: main(argv), user_errors=user_errors,
+                 usage_errors=(app.UsageError,)))
+
+  app.run(wrapped, flags_parser=absl_flags_parser(prog))

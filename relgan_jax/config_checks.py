@@ -21,6 +21,7 @@ from typing import Any, Optional
 
 import ml_collections
 
+from relgan_jax import cli
 from relgan_jax import losses
 from relgan_jax import models
 
@@ -34,7 +35,7 @@ DATASETS = ('bu3dfe', 'bu4dfe', 'ckplus', 'image_folder', 'oulu_casia', 'sfew',
 WITHOUT_IDENTITIES = ('sfew',)
 
 
-class ConfigError(ValueError):
+class ConfigError(ValueError, cli.UserError):
   """A config value that cannot work; the message names the field."""
 
 

@@ -32,6 +32,8 @@ from absl import logging
 import jax
 import numpy as np
 
+from relgan_jax import cli
+
 MODES = ('auto', 'on', 'off')
 ENV_ADDRESS = 'JAX_COORDINATOR_ADDRESS'
 ENV_NUM_PROCESSES = 'JAX_NUM_PROCESSES'
@@ -42,7 +44,7 @@ ENV_PROCESS_ID = 'JAX_PROCESS_ID'
 _MANAGED_ENV = ('SLURM_JOB_ID', 'OMPI_MCA_orte_hnp_uri')
 
 
-class DistributedConfigError(ValueError):
+class DistributedConfigError(ValueError, cli.UserError):
   """Inconsistent coordinator / process flags or environment."""
 
 

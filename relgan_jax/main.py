@@ -45,13 +45,11 @@ import jax
 from ml_collections import config_flags
 import numpy as np
 
-from relgan_jax import checkpointing
 from relgan_jax import cli
 from relgan_jax import config_checks
 from relgan_jax import distributed
 from relgan_jax import host_malloc
 from relgan_jax import preemption
-from relgan_jax import records
 from relgan_jax import workdir_guard
 
 FLAGS = flags.FLAGS
@@ -76,10 +74,10 @@ flags.DEFINE_integer('process_id', None,
 flags.mark_flags_as_required(['config', 'workdir'])
 
 # Failures with a cause the user can fix: reported as one line, no traceback.
-_USER_ERRORS = (config_checks.ConfigError, distributed.DistributedConfigError,
-                records.DataError, FileNotFoundError,
-                checkpointing.CheckpointMismatchError,
-                workdir_guard.WorkdirError, cli.UserError)
+# Failures with a cause the user can fix: reported as one line, no traceback
+# (ConfigError, DataError, CheckpointMismatchError, WorkdirError and
+# DistributedConfigError are cli.UserErrors).
+_USER_ERRORS = (FileNotFoundError, cli.UserError)
 PROG = 'relgan_jax'
 
 

@@ -11,6 +11,8 @@ from typing import Iterable
 
 import google_crc32c
 
+from relgan_jax import cli
+
 _MASK_DELTA = 0xA282EAD8
 _HEADER = struct.Struct('<QI')  # length, masked crc of the length
 _FOOTER = struct.Struct('<I')  # masked crc of the payload
@@ -20,7 +22,7 @@ HEADER_SIZE = _HEADER.size
 FOOTER_SIZE = _FOOTER.size
 
 
-class DataError(ValueError):
+class DataError(ValueError, cli.UserError):
   """Prepared data that is missing, corrupt or inconsistent (names the file)."""
 
 

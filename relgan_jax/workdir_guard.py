@@ -36,6 +36,8 @@ from etils import epath
 import jax
 import numpy as np
 
+from relgan_jax import cli
+
 LOCK_FILE = 'run.lock'
 CONFIG_FILE = 'run_config.json'
 DATA_DIGEST = 'data_digest'  # In CONFIG_FILE: the records trained on.
@@ -54,7 +56,7 @@ MAY_GROW = frozenset({'train.num_steps', 'train.num_epochs'})
 UNUSED_BY_MODE = {'train_gan': ('protocol.', 'stage2.')}
 
 
-class WorkdirError(Exception):
+class WorkdirError(cli.UserError):
   """The workdir cannot be used by this run; the message says why."""
 
 

@@ -1,7 +1,7 @@
 """Bad input meets one clear line and loses nothing (issue 15).
 
 Every command line (relgan_jax.main, .predict, .reenact, data_prep.prepare,
-data_prep.synthetic) reports a problem the user can fix as ONE line
+data_prep.synthetic, the benchmarks) reports a problem the user can fix as ONE line
 `<prog>: error: ...` on stderr, status 2 for the command line and 1 for what
 is found after parsing, without a traceback; and nothing the earlier run or
 prepared set wrote changes (hashes before/after). The numbers in the test
@@ -225,6 +225,25 @@ def test_6_subject_regex_matching_nothing_or_some(tmp_path):
   assert not out.exists()
   status, _, stderr = _prep(raw, out, '--subject_regex=(')
   _error_line('data_prep.prepare', status, stderr, 2, 'not a regular')
+
+
+def test_6_report_totals_add_up_and_name_the_files_left_out(tmp_path):
+  raw, out = tmp_path / 'raw', tmp_path / 'out'
+  _class_folders(raw, people=3)
+  fl.make_image_folder(raw, {'happy': ['x.png', 'y.png']}, size=(24, 24))
+  (raw / 'happy' / 'notes.txt').write_text('not a face')
+  status, stdout, stderr = _prep(raw, out, r'--subject_regex=^(S\d+)_',
+                                 '--num_folds=3')
+  assert status == 0, stderr
+  with open(out / 'prep_report.json') as f:
+    report = json.load(f)
+  totals = report['totals']
+  assert totals == dict(listed=14, used=12, rejected=2, skipped_by_protocol=1)
+  assert sorted(r['path'] for r in report['rejected']) == [
+      'happy/x.png', 'happy/y.png']
+  assert report['skipped_examples'] == {'not an image file':
+                                        ['happy/notes.txt']}
+  assert '2 inputs rejected (no subject: 2)' in stdout
 
 
 def test_6_without_regex_the_summary_says_folds_are_not_subject_independent(
@@ -466,6 +485,22 @@ def test_9_main_command_line_errors_are_one_line(tmp_path):
   _error_line('relgan_jax', few.returncode, few.stderr, 1,
               'num_folds=5 needs 1 <= num_folds <= num_identities=3')
   assert not (tmp_path / 'few' / 'data').exists()
+
+
+@pytest.mark.slow
+def test_benchmark_command_lines_are_one_line(tmp_path):
+  env = cli_runs.env(None, num_devices=2)
+  odd = _run_module('benchmarks.bench_step', '--batch=3', '--num_devices=2',
+                    env=env)
+  _error_line('benchmarks.bench_step', odd.returncode, odd.stderr, 2,
+              '--batch=3', 'multiple of 2')
+  unknown = _run_module('benchmarks.bench_step', '--nope=1', env=env)
+  _error_line('benchmarks.bench_step', unknown.returncode, unknown.stderr, 2,
+              "'nope'")
+  missing = _run_module('benchmarks.bench_pipeline',
+                        f'--data_dir={tmp_path / "none"}', env=env)
+  _error_line('benchmarks.bench_pipeline', missing.returncode,
+              missing.stderr, 1, 'manifest.json not found')
 
 
 @pytest.mark.slow
