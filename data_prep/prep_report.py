@@ -43,15 +43,22 @@ def build_report(*, dataset: str, raw_dir: str, out_dir: str,
   else:
     per_split = collections.Counter(
         f'fold {fold_of_subject[u["subject"]]}' for u in used)
-  by_reason = collections.Counter(r.reason for r in rejections)
+  # The totals count the protocol's images (listed = used + rejected); the
+  # stage-1-only frames have their own block ('stage1_only'), their
+  # rejections are listed below with the others.
+  stage1_paths = {item.path for item in listing.stage1_only}
+  protocol_rejections = [r for r in rejections if r.path not in stage1_paths]
+  reader_rejections = [r for r in listing.rejections
+                       if r.path not in stage1_paths]
+  by_reason = collections.Counter(r.reason for r in protocol_rejections)
   return dict(
       dataset=dataset,
       raw_dir=raw_dir,
       out_dir=out_dir,
       settings=dict(settings),
       classes=classes,
-      totals=dict(listed=len(listing.items), used=len(used),
-                  rejected=len(rejections),
+      totals=dict(listed=len(listing.items) + len(reader_rejections),
+                  used=len(used), rejected=len(protocol_rejections),
                   skipped_by_protocol=sum(listing.skipped.values())),
       counts=dict(
           per_class={c: per_class.get(c, 0) for c in classes},
@@ -64,6 +71,8 @@ def build_report(*, dataset: str, raw_dir: str, out_dir: str,
       rejected=[dict(path=r.path, reason=r.reason, detail=r.detail)
                 for r in rejections],
       skipped_by_protocol=dict(sorted(listing.skipped.items())),
+      skipped_examples={k: list(v) for k, v in
+                        sorted(listing.skipped_examples.items())},
       multiple_faces_largest_used=list(multiple_faces),
       notes=list(listing.notes),
   )

@@ -142,7 +142,9 @@ def test_ckplus_last_three_frames_labels_folds_and_rejections(tmp_path):
       'frames of rejected sequences': 4 + 3 + 3 + 4,
       'frames other than the last 3 up to the labelled frame': 1 + 8 + 0,
       'not an image file': 1}
-  assert report['totals'] == dict(listed=9, used=8, rejected=5,
+  # listed = used + rejected: 9 frames kept by the reader (8 written, 1
+  # unreadable) and 4 sequences it rejected.
+  assert report['totals'] == dict(listed=13, used=8, rejected=5,
                                   skipped_by_protocol=24)
   assert {k: v for k, v in report['stage1_only'].items() if k != 'what'} == (
       dict(listed=3, used=3, subject_without_protocol_images=0,

@@ -13,7 +13,7 @@ are relative to the raw folder, with '/' separators.
 import dataclasses
 import os
 import re
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 # Rejection reasons (prep_report.json groups by these).
 UNREADABLE = 'unreadable'
@@ -24,6 +24,11 @@ DUPLICATE = 'duplicate'
 NO_SUBJECT = 'no subject'
 NO_IMAGES = 'no images'
 PROCESSING_ERROR = 'processing error'  # Detection/alignment raised.
+
+# Files the protocol leaves out (counted in prep_report.json's
+# skipped_by_protocol, the first MAX_SKIPPED_EXAMPLES of each kind named).
+NOT_AN_IMAGE = 'not an image file'
+MAX_SKIPPED_EXAMPLES = 20
 
 IMAGE_EXTENSIONS = frozenset(
     {'.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.ppm', '.pgm', '.gif'})
@@ -81,6 +86,8 @@ class Listing:
       a deterministic order.
     rejections: inputs not used (reported by path).
     skipped: {why: count} of files the protocol leaves out by design.
+    skipped_examples: {why: the first MAX_SKIPPED_EXAMPLES of those files}
+      (paths), so that a report names what it left out.
     has_identities: False for datasets without subject ids (SFEW, ...): every
       image is its own subject and has identity -1.
     fixed_split: True when `Item.split` gives train/test (no folds).
@@ -91,13 +98,20 @@ class Listing:
   stage1_only: list[Item] = dataclasses.field(default_factory=list)
   rejections: list[Rejection] = dataclasses.field(default_factory=list)
   skipped: dict[str, int] = dataclasses.field(default_factory=dict)
+  skipped_examples: dict[str, list[str]] = dataclasses.field(
+      default_factory=dict)
   has_identities: bool = True
   fixed_split: bool = False
   notes: list[str] = dataclasses.field(default_factory=list)
 
-  def skip(self, why: str, count: int = 1) -> None:
+  def skip(self, why: str, count: int = 1,
+           paths: Sequence[str] = ()) -> None:
+    """Counts `count` files left out for `why`; `paths` names them (or
+    some of them)."""
     if count:
       self.skipped[why] = self.skipped.get(why, 0) + count
+    examples = self.skipped_examples.setdefault(why, []) if paths else []
+    examples += list(paths)[:MAX_SKIPPED_EXAMPLES - len(examples)]
 
   def reject(self, path: str, reason: str, detail: str = '') -> None:
     self.rejections.append(Rejection(path, reason, detail))
@@ -155,7 +169,8 @@ def image_files(path: str, listing: Listing) -> list[str]:
   """Image file names in `path`; other visible files are counted as skipped."""
   names = files(path)
   images = [n for n in names if is_image(n)]
-  listing.skip('not an image file', len(names) - len(images))
+  others = [os.path.join(path, n) for n in names if not is_image(n)]
+  listing.skip(NOT_AN_IMAGE, len(others), others)
   return images
 
 

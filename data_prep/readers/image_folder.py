@@ -44,9 +44,10 @@ def read(raw_dir: str, options: base.ReaderOptions) -> base.Listing:
                          'folds are not subject-independent')
   for folder in folders:
     if folder not in classes:
-      n = sum(len(fs) for _, _, fs in os.walk(os.path.join(raw_dir, folder)))
+      skipped = [base.relpath(os.path.join(d, f), raw_dir) for d, _, fs in
+                 os.walk(os.path.join(raw_dir, folder)) for f in fs]
       listing.skip(f'files in folders that are not a listed class ({folder}/)',
-                   n)
+                   len(skipped), skipped)
       continue
     label = classes.index(folder)
     paths = []
@@ -55,10 +56,10 @@ def read(raw_dir: str, options: base.ReaderOptions) -> base.Listing:
       paths += [os.path.join(dirpath, n) for n in names
                 if not n.startswith('.')]
     for path in sorted(paths, key=base.natural_key):
-      if not base.is_image(path):
-        listing.skip('not an image file')
-        continue
       rel = base.relpath(path, raw_dir)
+      if not base.is_image(path):
+        listing.skip(base.NOT_AN_IMAGE, 1, [rel])
+        continue
       subject = rel
       if pattern is not None:
         m = pattern.search(rel if on_path else os.path.basename(rel))
