@@ -37,6 +37,11 @@ def get_config() -> ml_collections.ConfigDict:
   config.data.prefetch_buffer_size = 2  # Batches buffered (per worker).
   # Threads decoding/augmenting batches in each process (grain ReadOptions).
   config.data.read_threads = 2
+  # Keep every decoded face in memory once read when the whole set fits in
+  # this many MiB (uint8, stored size): the synthetic sets, CK+, Oulu-CASIA,
+  # BU-3DFE and SFEW take 25-100 MiB at 112x112; BU-4DFE's 60,600 frames
+  # (~2.2 GiB) keep streaming from the shards. 0 = always stream.
+  config.data.keep_decoded_mib = 1024
 
   # --- Augmentation (DESIGN.md §4, paper §4.1) -------------------------------
   config.augment = ml_collections.ConfigDict()

@@ -158,6 +158,8 @@ def check_data(config: ml_collections.ConfigDict) -> None:
   _positive_int(config, 'data.prefetch_buffer_size')
   if 'read_threads' in d:
     _positive_int(config, 'data.read_threads')
+  if 'keep_decoded_mib' in d:
+    _positive_int(config, 'data.keep_decoded_mib', minimum=0)
   if d.name == 'synthetic':
     _positive_int(config, 'data.synthetic_identities', minimum=2)
     pre = d.synthetic_pretrain_identities

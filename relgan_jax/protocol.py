@@ -147,7 +147,7 @@ def load_dataset(config: ml_collections.ConfigDict, workdir: str, *,
           f'No prepared data: expected {manifest} (config.data.dir='
           f'{config.data.dir!r}, config.data.name={config.data.name!r}). '
           f'Make it with: {hint.format(dir=data_dir)}')
-  dataset = records.PreparedDataset(data_dir)
+  dataset = _open(data_dir, config)
   num_folds = int(dataset.manifest['num_folds'])
   if check_folds and num_folds != config.protocol.num_folds:
     raise config_checks.ConfigError(
@@ -190,7 +190,20 @@ def load_pretrain_dataset(config: ml_collections.ConfigDict,
       raise FileNotFoundError(
           f'No prepared pre-training data: expected {data_dir}/'
           f'{records.MANIFEST} (config.protocol.pretrain_data_dir).')
-  return records.PreparedDataset(data_dir)
+  return _open(data_dir, config)
+
+
+def _open(data_dir: str, config) -> records.PreparedDataset:
+  """The prepared set in `data_dir`, its decoded faces kept in memory when
+  they fit in config.data.keep_decoded_mib."""
+  dataset = records.PreparedDataset(data_dir)
+  mib = config.data.keep_decoded_mib
+  kept = dataset.keep_decoded(int(mib) * 2**20)
+  logging.info('%s: %d faces, %.0f MiB decoded: %s.', data_dir, len(dataset),
+               dataset.decoded_bytes() / 2**20,
+               'kept in memory once read' if kept else
+               f'read from the shards each time (data.keep_decoded_mib={mib})')
+  return dataset
 
 
 def pretrain_dir(workdir: str) -> str:

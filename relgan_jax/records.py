@@ -210,6 +210,28 @@ class PreparedDataset:
     self._load_indexes()
     self._fds: dict[int, int] = {}
     self._lock = threading.Lock()
+    self._decoded: dict[int, dict[str, Any]] | None = None
+
+  def decoded_bytes(self) -> int:
+    """The memory all decoded faces take (uint8, stored_size x 3)."""
+    height, width = self.manifest['stored_size']
+    return len(self) * int(height) * int(width) * 3
+
+  def keep_decoded(self, max_bytes: int) -> bool:
+    """From now on, keeps each record decoded in memory once read, if all
+    of them fit in `max_bytes` (decoded_bytes()); returns whether it does.
+
+    Training reads every face many times (stage 1, the MLP's views, the
+    baseline's epochs); a kept face is not read, CRC-checked, parsed and
+    PNG-decoded again. Kept images are read-only arrays. Worker processes
+    (grain's mp_prefetch) keep their own.
+    """
+    if max_bytes <= 0 or self.decoded_bytes() > max_bytes:
+      self._decoded = None
+      return False
+    if self._decoded is None:
+      self._decoded = {}
+    return True
 
   def _load_indexes(self):
     offsets, labels = [], {k: [] for k in ('expression', 'identity',
@@ -286,6 +308,8 @@ class PreparedDataset:
   def __getstate__(self):
     state = self.__dict__.copy()
     state['_fds'] = {}
+    if state['_decoded'] is not None:  # A worker decodes its own.
+      state['_decoded'] = {}
     del state['_lock']
     return state
 
@@ -351,6 +375,21 @@ class PreparedDataset:
   def __getitem__(self, i: int) -> dict[str, Any]:
     """Record i: image (uint8 HxWx3), expression, identity, intensity,
     stage1_only, subject, source_path, transform (float32[6])."""
+    decoded = self._decoded
+    if decoded is not None:
+      key = int(i) % len(self) if -len(self) <= int(i) < len(self) else None
+      kept = decoded.get(key)
+      if kept is not None:
+        return dict(kept)
+    ex = self._decode(i)
+    if decoded is not None:
+      ex['image'].setflags(write=False)
+      ex['transform'].setflags(write=False)
+      decoded[int(i) % len(self)] = ex
+      return dict(ex)
+    return ex
+
+  def _decode(self, i: int) -> dict[str, Any]:
     ex = self.raw(i)
     png = ex.pop('png')
     try:

@@ -240,6 +240,34 @@ def test_pickle_and_lazy_open(prepared):
   np.testing.assert_array_equal(clone[22]['image'], examples[22]['image'])
 
 
+def test_keep_decoded_reads_each_record_once(prepared, monkeypatch):
+  out, examples, _ = prepared
+  ds = records.PreparedDataset(out)
+  assert ds.decoded_bytes() == 23 * 12 * 12 * 3  # manifest stored_size 12.
+  assert not ds.keep_decoded(ds.decoded_bytes() - 1)  # Does not fit: streams.
+  assert ds.keep_decoded(ds.decoded_bytes())
+  first = [ds[i] for i in range(len(ds))]
+  with pytest.raises(IndexError):
+    ds[23]
+  reads = []
+  monkeypatch.setattr(ds, 'raw', lambda i: reads.append(i))
+  for i in (0, 22, -1):
+    again = ds[i]
+    expected = examples[i]
+    np.testing.assert_array_equal(again['image'], expected['image'])
+    assert again['expression'] == expected['expression']
+    assert again['subject'] == expected['subject']
+    np.testing.assert_array_equal(again['transform'], expected['transform'])
+    assert not again['image'].flags.writeable  # Nobody changes a kept face.
+  assert reads == []  # Served from memory: no read, CRC, parse or decode.
+  again = ds[3]
+  again.pop('image')  # The caller's dict is its own.
+  assert 'image' in ds[3] and ds[3]['image'] is first[3]['image']
+  monkeypatch.undo()
+  clone = pickle.loads(pickle.dumps(ds))  # Workers keep their own.
+  assert clone._decoded == {}
+
+
 def test_fixed_folds_and_unknown_identity(tmp_path):
   examples = _examples(6)
   for k, ex in enumerate(examples):
