@@ -140,10 +140,16 @@ def shard_batch(batch: Mapping[str, np.ndarray], mesh: Mesh) -> Batch:
 # --- Per-device update programs ----------------------------------------------
 
 
-def g_variables(state: GANState) -> Dict[str, Any]:
-  variables = {'params': state.g_params}
-  if state.g_batch_stats:
-    variables['batch_stats'] = state.g_batch_stats
+def g_variables(state) -> Dict[str, Any]:
+  """G's flax variables (params, plus batch_stats when G has BatchNorm) from
+  a GANState or from the state tree checkpointing.load_state_tree reads."""
+  if isinstance(state, GANState):
+    params, batch_stats = state.g_params, state.g_batch_stats
+  else:
+    params, batch_stats = state['g_params'], state.get('g_batch_stats')
+  variables = {'params': params}
+  if batch_stats:
+    variables['batch_stats'] = batch_stats
   return variables
 
 

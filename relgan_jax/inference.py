@@ -40,6 +40,7 @@ import orbax.checkpoint as ocp
 
 from relgan_jax import checkpointing
 from relgan_jax import faces as faces_lib
+from relgan_jax import gan_steps
 from relgan_jax import input_pipeline
 from relgan_jax import models
 
@@ -433,9 +434,7 @@ def load_reenactor(workdir: str, fold: Optional[int] = None) -> Reenactor:
     raise ValueError(f'{ckpt}: the checkpoint meta has no "model" fields.')
   config = ml_collections.ConfigDict({'model': meta['model']})
   generator = models.build_generator(config)
-  variables = {'params': state['g_params']}
-  if state.get('g_batch_stats'):
-    variables['batch_stats'] = state['g_batch_stats']
+  variables = gan_steps.g_variables(state)
   prep_folder = prep_folder or folder
   if _has(prep_folder, CLASSIFIER_DIR):
     preprocessing = _read_json(

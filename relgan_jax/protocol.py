@@ -47,6 +47,7 @@ from relgan_jax import checkpointing
 from relgan_jax import config_checks
 from relgan_jax import disentanglement
 from relgan_jax import folds as folds_lib
+from relgan_jax import gan_steps
 from relgan_jax import input_pipeline
 from relgan_jax import models
 from relgan_jax import records
@@ -290,15 +291,6 @@ def check_subject_independent(dataset, train_idx: np.ndarray,
 # --- Stage 1 -----------------------------------------------------------------
 
 
-def _g_variables(state) -> dict[str, Any]:
-  """G's variables from a GANState (params, plus batch stats if any)."""
-  variables = {'params': state.g_params}
-  batch_stats = getattr(state, 'g_batch_stats', None)
-  if batch_stats:
-    variables['batch_stats'] = batch_stats
-  return jax.device_get(variables)
-
-
 def stage1(config: ml_collections.ConfigDict, fold_dir: str, dataset,
            train_idx: np.ndarray) -> dict[str, Any]:
   """Stage 1 for one fold; returns G's variables."""
@@ -306,13 +298,10 @@ def stage1(config: ml_collections.ConfigDict, fold_dir: str, dataset,
   if pretrained and config.protocol.freeze_pretrained:
     logging.info('Stage 1: frozen at the pre-trained %s', pretrained)
     state, _ = checkpointing.load_state_tree(pretrained)
-    variables = {'params': state['g_params']}
-    if state.get('g_batch_stats'):
-      variables['batch_stats'] = state['g_batch_stats']
-    return variables
+    return gan_steps.g_variables(state)
   state = train.train_gan(config, os.path.join(fold_dir, 'stage1'), dataset,
                           train_idx, init_checkpoint=pretrained)
-  return _g_variables(state)
+  return jax.device_get(gan_steps.g_variables(state))
 
 
 # --- Reenactment grid -----------------------------------------------------------
