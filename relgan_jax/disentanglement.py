@@ -54,6 +54,7 @@ import numpy as np
 
 from relgan_jax import input_pipeline
 from relgan_jax import models
+from relgan_jax import reenactment
 from relgan_jax import stage2
 
 FEATURE_SETS = ('relgan', 'baseline', 'untrained_ges')
@@ -358,28 +359,13 @@ def reenactment_fns(config: ml_collections.ConfigDict, g_variables,
   """(reenact_fn, classify_fn) for `reenactment_measures`: G (one jitted
   apply; x_bar rounded to uint8 as a saved image would be) and the
   baseline's logits (None without a baseline)."""
-  generator = models.build_generator(config)
-
-  @jax.jit
-  def reenact(variables, x_s, x_t):
-    x_bar = generator.apply(variables, input_pipeline.normalize(x_s),
-                            input_pipeline.normalize(x_t), train=False)
-    return jnp.clip(jnp.round((x_bar + 1.0) * 127.5), 0, 255).astype(
-        jnp.uint8)
-
   classify_fn = None
   if baseline is not None:
     encode = stage2.baseline_encoder_fn(*baseline)
     classify_fn = lambda x: encode(x)[0]  # noqa: E731
-  return functools.partial(reenact, g_variables), classify_fn
-
-
-def centre_crops(dataset, indices, config, batch_size: int = 64) -> np.ndarray:
-  """The records' evaluation crops (uint8 [N, S, S, 3]), in order."""
-  batches = input_pipeline.eval_batches(dataset, np.asarray(indices), config,
-                                        batch_size=batch_size)
-  return np.concatenate([np.asarray(b['image'])[np.asarray(b['mask'], bool)]
-                         for b in batches])
+  return (functools.partial(reenactment.pairs_uint8,
+                            models.build_generator(config), g_variables),
+          classify_fn)
 
 
 # --- One fold -----------------------------------------------------------------
@@ -441,7 +427,7 @@ def run_fold(config: ml_collections.ConfigDict, dataset, train_indices,
                                                    test.identity)
   result['reenactment'] = None
   if g_variables is not None:
-    images = centre_crops(dataset, test_indices, config, eval_bs)
+    images = input_pipeline.centre_crops(dataset, test_indices, config, eval_bs)
     assert len(images) == len(test)  # Both in the order of test_indices.
     pairs = transfer_pairs(
         test.expression, test.identity,

@@ -43,6 +43,7 @@ from relgan_jax import faces as faces_lib
 from relgan_jax import gan_steps
 from relgan_jax import input_pipeline
 from relgan_jax import models
+from relgan_jax import reenactment
 
 CLASSIFIER_DIR = 'classifier'
 CLASSIFIER_JSON = 'classifier.json'
@@ -373,24 +374,10 @@ class Reenactor:
     Returns:
       uint8 [R, C, S, S, 3]; [r, c] shows target c with source r's expression.
     """
-    x_bar = _reenact(self.generator, self.variables,
-                     np.asarray(sources, np.uint8),
-                     np.asarray(targets, np.uint8))
+    x_bar = reenactment.all_pairs_uint8(self.generator, self.variables,
+                                        np.asarray(sources, np.uint8),
+                                        np.asarray(targets, np.uint8))
     return np.asarray(x_bar)
-
-
-@functools.partial(jax.jit, static_argnums=0)
-def _reenact(generator: models.Generator, variables, sources, targets):
-  """x_bar[r, c] = Gde(Ges(x_s[r]), Get(x_t[c])) as uint8 [R, C, S, S, 3]."""
-  f_e = generator.apply(variables, input_pipeline.normalize(sources),
-                        method='encode_expression')
-  f_i = generator.apply(variables, input_pipeline.normalize(targets),
-                        method='encode_identity')
-  rows, cols = f_e.shape[0], f_i.shape[0]
-  x_bar = generator.apply(variables, jnp.repeat(f_e, cols, axis=0),
-                          jnp.tile(f_i, (rows, 1)), method='decode')
-  x_bar = x_bar.reshape((rows, cols) + x_bar.shape[1:])
-  return jnp.clip(jnp.round((x_bar + 1.0) * 127.5), 0, 255).astype(jnp.uint8)
 
 
 def _shared_stage1(workdir: str) -> Optional[tuple[str, str]]:

@@ -224,3 +224,12 @@ def eval_batches(dataset, record_indices: Sequence[int], config, *,
       _EvalElement(dataset, record_indices, config, five_crop))
   ds = ds.batch(batch_size)
   return iter(ds.to_iter_dataset(_read_options(config)))
+
+
+def centre_crops(dataset, record_indices: Sequence[int], config,
+                 batch_size: int = 64) -> np.ndarray:
+  """The records' evaluation crops (uint8 [N, S, S, 3]), in order."""
+  batches = eval_batches(dataset, record_indices, config,
+                         batch_size=batch_size)
+  return np.concatenate([np.asarray(b['image'])[np.asarray(b['mask'], bool)]
+                         for b in batches])

@@ -34,12 +34,11 @@ import json
 import os
 import shutil
 import time
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 from absl import logging
 import jax
 from jax.experimental import multihost_utils
-import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
@@ -48,9 +47,8 @@ from relgan_jax import config_checks
 from relgan_jax import disentanglement
 from relgan_jax import folds as folds_lib
 from relgan_jax import gan_steps
-from relgan_jax import input_pipeline
-from relgan_jax import models
 from relgan_jax import records
+from relgan_jax import reenactment
 from relgan_jax import report
 from relgan_jax import stage2
 from relgan_jax import train
@@ -304,89 +302,6 @@ def stage1(config: ml_collections.ConfigDict, fold_dir: str, dataset,
   return jax.device_get(gan_steps.g_variables(state))
 
 
-# --- Reenactment grid -----------------------------------------------------------
-
-
-def pick_grid_records(expressions: np.ndarray, identities: np.ndarray,
-                      class_names: Sequence[str], *,
-                      intensities: Optional[np.ndarray] = None,
-                      num_targets: int = 5,
-                      seed: int = 0) -> tuple[list[int], list[int]]:
-  """Chooses the grid's faces among a split's records.
-
-  Sources: one per expression class, at its highest intensity when
-  intensities are known, of a different identity each where possible.
-  Targets: `num_targets` distinct identities, each shown by its neutral face
-  when the classes have one.
-
-  Returns:
-    (sources, targets): positions into the given arrays.
-  """
-  rng = np.random.default_rng(seed)
-  if intensities is None:
-    intensities = np.zeros(len(expressions), np.int64)
-  sources, used = [], set()
-  for c in range(len(class_names)):
-    pos = np.flatnonzero(expressions == c)
-    if not len(pos):
-      continue
-    pos = pos[intensities[pos] == intensities[pos].max()]
-    fresh = [p for p in rng.permutation(pos) if identities[p] not in used]
-    p = int(fresh[0] if fresh else rng.choice(pos))
-    sources.append(p)
-    used.add(identities[p])
-  lowered = [n.lower() for n in class_names]
-  neutral = lowered.index('neutral') if 'neutral' in lowered else -1
-  targets = []
-  for identity in rng.permutation(np.unique(identities)):
-    pos = np.flatnonzero(identities == identity)
-    if identity < 0:  # Unknown identities: each image is its own person.
-      targets.extend(int(p) for p in pos[:num_targets - len(targets)])
-    else:
-      calm = pos[expressions[pos] == neutral]
-      targets.append(int(calm[0] if len(calm) else pos[0]))
-    if len(targets) >= num_targets:
-      break
-  return sources, targets[:num_targets]
-
-
-def _intensities(dataset, record_indices) -> Optional[np.ndarray]:
-  values = getattr(dataset, 'intensities', None)
-  return None if values is None else np.asarray(values)[record_indices]
-
-
-def draw_reenactment_grid(config: ml_collections.ConfigDict,
-                          g_variables: dict[str, Any], dataset,
-                          record_indices: np.ndarray, path: str, *,
-                          title: str = '') -> None:
-  """Reenacts every chosen source on every chosen target and saves the grid."""
-  record_indices = np.asarray(record_indices)
-  class_names = dataset.manifest['expression_classes']
-  src, tgt = pick_grid_records(
-      np.asarray(dataset.expressions)[record_indices],
-      np.asarray(dataset.identities)[record_indices], class_names,
-      intensities=_intensities(dataset, record_indices), seed=config.seed)
-  src, tgt = record_indices[src], record_indices[tgt]
-  x_s = disentanglement.centre_crops(dataset, src, config,
-                                     batch_size=len(src))
-  x_t = disentanglement.centre_crops(dataset, tgt, config,
-                                     batch_size=len(tgt))
-  rows, cols = len(x_s), len(x_t)
-  generator = models.build_generator(config)
-  x_bar = jax.jit(lambda v, a, b: generator.apply(
-      v, input_pipeline.normalize(a), input_pipeline.normalize(b),
-      train=False))(g_variables, np.repeat(x_s, cols, axis=0),
-                    np.tile(x_t, (rows, 1, 1, 1)))
-  x_bar = np.asarray(jnp.clip(jnp.round((x_bar + 1.0) * 127.5), 0, 255),
-                     np.uint8)
-  expressions = np.asarray(dataset.expressions)
-  subjects = np.asarray(dataset.subjects)
-  report.plot_reenactment_grid(
-      x_s, x_t, x_bar.reshape((rows, cols) + x_bar.shape[1:]), path,
-      source_labels=[class_names[expressions[i]] for i in src],
-      target_labels=[str(subjects[i])[-12:] for i in tgt], title=title)
-
-
 # --- Folds -------------------------------------------------------------------
 
 
@@ -449,7 +364,7 @@ def run_fold(config: ml_collections.ConfigDict, workdir: str, dataset,
         g_variables=g_variables, num_classes=len(class_names),
         seed=config.seed + fold))
   if _is_primary():
-    draw_reenactment_grid(
+    reenactment.draw_reenactment_grid(
         config, g_variables, dataset, test_idx,
         os.path.join(fold_dir, GRID_FILE),
         title=f'fold {fold}, unseen test subjects. Rows: source x_s '

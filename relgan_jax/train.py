@@ -28,7 +28,7 @@ from relgan_jax import input_pipeline
 from relgan_jax import metric_writers
 from relgan_jax import models
 from relgan_jax import preemption
-from relgan_jax import reenactment_summary
+from relgan_jax import reenactment
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -52,7 +52,7 @@ def _stage1_programs(g_model, d_model, opt_hparams: Tuple,
   return _Programs(gan_steps.init_program(g_model, d_model, g_tx, d_tx, mesh),
                    gan_steps.make_steps(config, g_model, d_model, g_tx, d_tx,
                                         mesh, total_steps=total_steps),
-                   reenactment_summary.reenact_program(g_model, mesh))
+                   reenactment.reenact_program(g_model, mesh))
 
 
 # --- Schedule and checks ------------------------------------------------------
@@ -235,7 +235,7 @@ def train_gan(config: ml_collections.ConfigDict, workdir: str, dataset,
                                         is_chief=is_chief, prefix='stage1')
   summary = None
   if config.train.image_summary_every > 0:
-    summary = reenactment_summary.ReenactmentSummary(
+    summary = reenactment.ReenactmentSummary(
         config, dataset, train_indices, programs.reenact, mesh)
   # On CPU, a queued multi-device all-reduce can deadlock XLA's rendezvous:
   # wait for each step there (GPU/TPU keep the asynchronous dispatch).

@@ -19,6 +19,7 @@ from configs import tiny
 from relgan_jax import checkpointing
 from relgan_jax import protocol
 from relgan_jax import records
+from relgan_jax import reenactment
 from relgan_jax import report
 from relgan_jax import stage2
 from relgan_jax import train
@@ -223,7 +224,7 @@ def test_pick_grid_records():
   expressions = np.array([0, 1, 1, 2, 0, 2, 1, 0, 2])
   identities = np.array([5, 5, 6, 6, 6, 7, 7, 7, 5])
   intensities = np.array([0, 1, 3, 3, 0, 1, 3, 0, 2])
-  sources, targets = protocol.pick_grid_records(
+  sources, targets = reenactment.pick_grid_records(
       expressions, identities, ['neutral', 'happy', 'sad'],
       intensities=intensities, num_targets=3)
   assert [expressions[s] for s in sources] == [0, 1, 2]

@@ -1,0 +1,189 @@
+"""Reenactment, in one place: x_bar for pairs and grids, the grid's faces, its
+drawing, and the stage-1 summary grid for TensorBoard (the paper's Fig. 3).
+
+Paper names: x_s (source faces: rows, their expression is shown), x_t (target
+faces: columns, their identity is kept), x_bar[r, c] = Gde(Ges(x_s[r]),
+Get(x_t[c])). Used by stage 1's summaries (train.py), the protocol's
+reenactment_grid.png and measures (protocol.py, disentanglement.py) and the
+`reenact` app (inference.Reenactor).
+"""
+
+import functools
+from typing import Any, Callable, Optional, Sequence
+
+import jax
+import jax.numpy as jnp
+from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+import ml_collections
+import numpy as np
+
+from relgan_jax import input_pipeline
+from relgan_jax import models
+from relgan_jax import report
+
+
+def to_uint8(x_bar):
+  """[-1, 1] images -> uint8, rounded as a saved image would be."""
+  return jnp.clip(jnp.round((x_bar + 1.0) * 127.5), 0, 255).astype(jnp.uint8)
+
+
+def reenact_all_pairs(g_model: models.Generator, g_variables, x_s: jnp.ndarray,
+                      x_t: jnp.ndarray) -> jnp.ndarray:
+  """x_bar[r, c] = Gde(Ges(x_s[r]), Get(x_t[c])) in [-1, 1], [R, C, S, S, 3]
+  (x_s, x_t in [-1, 1]; G in inference mode)."""
+  f_e = g_model.apply(g_variables, x_s, method='encode_expression')
+  f_i = g_model.apply(g_variables, x_t, method='encode_identity')
+  rows, cols = f_e.shape[0], f_i.shape[0]
+  x_bar = g_model.apply(g_variables, jnp.repeat(f_e, cols, axis=0),
+                        jnp.tile(f_i, (rows, 1)), method='decode')
+  return x_bar.reshape((rows, cols) + x_bar.shape[1:])
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def all_pairs_uint8(g_model: models.Generator, g_variables, x_s, x_t):
+  """reenact_all_pairs on uint8 crops, as uint8 [R, C, S, S, 3]."""
+  normalize = input_pipeline.normalize
+  return to_uint8(reenact_all_pairs(g_model, g_variables, normalize(x_s),
+                                    normalize(x_t)))
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def pairs_uint8(g_model: models.Generator, g_variables, x_s, x_t):
+  """x_bar[k] = Gde(Ges(x_s[k]), Get(x_t[k])) on uint8 crops, as uint8."""
+  normalize = input_pipeline.normalize
+  return to_uint8(g_model.apply(g_variables, normalize(x_s), normalize(x_t),
+                                train=False))
+
+
+def reenact_program(g_model: models.Generator, mesh: Mesh) -> Callable:
+  """reenact_all_pairs jitted with a replicated output on `mesh`."""
+  return jax.jit(functools.partial(reenact_all_pairs, g_model),
+                 out_shardings=NamedSharding(mesh, P()))
+
+
+# --- Which faces a grid shows ------------------------------------------------
+
+
+def pick_grid_records(expressions: np.ndarray, identities: np.ndarray,
+                      class_names: Sequence[str], *,
+                      intensities: Optional[np.ndarray] = None,
+                      num_targets: int = 5,
+                      seed: int = 0) -> tuple[list[int], list[int]]:
+  """Chooses the grid's faces among a split's records.
+
+  Sources: one per expression class, at its highest intensity when
+  intensities are known, of a different identity each where possible.
+  Targets: `num_targets` distinct identities, each shown by its neutral face
+  when the classes have one.
+
+  Returns:
+    (sources, targets): positions into the given arrays.
+  """
+  rng = np.random.default_rng(seed)
+  if intensities is None:
+    intensities = np.zeros(len(expressions), np.int64)
+  sources, used = [], set()
+  for c in range(len(class_names)):
+    pos = np.flatnonzero(expressions == c)
+    if not len(pos):
+      continue
+    pos = pos[intensities[pos] == intensities[pos].max()]
+    fresh = [p for p in rng.permutation(pos) if identities[p] not in used]
+    p = int(fresh[0] if fresh else rng.choice(pos))
+    sources.append(p)
+    used.add(identities[p])
+  lowered = [n.lower() for n in class_names]
+  neutral = lowered.index('neutral') if 'neutral' in lowered else -1
+  targets = []
+  for identity in rng.permutation(np.unique(identities)):
+    pos = np.flatnonzero(identities == identity)
+    if identity < 0:  # Unknown identities: each image is its own person.
+      targets.extend(int(p) for p in pos[:num_targets - len(targets)])
+    else:
+      calm = pos[expressions[pos] == neutral]
+      targets.append(int(calm[0] if len(calm) else pos[0]))
+    if len(targets) >= num_targets:
+      break
+  return sources, targets[:num_targets]
+
+
+def grid_records(config: ml_collections.ConfigDict, dataset,
+                 record_indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+  """pick_grid_records among `record_indices` of `dataset`: (sources,
+  targets) as record indices."""
+  record_indices = np.asarray(record_indices)
+  src, tgt = pick_grid_records(
+      np.asarray(dataset.expressions)[record_indices],
+      np.asarray(dataset.identities)[record_indices],
+      dataset.manifest['expression_classes'],
+      intensities=np.asarray(dataset.intensities)[record_indices],
+      seed=config.seed)
+  return record_indices[src], record_indices[tgt]
+
+
+# --- Drawing -------------------------------------------------------------------
+
+
+def grid_image(x_s: np.ndarray, x_t: np.ndarray,
+               x_bar: np.ndarray) -> np.ndarray:
+  """uint8 canvas: targets along the top, sources down the left, x_bar[r, c]
+  in the cells. Inputs uint8: x_s [R, S, S, 3], x_t [C, S, S, 3],
+  x_bar [R, C, S, S, 3]."""
+  rows, cols, s = x_bar.shape[0], x_bar.shape[1], x_bar.shape[2]
+  canvas = np.full(((rows + 1) * s, (cols + 1) * s, 3), 255, np.uint8)
+  for c in range(cols):
+    canvas[:s, (c + 1) * s:(c + 2) * s] = x_t[c]
+  for r in range(rows):
+    canvas[(r + 1) * s:(r + 2) * s, :s] = x_s[r]
+    for c in range(cols):
+      canvas[(r + 1) * s:(r + 2) * s, (c + 1) * s:(c + 2) * s] = x_bar[r, c]
+  return canvas
+
+
+def draw_reenactment_grid(config: ml_collections.ConfigDict,
+                          g_variables: dict[str, Any], dataset,
+                          record_indices: np.ndarray, path: str, *,
+                          title: str = '') -> None:
+  """Reenacts every chosen source on every chosen target and saves the grid
+  (reenactment_grid.png, labelled)."""
+  src, tgt = grid_records(config, dataset, record_indices)
+  x_s = input_pipeline.centre_crops(dataset, src, config, batch_size=len(src))
+  x_t = input_pipeline.centre_crops(dataset, tgt, config, batch_size=len(tgt))
+  x_bar = np.asarray(all_pairs_uint8(models.build_generator(config),
+                                     g_variables, x_s, x_t))
+  class_names = dataset.manifest['expression_classes']
+  report.plot_reenactment_grid(
+      x_s, x_t, x_bar, path,
+      source_labels=[class_names[dataset.expressions[i]] for i in src],
+      target_labels=[str(dataset.subjects[i])[-12:] for i in tgt],
+      title=title)
+
+
+class ReenactmentSummary:
+  """Renders the fixed reenactment grid of a stage-1 run for TensorBoard.
+
+  The grid uses a fixed set of training records for the whole run (the
+  faces `grid_records` picks), centre-cropped as in evaluation, so that
+  images at different steps compare.
+
+  Args:
+    config: the run's config (image size, augment margin, seed).
+    dataset: a records.PreparedDataset.
+    indices: the run's training records (the grid's faces come from them).
+    reenact: `reenact_program(g_model, mesh)`.
+    mesh: the run's mesh (the faces are replicated over it).
+  """
+
+  def __init__(self, config, dataset, indices, reenact: Callable, mesh: Mesh):
+    src, tgt = grid_records(config, dataset, indices)
+    self.x_s = input_pipeline.centre_crops(dataset, src, config, batch_size=len(src))
+    self.x_t = input_pipeline.centre_crops(dataset, tgt, config, batch_size=len(tgt))
+    self._inputs = jax.device_put(
+        (input_pipeline.normalize(self.x_s), input_pipeline.normalize(self.x_t)),
+        NamedSharding(mesh, P()))
+    self._reenact = reenact
+
+  def __call__(self, g_variables: Any) -> np.ndarray:
+    """The uint8 grid image for G's current variables."""
+    x_bar = jax.device_get(self._reenact(g_variables, *self._inputs))
+    return grid_image(self.x_s, self.x_t, np.asarray(to_uint8(x_bar)))
