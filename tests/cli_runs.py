@@ -1,9 +1,9 @@
 """`python -m relgan_jax.main` in a subprocess whose log lines are watched
 (by tests/test_resume.py and tests/test_multihost.py).
 
-The subprocess compiles with `jax_disable_most_optimizations` and shares a
-persistent compilation cache with the other runs of the same test, so only
-the first run pays for compiling the step programs.
+The subprocess compiles with `jax_disable_most_optimizations` and shares the
+test run's persistent compilation cache (conftest.py), so only the first run
+of a program pays for compiling it.
 """
 
 import os
@@ -23,12 +23,14 @@ FINGERPRINT = re.compile(r'Stage 1 finished at step (\d+); state fingerprint '
 
 
 def env(cache_dir: Optional[str], num_devices: int) -> dict:
-  """Environment of a CPU run with `num_devices` devices and, unless
-  cache_dir is None, a persistent compilation cache there."""
+  """Environment of a CPU run with `num_devices` devices and a persistent
+  compilation cache: the test run's (conftest.py) when cache_dir is None,
+  none when it is '', else cache_dir."""
   out = dict(os.environ, PYTHONPATH=REPO, JAX_PLATFORMS='cpu',
              XLA_FLAGS=f'--xla_force_host_platform_device_count={num_devices}',
              JAX_DISABLE_MOST_OPTIMIZATIONS='1')
-  out.pop('JAX_COMPILATION_CACHE_DIR', None)
+  if cache_dir is not None:
+    out.pop('JAX_COMPILATION_CACHE_DIR', None)
   if cache_dir:
     out.update(JAX_COMPILATION_CACHE_DIR=cache_dir,
                JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS='0',

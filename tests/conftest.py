@@ -1,6 +1,8 @@
 """Test-wide setup: two host CPU devices, fast compiles, parsed absl flags."""
 
 import os
+import shutil
+import tempfile
 
 # Must be set before JAX initialises its backends: every test process sees two
 # CPU devices, so the multi-device tests can build a 2-device `data` mesh while
@@ -10,6 +12,17 @@ os.environ['XLA_FLAGS'] = (
 )
 os.environ.setdefault('JAX_PLATFORMS', 'cpu')
 
+# One persistent compilation cache for the whole test run: the test
+# processes (pytest-xdist workers inherit the controller's environment) and
+# every command line they start compile the same tiny programs again and
+# again; each is compiled once. Removed when the run ends.
+_OWN_CACHE = 'RELGAN_TEST_COMPILE_CACHE' not in os.environ
+COMPILE_CACHE = os.environ.setdefault(
+    'RELGAN_TEST_COMPILE_CACHE', tempfile.mkdtemp(prefix='relgan_jax_cache_'))
+os.environ.update(JAX_COMPILATION_CACHE_DIR=COMPILE_CACHE,
+                  JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS='0',
+                  JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES='0')
+
 from absl import flags  # noqa: E402
 import jax  # noqa: E402
 
@@ -18,3 +31,9 @@ if not flags.FLAGS.is_parsed():
   flags.FLAGS.mark_as_parsed()
 
 jax.config.update('jax_disable_most_optimizations', True)
+
+
+def pytest_sessionfinish(session, exitstatus):
+  del session, exitstatus
+  if _OWN_CACHE:  # The controller (or a run without xdist) made it.
+    shutil.rmtree(COMPILE_CACHE, ignore_errors=True)

@@ -128,7 +128,8 @@ def _config(data_dir):
 def test_two_processes_match_one_process(data_dir, tmp_path, monkeypatch):
   workdir = str(tmp_path / 'two_processes')
   port = _free_port()
-  env = cli_runs.env(None, num_devices=1)  # Both compile at the same time.
+  # Both compile the same programs at the same time: no shared cache.
+  env = cli_runs.env('', num_devices=1)
   runs = [cli_runs.Run(cli_runs.tiny_train_args(
       data_dir, workdir, NUM_STEPS, f'--coordinator_address=localhost:{port}',
       '--num_processes=2', f'--process_id={p}',
