@@ -32,6 +32,7 @@ from relgan_jax import features  # noqa: E402
 from relgan_jax import folds as folds_lib  # noqa: E402
 from relgan_jax import protocol  # noqa: E402
 from relgan_jax import records  # noqa: E402
+from relgan_jax import run_files  # noqa: E402
 from relgan_jax import stage2  # noqa: E402
 
 config_flags.DEFINE_config_file('config', None, 'The run config.',
@@ -52,8 +53,8 @@ def checkpoint_steps(stage1_dir: str) -> list[int]:
 def evaluate(config, dataset, g_params, fold: int, seed: int) -> dict:
   with tempfile.TemporaryDirectory() as tmp:
     path = os.path.join(tmp, 'encoder')
-    checkpointing.export_encoder(g_params, config, path)
-    module, variables = checkpointing.load_encoder(path,
+    run_files.export_encoder(g_params, config, path)
+    module, variables = run_files.load_encoder(path,
                                                    return_variables=True)
   encode = features.ges_encoder_fn(module, variables)
   train_idx, test_idx = folds_lib.split_indices(dataset, fold)

@@ -1,4 +1,4 @@
-"""Stage-1 checkpoints (orbax) and the exported expression encoder Ges.
+"""Stage-1 checkpoints (orbax): save, resume, read, warm start.
 
 A stage-1 checkpoint lives in `workdir/checkpoints/<step>/` with three items:
   state: the whole `gan_steps.GANState` pytree (G and D params, both optax
@@ -7,13 +7,10 @@ A stage-1 checkpoint lives in `workdir/checkpoints/<step>/` with three items:
     continues at the same data position;
   meta:  JSON: Ne, Ni, the identity map, config.model, the step.
 
-`export_encoder` writes Ges alone (Ges = the expression encoder, whose output
-f_e is the learned expression code) to a folder with `ges/` (orbax PyTree) and
-`encoder.json` (the module fields); `load_encoder` rebuilds `models.Ges` and
-its params from that folder, for stage 2.
+The trained parts handed on from a run (Ges alone, the stage-2 MLP) are in
+relgan_jax/run_files.py.
 """
 
-import json
 import os
 from typing import Any, Dict, Optional, Tuple
 
@@ -21,25 +18,20 @@ from absl import logging
 from etils import epath
 import flax
 import jax
-import jax.numpy as jnp
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
-import ml_collections
 import numpy as np
 import orbax.checkpoint as ocp
 
 from relgan_jax import cli
-from relgan_jax import models
 
 STATE, DATA, META = 'state', 'data', 'meta'
-ENCODER_JSON = 'encoder.json'
-ENCODER_TREE = 'ges'
 
 
 class CheckpointMismatchError(ValueError, cli.UserError):
   """The workdir's checkpoint belongs to a different run set-up."""
 
 
-def _absolute(path) -> str:
+def absolute_path(path) -> str:
   """An absolute local path (orbax needs one), or a URL (gs://...) as is."""
   path = os.fspath(path)
   return path if '://' in path else os.path.abspath(path)
@@ -62,7 +54,7 @@ def make_manager(workdir: str, keep: int = 3,
   """The CheckpointManager of workdir/checkpoints, keeping the last `keep`."""
   options = ocp.CheckpointManagerOptions(
       max_to_keep=keep, create=not read_only, read_only=read_only)
-  return ocp.CheckpointManager(_absolute(checkpoint_dir(workdir)),
+  return ocp.CheckpointManager(absolute_path(checkpoint_dir(workdir)),
                                options=options)
 
 
@@ -125,7 +117,7 @@ def load_state_tree(path: str) -> Tuple[Dict[str, Any], Dict[str, Any]]:
   Returns:
     (state dict with keys 'g_params', 'd_params', ..., meta).
   """
-  path = epath.Path(_absolute(path))  # orbax needs absolute paths.
+  path = epath.Path(absolute_path(path))  # orbax needs absolute paths.
   if (path / 'checkpoints').is_dir():
     path = path / 'checkpoints'
   if not (path / STATE).is_dir():
@@ -148,84 +140,6 @@ def load_state_tree(path: str) -> Tuple[Dict[str, Any], Dict[str, Any]]:
       STATE: ocp.args.PyTreeRestore(restore_args=as_numpy),
       META: ocp.args.JsonRestore()}))
   return restored[STATE], restored[META]
-
-
-# --- The exported expression encoder ------------------------------------------
-
-
-def export_encoder(g_params: Any, config: ml_collections.ConfigDict, path: str,
-                   *, g_batch_stats: Any = None) -> str:
-  """Writes Ges alone (params, and batch stats under BatchNorm) to `path`.
-
-  Args:
-    g_params: G's params {'Ges': ..., 'Get': ..., 'Gde': ...}.
-    config: the run's config (config.model gives the module fields).
-    path: output folder (created; an existing export there is replaced).
-    g_batch_stats: G's batch_stats collection when config.model.norm == 'batch'.
-
-  Returns:
-    `path`.
-  """
-  if 'Ges' not in g_params:
-    raise ValueError('export_encoder: g_params has no "Ges" entry, got keys '
-                     f'{sorted(g_params)}.')
-  m = config.model
-  if m.norm == 'batch' and not g_batch_stats:
-    raise ValueError('export_encoder: config.model.norm is "batch" but no '
-                     'g_batch_stats were given.')
-  tree = {'params': g_params['Ges']}
-  if m.norm == 'batch':
-    tree['batch_stats'] = g_batch_stats['Ges']
-  path = _absolute(path)
-  checkpointer = ocp.PyTreeCheckpointer()
-  checkpointer.save(os.path.join(path, ENCODER_TREE),
-                    args=ocp.args.PyTreeSave(tree), force=True)
-  fields = dict(image_size=m.image_size, width=m.width, norm=m.norm,
-                dtype=m.dtype, f_e_dim=m.f_e_dim)
-  if jax.process_index() == 0:
-    tmp = epath.Path(path) / (ENCODER_JSON + '.tmp')
-    tmp.write_text(json.dumps({'module': 'Ges', 'fields': fields}, indent=2))
-    tmp.replace(epath.Path(path) / ENCODER_JSON)
-  return path
-
-
-def load_encoder(path: str, *, return_variables: bool = False
-                 ) -> Tuple[models.Ges, Any]:
-  """Rebuilds the exported Ges.
-
-  Args:
-    path: a folder written by `export_encoder`.
-    return_variables: return the whole variables dict ({'params', and
-      'batch_stats' under BatchNorm}) instead of the params; needed when the
-      encoder uses BatchNorm.
-
-  Returns:
-    (ges_module, ges_params), where `ges_module.apply({'params': ges_params},
-    x)` gives f_e [B, f_e_dim] for x in [-1, 1]; or (ges_module, variables)
-    with return_variables.
-  """
-  json_path = epath.Path(path) / ENCODER_JSON
-  if not json_path.exists():
-    raise FileNotFoundError(
-        f'No exported encoder at {path}: {json_path} is missing (write it with '
-        'checkpointing.export_encoder).')
-  fields = json.loads(json_path.read_text())['fields']
-  ges = models.Ges(image_size=fields['image_size'], width=fields['width'],
-                   norm=fields['norm'], dtype=jnp.dtype(fields['dtype']),
-                   f_e_dim=fields['f_e_dim'])
-  if fields['norm'] == 'batch' and not return_variables:
-    raise ValueError(f'The encoder at {path} uses BatchNorm: call '
-                     'load_encoder(path, return_variables=True) to get its '
-                     'batch statistics too.')
-  x = jax.ShapeDtypeStruct((1, ges.image_size, ges.image_size, 3), jnp.float32)
-  abstract = jax.eval_shape(ges.init, jax.random.key(0), x)
-  restore_args = ocp.checkpoint_utils.construct_restore_args(abstract)
-  variables = ocp.PyTreeCheckpointer().restore(
-      os.path.join(_absolute(path), ENCODER_TREE),
-      args=ocp.args.PyTreeRestore(item=abstract, restore_args=restore_args))
-  if return_variables:
-    return ges, variables
-  return ges, variables['params']
 
 
 def load_generator_params(path: str) -> Any:

@@ -11,7 +11,7 @@ f_e; Get, the identity encoder) were trained on in two steps:
      image_size crop: evaluation's view (`augment.centre_crop`), or the five
      crops when the run evaluated with config.augment.five_crop_eval.
 
-`preprocessing` dicts (written by `inference.save_classifier`) hold the
+`preprocessing` dicts (written by `run_files.save_classifier`) hold the
 settings: image_size, margin_ratio, five_crop, dataset, stored_size and prep
 (the manifest's prep settings: eye_template, landmarks, backend, ...).
 """

@@ -49,12 +49,11 @@ from relgan_jax import folds as folds_lib
 from relgan_jax import gan_steps
 from relgan_jax import records
 from relgan_jax import reenactment
+from relgan_jax import run_files
 from relgan_jax import report
 from relgan_jax import stage2
 from relgan_jax import train
 
-RESULT_FILE = 'result.json'
-CLASSIFIER_DIR = 'classifier'  # The stage-2 MLP, for relgan_jax.predict.
 GRID_FILE = 'reenactment_grid.png'
 # The data_prep command that makes each dataset's prepared records.
 _PREP_HINTS = {
@@ -205,14 +204,9 @@ def _open(data_dir: str, config) -> records.PreparedDataset:
   return dataset
 
 
-def pretrain_dir(workdir: str) -> str:
-  """Where the protocol's own stage-1 pre-training run lives."""
-  return os.path.join(workdir, 'pretrain')
-
-
 def pretrain(config: ml_collections.ConfigDict, workdir: str,
              dataset: records.PreparedDataset) -> Optional[str]:
-  """Stage 1 on the pre-training set, once, in pretrain_dir(workdir)
+  """Stage 1 on the pre-training set, once, in run_files.pretrain_dir(workdir)
   (resumable).
 
   Returns that folder (the pretrained checkpoint of every fold), or None
@@ -229,7 +223,7 @@ def pretrain(config: ml_collections.ConfigDict, workdir: str,
         f'The pre-training set {data_dir} holds {len(shared)} subjects of the '
         f'evaluation data (e.g. {sorted(shared)[:3]}); stage 1 would see test '
         'subjects.')
-  out = pretrain_dir(workdir)
+  out = run_files.pretrain_dir(workdir)
   indices = select_records(pre, np.arange(len(pre)), config)
   logging.info('Stage-1 pre-training on %d records of %s in %s.',
                len(indices), data_dir, out)
@@ -297,7 +291,7 @@ def stage1(config: ml_collections.ConfigDict, fold_dir: str, dataset,
     logging.info('Stage 1: frozen at the pre-trained %s', pretrained)
     state, _ = checkpointing.load_state_tree(pretrained)
     return gan_steps.g_variables(state)
-  state = train.train_gan(config, os.path.join(fold_dir, 'stage1'), dataset,
+  state = train.train_gan(config, os.path.join(fold_dir, run_files.STAGE1_DIR), dataset,
                           train_idx, init_checkpoint=pretrained)
   return jax.device_get(gan_steps.g_variables(state))
 
@@ -328,7 +322,7 @@ def run_fold(config: ml_collections.ConfigDict, workdir: str, dataset,
              fold: int) -> dict[str, Any]:
   """Stage 1, export, stage 2 and baseline for one fold; writes its result."""
   start = time.time()
-  fold_dir = os.path.join(workdir, f'fold_{fold}')
+  fold_dir = run_files.fold_dir(workdir, fold)
   os.makedirs(fold_dir, exist_ok=True)
   train_idx, test_idx = folds_lib.split_indices(dataset, fold)
   train_idx = select_records(dataset, train_idx, config)
@@ -342,15 +336,15 @@ def run_fold(config: ml_collections.ConfigDict, workdir: str, dataset,
   stage1_seconds = time.time() - start
 
   # Hand-off: Ges alone, exported and restored without the rest of G or D.
-  encoder_dir = os.path.join(fold_dir, 'encoder')
-  classifier_dir = os.path.join(fold_dir, CLASSIFIER_DIR)
+  encoder_dir = os.path.join(fold_dir, run_files.ENCODER_DIR)
+  classifier_dir = os.path.join(fold_dir, run_files.CLASSIFIER_DIR)
   for stale in (encoder_dir, classifier_dir):  # Left by an interrupted run.
     if _is_primary() and os.path.exists(stale):
       shutil.rmtree(stale)
   _sync(f'fold {fold}: stale exports removed')
-  checkpointing.export_encoder(g_variables['params'], config, encoder_dir,
+  run_files.export_encoder(g_variables['params'], config, encoder_dir,
                                g_batch_stats=g_variables.get('batch_stats'))
-  ges_module, ges_variables = checkpointing.load_encoder(
+  ges_module, ges_variables = run_files.load_encoder(
       encoder_dir, return_variables=True)
 
   handoff = {}  # Features and the trained baseline, for the measures below.
@@ -379,7 +373,7 @@ def run_fold(config: ml_collections.ConfigDict, workdir: str, dataset,
       'seconds': time.time() - start,
   })
   if _is_primary():
-    _write_json(os.path.join(fold_dir, RESULT_FILE), result)
+    _write_json(os.path.join(fold_dir, run_files.RESULT_FILE), result)
   _sync(f'fold {fold}: result written')
   logging.info('Fold %d: REL-GAN %.2f%%, baseline %s, leakage %s, '
                'retrieval %s, reenactment %s', fold,
@@ -388,15 +382,6 @@ def run_fold(config: ml_collections.ConfigDict, workdir: str, dataset,
                result.get('identity_leakage'), result.get('retrieval'),
                result.get('reenactment'))
   return result
-
-
-def load_fold_result(workdir: str, fold: int) -> Optional[dict[str, Any]]:
-  """The finished fold's result, or None if the fold has not finished."""
-  path = os.path.join(workdir, f'fold_{fold}', RESULT_FILE)
-  if not os.path.exists(path):
-    return None
-  with open(path) as f:
-    return json.load(f)
 
 
 def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
@@ -413,13 +398,13 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
   if name == 'image_folder':
     name = os.path.basename(data_dir_for(config, workdir).rstrip('/\\'))
   results, resumed_seconds = [], 0.0
-  finished = {k: load_fold_result(workdir, k)
+  finished = {k: run_files.load_fold_result(workdir, k)
               for k in folds_to_run(config, dataset)}
   if pretrain_data_dir(config, workdir):
     if None in finished.values():
       pretrain(config, workdir, dataset)
     config = config.copy_and_resolve_references()
-    config.protocol.pretrained_checkpoint = pretrain_dir(workdir)
+    config.protocol.pretrained_checkpoint = run_files.pretrain_dir(workdir)
   for fold, result in finished.items():
     if result is not None:
       logging.info('Fold %d already finished; skipping it.', fold)
@@ -435,7 +420,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
   rep = report.write_report(
       workdir, results, config, dataset_name=name,
       class_names=class_names, seconds=seconds)
-  grid = os.path.join(workdir, f'fold_{results[0]["fold"]}', GRID_FILE)
+  grid = os.path.join(run_files.fold_dir(workdir, results[0]['fold']), GRID_FILE)
   if os.path.exists(grid):
     shutil.copyfile(grid, os.path.join(workdir, GRID_FILE))
   logging.info('Report written to %s', os.path.join(workdir, 'report.md'))

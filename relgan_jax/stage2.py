@@ -39,6 +39,7 @@ import optax
 from relgan_jax import features
 from relgan_jax import input_pipeline
 from relgan_jax import models
+from relgan_jax import run_files
 
 
 # f(e) extraction lives in relgan_jax/features.py; its names stay importable
@@ -319,7 +320,7 @@ def run_fold(config: ml_collections.ConfigDict, dataset, train_indices,
     num_classes: Ne.
     seed: the fold's seed.
     classifier_dir: where to save the trained MLP for `relgan_jax.predict`
-      (`inference.save_classifier`); None = not saved.
+      (`run_files.save_classifier`); None = not saved.
     handoff: if given, filled for `disentanglement.run_fold` with 'train',
       'test' (f(e) Features, centre crops), 'baseline' ((module, variables)
       of the trained baseline, or None), 'baseline_train', 'baseline_test'
@@ -342,10 +343,7 @@ def run_fold(config: ml_collections.ConfigDict, dataset, train_indices,
       views=config.stage2.get('mlp_augment_views', 0))
   mlp = train_mlp(train, num_classes, config, seed=seed, augmented=augmented)
   if classifier_dir:
-    # Imported here: inference pulls in face detection, which stage 2 needs
-    # only when it saves a model for predict.
-    from relgan_jax import inference  # pylint: disable=g-import-not-at-top
-    inference.save_classifier(classifier_dir, mlp, config=config,
+    run_files.save_classifier(classifier_dir, mlp, config=config,
                               manifest=dataset.manifest)
   acc, cm = accuracy_and_confusion(
       test.expression, mlp.logits(test.f).argmax(-1), num_classes)

@@ -5,8 +5,8 @@ tests/test_predict.py and tests/test_reenact.py. To stay cheap it skips the
 stage-1 updates: G is freshly initialised and written with the real stage-1
 checkpoint code (train_gan's layout, step 0, without D and the optimiser
 states, which nothing here reads); Ges is exported with
-`checkpointing.export_encoder`; the stage-2 MLP is really trained on that Ges's
-f(e) (`stage2.train_mlp`) and saved with `inference.save_classifier`, the call
+`run_files.export_encoder`; the stage-2 MLP is really trained on that Ges's
+f(e) (`stage2.train_mlp`) and saved with `run_files.save_classifier`, the call
 protocol.run_fold is asked to make. The whole protocol path is exercised by
 tests/test_notebook.py.
 
@@ -27,9 +27,9 @@ import numpy as np
 from configs import tiny
 from relgan_jax import checkpointing
 from relgan_jax import folds
-from relgan_jax import inference
 from relgan_jax import models
 from relgan_jax import records
+from relgan_jax import run_files
 from relgan_jax import stage2
 
 _BUILT: dict[str, 'Workdir'] = {}
@@ -81,13 +81,13 @@ def build(root: str) -> Workdir:
 
   # Ges export and the stage-2 MLP on its f(e).
   encoder_dir = os.path.join(fold_dir, 'encoder')
-  checkpointing.export_encoder(g_params, c, encoder_dir)
-  ges, ges_vars = checkpointing.load_encoder(encoder_dir,
+  run_files.export_encoder(g_params, c, encoder_dir)
+  ges, ges_vars = run_files.load_encoder(encoder_dir,
                                              return_variables=True)
   features = stage2.extract_features(stage2.ges_encoder_fn(ges, ges_vars),
                                      dataset, train_idx, c, batch_size=8)
   classifier = stage2.train_mlp(features, ne, c, seed=0)
-  inference.save_classifier(os.path.join(fold_dir, 'classifier'), classifier,
+  run_files.save_classifier(os.path.join(fold_dir, 'classifier'), classifier,
                             config=c, manifest=dataset.manifest)
   return Workdir(workdir, fold_dir, c, dataset, train_idx, test_idx,
                  classifier, jax.device_get({'params': g_params}))

@@ -16,6 +16,7 @@ from configs import tiny
 from relgan_jax import checkpointing
 from relgan_jax import gan_steps
 from relgan_jax import models
+from relgan_jax import run_files
 
 
 def _random_like(abstract, seed):
@@ -46,9 +47,9 @@ def _state(config, num_identities, seed):
 def test_export_and_load_encoder_round_trip(tmp_path):
   config = tiny.get_config()
   g_params = _g_variables(config)['params']
-  path = checkpointing.export_encoder(g_params, config, str(tmp_path / 'enc'))
+  path = run_files.export_encoder(g_params, config, str(tmp_path / 'enc'))
   assert sorted(os.listdir(path)) == ['encoder.json', 'ges']
-  ges, params = checkpointing.load_encoder(path)
+  ges, params = run_files.load_encoder(path)
   assert isinstance(ges, models.Ges)
   assert (ges.image_size, ges.width, ges.norm, ges.f_e_dim) == (
       32, 0.125, 'group', 30)
@@ -57,9 +58,9 @@ def test_export_and_load_encoder_round_trip(tmp_path):
   assert jax.eval_shape(ges.apply, {'params': params}, x).shape == (2, 30)
   # Exporting again to the same folder replaces the export.
   g_params2 = _g_variables(config, seed=1)['params']
-  checkpointing.export_encoder(g_params2, config, path)
+  run_files.export_encoder(g_params2, config, path)
   chex.assert_trees_all_equal(
-      jax.device_get(checkpointing.load_encoder(path)[1]), g_params2['Ges'])
+      jax.device_get(run_files.load_encoder(path)[1]), g_params2['Ges'])
 
 
 def test_export_encoder_with_batchnorm_keeps_statistics(tmp_path):
@@ -67,13 +68,13 @@ def test_export_encoder_with_batchnorm_keeps_statistics(tmp_path):
   config.model.norm = 'batch'
   variables = _g_variables(config)
   with pytest.raises(ValueError, match='g_batch_stats'):
-    checkpointing.export_encoder(variables['params'], config, str(tmp_path))
-  path = checkpointing.export_encoder(
+    run_files.export_encoder(variables['params'], config, str(tmp_path))
+  path = run_files.export_encoder(
       variables['params'], config, str(tmp_path / 'enc'),
       g_batch_stats=variables['batch_stats'])
   with pytest.raises(ValueError, match='return_variables=True'):
-    checkpointing.load_encoder(path)
-  _, restored = checkpointing.load_encoder(path, return_variables=True)
+    run_files.load_encoder(path)
+  _, restored = run_files.load_encoder(path, return_variables=True)
   chex.assert_trees_all_equal(
       jax.device_get(restored),
       {'params': variables['params']['Ges'],
@@ -111,7 +112,7 @@ def test_missing_checkpoint_and_encoder_name_the_path(tmp_path):
   with pytest.raises(FileNotFoundError, match='No stage-1 checkpoint at'):
     checkpointing.load_state_tree(str(tmp_path))
   with pytest.raises(FileNotFoundError, match='encoder.json is missing'):
-    checkpointing.load_encoder(str(tmp_path))
+    run_files.load_encoder(str(tmp_path))
 
 
 def test_relative_workdir_saves_and_loads(tmp_path, monkeypatch):

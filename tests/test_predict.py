@@ -16,6 +16,7 @@ from relgan_jax import faces
 from relgan_jax import inference
 from relgan_jax import input_pipeline
 from relgan_jax import predict
+from relgan_jax import run_files
 from relgan_jax import stage2
 
 
@@ -37,7 +38,7 @@ def _main(argv):
 
 
 def test_classifier_round_trip(run):
-  saved = inference.load_classifier(os.path.join(run.fold_dir, 'classifier'))
+  saved = run_files.load_classifier(os.path.join(run.fold_dir, 'classifier'))
   chex.assert_trees_all_equal(saved.params, run.classifier.params)
   np.testing.assert_array_equal(saved.mean, run.classifier.mean)
   np.testing.assert_array_equal(saved.std, run.classifier.std)
@@ -52,7 +53,7 @@ def test_classifier_round_trip(run):
 def test_save_classifier_checks_classes(run, tmp_path):
   manifest = dict(run.dataset.manifest, expression_classes=['a', 'b'])
   with pytest.raises(ValueError, match='7 outputs but the manifest names 2'):
-    inference.save_classifier(str(tmp_path / 'c'), run.classifier,
+    run_files.save_classifier(str(tmp_path / 'c'), run.classifier,
                               config=run.config, manifest=manifest)
 
 
@@ -139,15 +140,15 @@ def test_finds_the_first_finished_fold(run, tmp_path):
   shutil.copytree(os.path.join(run.fold_dir, 'classifier'),
                   workdir / 'fold_3' / 'classifier')
   parts = ('encoder', 'classifier')
-  assert inference.find_fold_dir(str(workdir), parts) == str(
+  assert run_files.find_fold_dir(str(workdir), parts) == str(
       workdir / 'fold_3')
-  assert inference.find_fold_dir(str(workdir / 'fold_3'), parts) == str(
+  assert run_files.find_fold_dir(str(workdir / 'fold_3'), parts) == str(
       workdir / 'fold_3')
   with pytest.raises(FileNotFoundError, match='fold_0 has no encoder, '
                      'classifier'):
-    inference.find_fold_dir(str(workdir), parts, fold=0)
+    run_files.find_fold_dir(str(workdir), parts, fold=0)
   with pytest.raises(FileNotFoundError, match='fold_5 does not exist'):
-    inference.find_fold_dir(str(workdir), parts, fold=5)
+    run_files.find_fold_dir(str(workdir), parts, fold=5)
   shutil.rmtree(workdir / 'fold_3' / 'classifier')
   with pytest.raises(FileNotFoundError, match=r'none of its folds \[0, 3\]'):
     inference.load_expression_model(str(workdir))

@@ -21,6 +21,7 @@ from relgan_jax import protocol
 from relgan_jax import records
 from relgan_jax import reenactment
 from relgan_jax import report
+from relgan_jax import run_files
 from relgan_jax import stage2
 from relgan_jax import train
 
@@ -156,8 +157,7 @@ def test_report_has_every_key_with_sane_values(finished_run):
 
 
 def test_encoder_export_restores_alone(finished_run):
-  from relgan_jax import checkpointing
-  ges, params = checkpointing.load_encoder(
+  ges, params = run_files.load_encoder(
       os.path.join(finished_run['workdir'], 'fold_0', 'encoder'))
   assert ges.f_e_dim == 30 and 'trunk' in params and 'head' in params
 
@@ -287,7 +287,7 @@ def test_pretraining_set_is_trained_once_and_used_frozen(tmp_path):
   pretrained, _ = checkpointing.load_state_tree(gan_dir)
   for fold in (0, 1):
     assert not os.path.exists(os.path.join(workdir, f'fold_{fold}', 'stage1'))
-    _, variables = checkpointing.load_encoder(
+    _, variables = run_files.load_encoder(
         os.path.join(workdir, f'fold_{fold}', 'encoder'), return_variables=True)
     chex.assert_trees_all_equal(variables['params'],
                                 pretrained['g_params']['Ges'])

@@ -9,6 +9,7 @@ import pytest
 
 from configs import tiny
 from relgan_jax import models
+from relgan_jax import run_files
 from relgan_jax import stage2
 
 
@@ -75,15 +76,14 @@ def _tiny_config():
 
 
 def test_exported_encoder_restores_alone_and_matches_g(tiny_data, tmp_path):
-  from relgan_jax import checkpointing
   from relgan_jax import input_pipeline
   config = _tiny_config()
   generator = models.build_generator(config)
   x = jax.numpy.zeros((1, 32, 32, 3))
   g_params = jax.jit(generator.init)(jax.random.key(1), x, x)['params']
-  path = checkpointing.export_encoder(g_params, config, str(tmp_path / 'enc'))
+  path = run_files.export_encoder(g_params, config, str(tmp_path / 'enc'))
   # Only Ges is on disk: the restored tree is Ges's, nothing of Get/Gde/D.
-  ges, ges_params = checkpointing.load_encoder(path)
+  ges, ges_params = run_files.load_encoder(path)
   assert isinstance(ges, models.Ges)
   assert set(ges_params) == set(g_params['Ges'])
   jax.tree.map(np.testing.assert_array_equal, ges_params, g_params['Ges'])
