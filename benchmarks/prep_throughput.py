@@ -4,7 +4,7 @@ r"""Throughput of data_prep.prepare on fake trees in each dataset's layout.
 
 (with the package installed, `pip install -e '.[test]'`, or PYTHONPATH=.)
 
-For every dataset a fixture tree (data_prep.fake_layouts) is filled with real
+For every dataset a fixture tree (tests/fake_layouts.py) is filled with real
 face photos (matplotlib's grace_hopper.jpg, scikit-image's astronaut if
 installed) pasted on canvases of the dataset's frame size and format, then
 prepared with face detection and alignment (image_folder: resize only). Printed
@@ -21,15 +21,20 @@ import json
 import os
 import resource
 import shutil
+import sys
 import time
 
 import numpy as np
 from PIL import Image
 
-from data_prep import fake_layouts as fl
 from data_prep import prepare
 from data_prep.readers import ReaderOptions
 from relgan_jax import records
+
+# The raw-layout fixtures are test code (tests/fake_layouts.py), not shipped.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), 'tests'))
+import fake_layouts as fl  # noqa: E402  pylint: disable=g-import-not-at-top
 
 
 def _cpu_seconds() -> float:

@@ -7,8 +7,8 @@ import numpy as np
 from PIL import Image
 import pytest
 
+import fake_layouts
 from data_prep import align
-from data_prep import fake_layouts
 
 
 def test_similarity_transform_maps_eyes_onto_template():

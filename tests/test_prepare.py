@@ -1,5 +1,5 @@
 """Tests for data_prep.prepare and the readers, on fixture trees in each
-dataset's real layout (data_prep.fake_layouts)."""
+dataset's real layout (tests/fake_layouts.py)."""
 
 import hashlib
 import io
@@ -11,7 +11,7 @@ from PIL import Image
 import pytest
 
 import prep_runs
-from data_prep import fake_layouts as fl
+import fake_layouts as fl
 from data_prep import prep_worker
 from data_prep import prepare
 from data_prep import readers

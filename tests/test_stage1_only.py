@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import prep_runs
-from data_prep import fake_layouts as fl
+import fake_layouts as fl
 from data_prep import prepare
 from relgan_jax import folds as folds_lib
 from relgan_jax import pairs

@@ -23,7 +23,7 @@ import time
 import pytest
 
 import cli_runs
-from data_prep import fake_layouts as fl
+import fake_layouts as fl
 from data_prep import prepare
 from data_prep import synthetic
 from relgan_jax import predict
