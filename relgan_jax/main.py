@@ -125,7 +125,7 @@ def run(config, workdir: str, mode: str) -> None:
     # The same records as the workdir's results (not a set prepared again).
     workdir_guard.check_data(workdir, dataset.manifest, dataset.data_dir)
     if mode == 'all':
-      protocol.run(config, workdir)
+      protocol.run(config, workdir, dataset)
     else:
       # The same record selection (data.min_intensity) as the protocol's
       # pre-training.

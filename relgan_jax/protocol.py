@@ -384,14 +384,18 @@ def run_fold(config: ml_collections.ConfigDict, workdir: str, dataset,
   return result
 
 
-def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
+def run(config: ml_collections.ConfigDict, workdir: str,
+        dataset: Optional[records.PreparedDataset] = None) -> dict[str, Any]:
   """Runs the whole protocol; returns the report dictionary.
 
-  Finished folds (their result.json exists) are loaded, not redone.
+  Finished folds (their result.json exists) are loaded, not redone. The
+  evaluation data is `dataset` when given (main has loaded it), else
+  load_dataset(config, workdir).
   """
   start = time.time()
   os.makedirs(workdir, exist_ok=True)
-  dataset = load_dataset(config, workdir)
+  if dataset is None:
+    dataset = load_dataset(config, workdir)
   class_names = dataset.manifest['expression_classes']
   # A generic image folder is named by its folder, not by the reader.
   name = dataset.manifest['name']
