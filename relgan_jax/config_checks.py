@@ -156,10 +156,8 @@ def check_data(config: ml_collections.ConfigDict) -> None:
     _fail('data.dir', d.dir, 'must be a path (a string; "" = workdir/data)')
   _positive_int(config, 'data.num_workers', minimum=0)
   _positive_int(config, 'data.prefetch_buffer_size')
-  if 'read_threads' in d:
-    _positive_int(config, 'data.read_threads')
-  if 'keep_decoded_mib' in d:
-    _positive_int(config, 'data.keep_decoded_mib', minimum=0)
+  _positive_int(config, 'data.read_threads')
+  _positive_int(config, 'data.keep_decoded_mib', minimum=0)
   if d.name == 'synthetic':
     _positive_int(config, 'data.synthetic_identities', minimum=2)
     pre = d.synthetic_pretrain_identities
@@ -196,7 +194,7 @@ def wants_synthetic_pretraining(config: ml_collections.ConfigDict) -> bool:
   (data.synthetic_pretrain_identities > 0). The other way to have a
   pre-training set is protocol.pretrain_data_dir."""
   return (config.data.name == 'synthetic'
-          and config.data.get('synthetic_pretrain_identities', 0) > 0)
+          and config.data.synthetic_pretrain_identities > 0)
 
 
 def check_protocol(config: ml_collections.ConfigDict) -> None:

@@ -403,7 +403,7 @@ def run_fold(config: ml_collections.ConfigDict, dataset, train_indices,
               for idx in (train_indices, test_indices))}
   u_train, u_test = sets['untrained_ges']
   views = stage2.augmented_features(encode, dataset, train_indices, config,
-                                    views=s2.get('mlp_augment_views', 0),
+                                    views=s2.mlp_augment_views,
                                     seed=seed, batch_size=eval_bs)
   mlp = stage2.fit_mlp(*stage2.mlp_training_set(u_train, views), num_classes,
                        config, seed=seed)
@@ -432,8 +432,8 @@ def run_fold(config: ml_collections.ConfigDict, dataset, train_indices,
     pairs = transfer_pairs(
         test.expression, test.identity,
         dataset.manifest['expression_classes'],
-        targets_per_source=s2.get('transfer_targets', 3),
-        max_pairs=s2.get('transfer_max_pairs', 2000), seed=seed)
+        targets_per_source=s2.transfer_targets,
+        max_pairs=s2.transfer_max_pairs, seed=seed)
     reenact_fn, classify_fn = reenactment_fns(config, g_variables,
                                               handoff.get('baseline'))
     result['reenactment'] = reenactment_measures(

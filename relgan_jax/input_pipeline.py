@@ -47,7 +47,7 @@ def normalize(x):
 
 def _read_options(config) -> grain.ReadOptions:
   return grain.ReadOptions(
-      num_threads=int(config.data.get('read_threads', 2)),
+      num_threads=int(config.data.read_threads),
       prefetch_buffer_size=max(1, int(config.data.prefetch_buffer_size)))
 
 

@@ -258,7 +258,7 @@ def select_records(dataset, indices: np.ndarray,
   only = getattr(dataset, 'stage1_only', None)
   if only is not None:
     indices = indices[~np.asarray(only, bool)[indices]]
-  min_intensity = int(config.data.get('min_intensity', 0))
+  min_intensity = int(config.data.min_intensity)
   values = getattr(dataset, 'intensities', None)
   if min_intensity <= 0 or values is None:
     return indices

@@ -340,7 +340,7 @@ def run_fold(config: ml_collections.ConfigDict, dataset, train_indices,
                           batch_size=eval_bs)
   augmented = augmented_features(
       encode, dataset, train_indices, config, seed=seed, batch_size=eval_bs,
-      views=config.stage2.get('mlp_augment_views', 0))
+      views=config.stage2.mlp_augment_views)
   mlp = train_mlp(train, num_classes, config, seed=seed, augmented=augmented)
   if classifier_dir:
     run_files.save_classifier(classifier_dir, mlp, config=config,

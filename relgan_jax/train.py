@@ -259,7 +259,7 @@ def train_gan(config: ml_collections.ConfigDict, workdir: str, dataset,
   # SIGTERM (one process) or JAX's preemption sync point (several): checkpoint
   # this step, then raise preemption.Preempted (main exits with status 143).
   watcher = preemption.Watcher(
-      manager, grace_secs=config.train.get('preemption_grace_secs', 9.0),
+      manager, grace_secs=config.train.preemption_grace_secs,
       last_checkpoint=manager.latest_step)
   pending = None  # The last step's metrics, checked one step late.
   try:
