@@ -14,6 +14,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-benchmarks/results/$(date -u +%F)_gpu}
+# The project's venv when there is one (the README's commands make .venv),
+# else PYTHON, else python.
+if [[ -z "${PYTHON:-}" && -x .venv/bin/python ]]; then PYTHON=.venv/bin/python; fi
 py=${PYTHON:-python}
 mkdir -p "$out"
 : > "$out/bench.jsonl"
