@@ -7,7 +7,7 @@ Datasets: ckplus, oulu_casia, bu3dfe, bu4dfe, sfew, image_folder (layouts and
 protocols in DESIGN.md §5-§6 and the `data_prep.readers` modules). Each image
 is read in a worker process (`data_prep.prep_worker`), converted to RGB
 (grayscale replicated to 3 channels), its face detected and warped so the eyes sit on fixed positions of a stored_size crop
-(`data_prep.align`; `--no_align` only resizes, for pre-aligned data, and is the
+(`relgan_jax.align`; `--no_align` only resizes, for pre-aligned data, and is the
 default for image_folder), and written through
 `relgan_jax.records.write_prepared_dataset` with subject-independent folds from
 `relgan_jax.folds.assign_folds` (SFEW: Val = fold 0, Train = fold -1).
@@ -47,11 +47,11 @@ import sys
 import time
 from typing import Any, Iterator, Sequence
 
-from data_prep import align as align_lib
 from data_prep import prep_report
 from data_prep import prep_worker
 from data_prep import readers
 from data_prep.readers import base
+from relgan_jax import align as align_lib
 from relgan_jax import cli
 from relgan_jax import folds as folds_lib
 from relgan_jax import records
@@ -223,7 +223,7 @@ def prepare(dataset: str, raw_dir: str, out_dir: str, *, workers: int = 2,
     seed: fold-assignment seed.
     stored_size: side of the stored square faces.
     backend, landmarks, eye_template, detect_max_side: alignment settings
-      (`data_prep.align`).
+      (`relgan_jax.align`).
     options: the readers' protocol options.
     records_per_shard: records per TFRecord shard.
     overwrite: replace a complete prepared folder made with other settings.
