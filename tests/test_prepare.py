@@ -12,6 +12,7 @@ import pytest
 
 import fake_layouts as fl
 import prep_runs
+from data_prep import prep_state
 from data_prep import prep_worker
 from data_prep import prepare
 from data_prep import readers
@@ -376,7 +377,7 @@ def test_interrupted_prep_resumes_and_reruns_are_safe(tmp_path, monkeypatch,
   with pytest.raises(KeyboardInterrupt):
     _run('bu4dfe', raw, out, num_folds=2, chunk_size=2)
   # Two finished chunks; nothing that looks like a prepared folder.
-  assert sorted(os.listdir(out / prepare.WORK_DIR)) == [
+  assert sorted(os.listdir(out / prep_state.WORK_DIR)) == [
       'chunk-000000.pkl', 'chunk-000001.pkl', 'state.json']
   with pytest.raises(FileNotFoundError, match='manifest.json not found'):
     records.PreparedDataset(str(out))
@@ -387,7 +388,7 @@ def test_interrupted_prep_resumes_and_reruns_are_safe(tmp_path, monkeypatch,
   manifest = _run('bu4dfe', raw, out, num_folds=2, chunk_size=2)
   assert 'resuming: 4 of 11 images already processed' in capsys.readouterr().out
   assert sorted(os.listdir(out)) == [
-      'manifest.json', 'prep_report.json', prepare.INVENTORY,
+      'manifest.json', 'prep_report.json', prep_state.INVENTORY,
       'records-00000.tfrecord',
       'records-00000.tfrecord.index.npz']
   resumed = records.PreparedDataset(str(out))
