@@ -3,7 +3,7 @@ r"""The built-in synthetic face set: procedural faces written as prepared record
 A fresh machine has none of the licensed FER datasets, so the project ships a
 generator on which the whole method can run and be judged. Each synthetic
 person (identity) differs strongly (face shape, skin, hair, eyes, nose, brows,
-glasses, beard, background, clothes; see `synthetic_drawing.sample_identity`), while
+glasses, beard, background, clothes; see `synthetic_people.sample_identity`), while
 the 7 expression classes (neutral + anger, disgust, fear, happy, sadness,
 surprise) are subtler but consistent changes of mouth, brows, eyelids and a few
 wrinkles, at 3 intensities. The faces are eye-aligned crops, like those
@@ -40,9 +40,10 @@ from PIL import ImageDraw
 
 from relgan_jax import cli
 from relgan_jax import records
-from relgan_jax import synthetic_drawing as face_drawing
+from relgan_jax import synthetic_drawing
+from relgan_jax import synthetic_people
 
-EXPRESSION_CLASSES = face_drawing.EXPRESSION_CLASSES
+EXPRESSION_CLASSES = synthetic_people.EXPRESSION_CLASSES
 NEUTRAL = EXPRESSION_CLASSES.index('neutral')
 _IDENTITY_TRANSFORM = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
 
@@ -79,7 +80,7 @@ def subject_id(identity: int) -> str:
 
 @functools.lru_cache(maxsize=128)
 def _identity(seed: int, identity: int) -> dict[str, Any]:
-  return face_drawing.sample_identity(np.random.default_rng([seed, identity]))
+  return synthetic_people.sample_identity(np.random.default_rng([seed, identity]))
 
 
 def render_image(seed: int, identity: int, expression: int, intensity: int,
@@ -90,7 +91,7 @@ def render_image(seed: int, identity: int, expression: int, intensity: int,
     seed: the dataset seed.
     identity: person index.
     expression: index into EXPRESSION_CLASSES.
-    intensity: 0 for neutral, else 1..len(face_drawing.INTENSITIES).
+    intensity: 0 for neutral, else 1..len(synthetic_people.INTENSITIES).
     copy: which jittered copy.
     size: image side.
     jitter: add the per-image pose/lighting/noise jitter.
@@ -98,9 +99,9 @@ def render_image(seed: int, identity: int, expression: int, intensity: int,
   Returns:
     uint8 [size, size, 3].
   """
-  amplitude = 0.0 if intensity == 0 else face_drawing.INTENSITIES[intensity - 1]
+  amplitude = 0.0 if intensity == 0 else synthetic_people.INTENSITIES[intensity - 1]
   rng = np.random.default_rng([seed, identity, expression, intensity, copy, 1])
-  return face_drawing.draw_face(_identity(seed, identity),
+  return synthetic_drawing.draw_face(_identity(seed, identity),
                                 EXPRESSION_CLASSES[expression], amplitude, rng,
                                 size=size, jitter=jitter)
 
@@ -109,7 +110,7 @@ def _image_plan(neutral_images: int, images_per_intensity: int):
   plan = [(NEUTRAL, 0, c) for c in range(neutral_images)]
   for e in range(len(EXPRESSION_CLASSES)):
     if e != NEUTRAL:
-      plan += [(e, k, c) for k in range(1, len(face_drawing.INTENSITIES) + 1)
+      plan += [(e, k, c) for k in range(1, len(synthetic_people.INTENSITIES) + 1)
                for c in range(images_per_intensity)]
   return plan
 
@@ -192,7 +193,7 @@ def generate(out_dir: str, *, num_identities: int = 64, seed: int = 0,
                   first_identity=first_identity, size=size,
                   neutral_images=neutral_images,
                   images_per_intensity=images_per_intensity,
-                  intensities=list(face_drawing.INTENSITIES))
+                  intensities=list(synthetic_people.INTENSITIES))
   kwargs = dict(name='synthetic', expression_classes=EXPRESSION_CLASSES,
                 num_folds=num_folds, prep_settings=settings, stored_size=size,
                 records_per_shard=records_per_shard)

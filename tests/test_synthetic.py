@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from relgan_jax import synthetic_drawing
+from relgan_jax import synthetic_people
 from relgan_jax import synthetic_set as synthetic
 from relgan_jax import folds
 from relgan_jax import records
@@ -159,7 +160,7 @@ def test_maybe_generate(tmp_path):
   side = round(config.model.image_size * config.augment.margin_ratio)
   assert ds[0]['image'].shape == (side, side, 3)
   assert ds.manifest['num_folds'] == config.protocol.num_folds
-  assert synthetic_drawing.EXPRESSION_CLASSES == tuple(ds.expression_classes)
+  assert synthetic_people.EXPRESSION_CLASSES == tuple(ds.expression_classes)
 
 
 def test_faces_are_eye_aligned():
