@@ -9,11 +9,11 @@ import sys
 import numpy as np
 import pytest
 
+from relgan_jax import folds
+from relgan_jax import records
 from relgan_jax import synthetic_drawing
 from relgan_jax import synthetic_people
 from relgan_jax import synthetic_set as synthetic
-from relgan_jax import folds
-from relgan_jax import records
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
