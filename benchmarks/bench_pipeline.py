@@ -58,7 +58,7 @@ def main(argv):
   data_dir = FLAGS.data_dir
   tmp = None
   if not data_dir:
-    from data_prep import synthetic  # pylint: disable=import-outside-toplevel
+    from relgan_jax import synthetic_set as synthetic  # pylint: disable=import-outside-toplevel
     tmp = tempfile.TemporaryDirectory()
     data_dir = os.path.join(tmp.name, 'synthetic')
     synthetic.generate(data_dir)

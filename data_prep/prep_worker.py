@@ -11,28 +11,10 @@ import io
 import os
 from typing import Any
 
-import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
-from data_prep import align as align_lib
 from data_prep.readers import base
-
-
-def load_rgb(data: bytes) -> np.ndarray:
-  """Decodes image bytes to uint8 HxWx3; grayscale is replicated to 3 channels.
-
-  16-bit and float grayscale are scaled to 8 bits; EXIF orientation is applied.
-  """
-  with Image.open(io.BytesIO(data)) as im:
-    im.load()
-    im = ImageOps.exif_transpose(im)
-    if im.mode in ('I', 'I;16', 'I;16B', 'I;16L', 'F'):
-      arr = np.asarray(im, np.float64)
-      if arr.max(initial=0) > 255:
-        arr = arr * (255.0 / 65535.0)
-      grey = np.clip(np.round(arr), 0, 255).astype(np.uint8)
-      return np.repeat(grey[..., None], 3, axis=-1)
-    return np.asarray(im.convert('RGB'))
+from relgan_jax import align as align_lib
 
 
 class Processor:
@@ -55,7 +37,7 @@ class Processor:
       with open(os.path.join(self.raw_dir, rel), 'rb') as f:
         data = f.read()
       out['sha1'] = hashlib.sha1(data).hexdigest()
-      image = load_rgb(data)
+      image = align_lib.load_rgb(data)
     except Exception as e:  # PIL raises many types for corrupt files.
       return dict(out, reason=base.UNREADABLE,
                   detail=f'{type(e).__name__}: {e}')

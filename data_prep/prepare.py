@@ -7,7 +7,7 @@ Datasets: ckplus, oulu_casia, bu3dfe, bu4dfe, sfew, image_folder (layouts and
 protocols in DESIGN.md §5-§6 and the `data_prep.readers` modules). Each image
 is read in a worker process (`data_prep.prep_worker`), converted to RGB
 (grayscale replicated to 3 channels), its face detected and warped so the eyes sit on fixed positions of a stored_size crop
-(`data_prep.align`; `--no_align` only resizes, for pre-aligned data, and is the
+(`relgan_jax.align`; `--no_align` only resizes, for pre-aligned data, and is the
 default for image_folder), and written through
 `relgan_jax.records.write_prepared_dataset` with subject-independent folds from
 `relgan_jax.folds.assign_folds` (SFEW: Val = fold 0, Train = fold -1).
@@ -19,7 +19,7 @@ written last, so a folder without manifest.json is never taken as complete. A
 complete folder with the same settings, made from the raw tree as it is now
 (OUT/raw_inventory.json: size and mtime of every raw file), is left as it is;
 different settings, or new, removed or modified raw files, need --overwrite
-(the refusal names them). The raw tree is only read. Bad input is one line
+(the refusal names them; data_prep/prep_state.py keeps all this state). The raw tree is only read. Bad input is one line
 `data_prep.prepare: error: ...`, status 2 for the command line, 1 otherwise
 (relgan_jax/cli.py).
 
@@ -35,135 +35,28 @@ not used, with its path and reason; a summary line is printed.
 """
 
 import argparse
-from concurrent import futures
-import hashlib
 import json
-import multiprocessing
 import os
-import pickle
 import re
 import shutil
 import sys
-import time
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
-from data_prep import align as align_lib
 from data_prep import prep_report
-from data_prep import prep_worker
+from data_prep import prep_state
 from data_prep import readers
 from data_prep.readers import base
+from relgan_jax import align as align_lib
 from relgan_jax import cli
 from relgan_jax import folds as folds_lib
 from relgan_jax import records
 
-WORK_DIR = '.prep_work'
-CHUNK = 'chunk-{:06d}.pkl'
-# Size and modification time of every file of the raw tree when OUT was made:
-# a re-run notices new, removed and modified inputs.
-INVENTORY = 'raw_inventory.json'
 _NO_ALIGN_BY_DEFAULT = frozenset({'image_folder'})
 PROG = 'data_prep.prepare'
 
 
 class PrepError(ValueError):
   """Arguments or inputs that cannot be prepared (the message says why)."""
-
-
-class OutDirError(FileExistsError):
-  """out_dir is a file, or holds a prepared set that may not be replaced."""
-
-
-# ------------------------------------------------------------------------------
-# Restartable processing in chunks.
-# ------------------------------------------------------------------------------
-
-
-def _atomic_write(path: str, data: bytes) -> None:
-  tmp = f'{path}.tmp-{os.getpid()}'
-  with open(tmp, 'wb') as f:
-    f.write(data)
-  os.replace(tmp, path)
-
-
-def _fingerprint(settings: dict[str, Any], items: Sequence[base.Item],
-                 inventory: dict[str, Any] | None = None) -> str:
-  """Identifies the per-image work: the inputs (with their size and mtime
-  from `inventory`, so an image changed between an interruption and the
-  restart is processed again) and the image settings only, so that chunks
-  stay valid when e.g. the number of folds changes."""
-  image_settings = {k: v for k, v in settings.items()
-                    if k not in ('num_folds', 'seed', 'options')}
-  h = hashlib.sha256(json.dumps(image_settings, sort_keys=True).encode())
-  inventory = inventory or {}
-  for it in items:
-    h.update(f'{it.path}\0{it.expression}\0{it.subject}\0{it.split}\0'
-             f'{it.intensity}\0{it.stage1_only}\0{inventory.get(it.path)}\n'
-             .encode())
-  return h.hexdigest()
-
-
-def _process_all(items: Sequence[base.Item], work: str, raw_dir: str,
-                 settings: dict[str, Any], *, workers: int, chunk_size: int,
-                 progress: bool, desc: str) -> int:
-  """Processes every item not already in a finished chunk of `work`.
-
-  Returns:
-    The number of chunks (chunk k holds the results of items k*chunk_size...).
-  """
-  num_chunks = -(-len(items) // chunk_size)
-  chunk = lambda k: range(k * chunk_size, min((k + 1) * chunk_size, len(items)))
-  todo = [k for k in range(num_chunks)
-          if not os.path.exists(os.path.join(work, CHUNK.format(k)))]
-  jobs = [(i, items[i].path) for k in todo for i in chunk(k)]
-  done = len(items) - len(jobs)
-  if done:
-    print(f'resuming: {done} of {len(items)} images already processed in '
-          f'{work}')
-  from tqdm import tqdm  # pylint: disable=g-import-not-at-top
-  # A bar on a terminal; in a log (not a TTY) a line every 30 s instead.
-  tty = progress and sys.stderr.isatty()
-  bar = tqdm(total=len(items), initial=done, unit='img', desc=desc,
-             disable=not tty, file=sys.stderr, smoothing=0.1)
-  last_line, count = time.monotonic(), done
-  pool = None
-  if workers > 1 and len(jobs) > 1:
-    # spawn, not fork: the parent may hold JAX/absl threads (e.g. under tests).
-    # An executor, not multiprocessing.Pool: a worker whose initializer fails
-    # breaks it (BrokenProcessPool) instead of being restarted forever.
-    pool = futures.ProcessPoolExecutor(
-        workers, mp_context=multiprocessing.get_context('spawn'),
-        initializer=prep_worker.init_worker, initargs=(raw_dir, settings))
-    results = pool.map(prep_worker.work, jobs, chunksize=4)
-  elif jobs:
-    results = map(prep_worker.Processor(raw_dir, settings), jobs)
-  else:
-    results = iter(())
-  try:
-    buffer = []
-    for result in results:
-      buffer.append(result)
-      bar.update(1)
-      count += 1
-      if progress and not tty and time.monotonic() - last_line >= 30:
-        print(f'{desc}: {count} of {len(items)} images', file=sys.stderr,
-              flush=True)
-        last_line = time.monotonic()
-      k = result['index'] // chunk_size
-      if len(buffer) == len(chunk(k)):  # Results arrive in order.
-        _atomic_write(os.path.join(work, CHUNK.format(k)),
-                      pickle.dumps(buffer, protocol=pickle.HIGHEST_PROTOCOL))
-        buffer = []
-  finally:
-    bar.close()
-    if pool is not None:
-      pool.shutdown(cancel_futures=True)
-  return num_chunks
-
-
-def _load_chunks(work: str, num_chunks: int) -> Iterator[dict[str, Any]]:
-  for k in range(num_chunks):
-    with open(os.path.join(work, CHUNK.format(k)), 'rb') as f:
-      yield from pickle.load(f)
 
 
 # ------------------------------------------------------------------------------
@@ -223,7 +116,7 @@ def prepare(dataset: str, raw_dir: str, out_dir: str, *, workers: int = 2,
     seed: fold-assignment seed.
     stored_size: side of the stored square faces.
     backend, landmarks, eye_template, detect_max_side: alignment settings
-      (`data_prep.align`).
+      (`relgan_jax.align`).
     options: the readers' protocol options.
     records_per_shard: records per TFRecord shard.
     overwrite: replace a complete prepared folder made with other settings.
@@ -276,7 +169,7 @@ def prepare(dataset: str, raw_dir: str, out_dir: str, *, workers: int = 2,
   if stored_size < 16:
     raise PrepError(f'stored_size must be >= 16 pixels, got {stored_size}')
   if os.path.exists(out_dir) and not os.path.isdir(out_dir):
-    raise OutDirError(f'out_dir {out_dir} is a file, not a folder')
+    raise prep_state.OutDirError(f'out_dir {out_dir} is a file, not a folder')
   if align:  # Fail early (and in this process) if the backend is missing.
     if backend not in align_lib.BACKENDS:
       raise PrepError(f'unknown alignment backend {backend!r}; known: '
@@ -287,24 +180,24 @@ def prepare(dataset: str, raw_dir: str, out_dir: str, *, workers: int = 2,
     except ValueError as e:
       raise PrepError(str(e)) from e
 
-  inventory = raw_inventory(raw_dir)  # Before any image is read.
-  previous = _previous_manifest(out_dir, settings, overwrite, inventory)
+  inventory = prep_state.raw_inventory(raw_dir)  # Before any image is read.
+  previous = prep_state.previous_manifest(out_dir, settings, overwrite, inventory)
   if previous is not None:
     return previous
   # The protocol's images, then the stage-1-only ones (x_t only).
   items = listing.items + (listing.stage1_only if listing.has_identities
                            else [])
-  work = _open_work_dir(out_dir, dict(
-      fingerprint=_fingerprint(settings, items, inventory),
+  work = prep_state.open_work_dir(out_dir, dict(
+      fingerprint=prep_state.work_fingerprint(settings, items, inventory),
       chunk_size=chunk_size))
-  num_chunks = _process_all(
+  num_chunks = prep_state.process_all(
       items, work, raw_dir, settings, workers=workers,
       chunk_size=chunk_size, progress=progress, desc=f'prep {dataset}')
 
   # Pass 1: labels and rejections (no pixels kept).
   used_index, rejections, multiple_faces = _sort_results(
       items, [dict(r, png=True) if 'png' in r else r
-              for r in _load_chunks(work, num_chunks)])
+              for r in prep_state.load_chunks(work, num_chunks)])
   rejections = listing.rejections + rejections
   used = [dict(path=items[i].path, expression=items[i].expression,
                subject=items[i].subject, split=items[i].split)
@@ -327,7 +220,7 @@ def prepare(dataset: str, raw_dir: str, out_dir: str, *, workers: int = 2,
                                          len(listing.stage1_only))
   if not used or (not listing.fixed_split and len(subjects) < num_folds):
     report_path = os.path.join(out_dir, records.REPORT)
-    _atomic_write(report_path, json.dumps(report, indent=1).encode())
+    prep_state.atomic_write(report_path, json.dumps(report, indent=1).encode())
     reasons = ', '.join(f'{k}: {v}' for k, v in
                         report['rejected_by_reason'].items())
     raise PrepError(
@@ -341,7 +234,7 @@ def prepare(dataset: str, raw_dir: str, out_dir: str, *, workers: int = 2,
                  if listing.has_identities else {})
 
   def examples():
-    for r in _load_chunks(work, num_chunks):
+    for r in prep_state.load_chunks(work, num_chunks):
       if r['index'] not in keep:
         continue
       it = items[r['index']]
@@ -354,7 +247,7 @@ def prepare(dataset: str, raw_dir: str, out_dir: str, *, workers: int = 2,
       yield ex
 
   # Before the manifest (written last): a complete folder always has it.
-  _atomic_write(os.path.join(out_dir, INVENTORY), json.dumps(
+  prep_state.atomic_write(os.path.join(out_dir, prep_state.INVENTORY), json.dumps(
       dict(raw_dir=raw_dir, files=inventory)).encode())
   manifest = records.write_prepared_dataset(
       out_dir, examples(), name=dataset, expression_classes=listing.classes,
@@ -385,105 +278,6 @@ def _stage1_report(items: Sequence[base.Item], used_index: Sequence[int],
       listed=listed, used=len(stage1_used),
       subject_without_protocol_images=usable - len(stage1_used),
       per_subject=dict(sorted(per_subject.items())))
-
-
-def raw_inventory(raw_dir: str) -> dict[str, list[int]]:
-  """{path relative to raw_dir: [size, mtime_ns]} of every visible file."""
-  out = {}
-  for dirpath, dirnames, names in os.walk(raw_dir):
-    dirnames[:] = [d for d in dirnames if not d.startswith('.')]
-    for name in names:
-      if name.startswith('.'):
-        continue
-      path = os.path.join(dirpath, name)
-      try:
-        st = os.stat(path)
-      except OSError:  # Vanished, or a broken link: not an input.
-        continue
-      out[base.relpath(path, raw_dir)] = [int(st.st_size),
-                                          int(st.st_mtime_ns)]
-  return dict(sorted(out.items()))
-
-
-def inventory_changes(old: dict[str, Any], new: dict[str, Any]) -> str:
-  """'' when equal, else e.g. '2 new (e.g. a/b.png), 1 removed (...)'."""
-  added = sorted(set(new) - set(old))
-  removed = sorted(set(old) - set(new))
-  modified = sorted(p for p in set(old) & set(new)
-                    if list(old[p]) != list(new[p]))
-  return ', '.join(f'{len(paths)} {what} (e.g. {paths[0]})'
-                   for what, paths in (('new', added), ('removed', removed),
-                                       ('modified', modified)) if paths)
-
-
-def _previous_manifest(out_dir: str, settings: dict[str, Any],
-                       overwrite: bool, inventory: dict[str, Any]
-                       ) -> dict[str, Any] | None:
-  """A complete out_dir made with `settings` from the raw tree as it is now
-  (`inventory`), else None (see `prepare`)."""
-  manifest_path = os.path.join(out_dir, records.MANIFEST)
-  if not os.path.exists(manifest_path):
-    return None
-  with open(manifest_path) as f:
-    previous = json.load(f)
-  if previous.get('prep') == settings and not overwrite:
-    inventory_path = os.path.join(out_dir, INVENTORY)
-    if not os.path.exists(inventory_path):
-      print(f'{out_dir} is already prepared with these settings; nothing to '
-            f'do (it has no {INVENTORY}, so changes of the raw tree since '
-            'then cannot be seen; pass --overwrite to redo it)')
-      return previous
-    with open(inventory_path) as f:
-      changes = inventory_changes(json.load(f).get('files', {}), inventory)
-    if changes:
-      raise OutDirError(
-          f'{out_dir} was prepared from an earlier state of '
-          f'{settings["raw_dir"]}; since then: {changes}. Pass --overwrite '
-          'to prepare it again')
-    print(f'{out_dir} is already prepared with these settings from the raw '
-          'tree as it is; nothing to do (pass --overwrite to redo it)')
-    return previous
-  if not overwrite:
-    raise OutDirError(
-        f'{out_dir} holds a prepared dataset made with other settings '
-        f'({_settings_diff(previous.get("prep") or {}, settings)}); pass '
-        '--overwrite to replace it')
-  os.remove(manifest_path)  # From here on the folder is incomplete.
-  return None
-
-
-def _settings_diff(old: dict[str, Any], new: dict[str, Any]) -> str:
-  """'seed 0 -> 1, options.subject_regex ...' (the settings that differ)."""
-  def flat(d, prefix=''):
-    out = {}
-    for k, v in d.items():
-      if isinstance(v, dict):
-        out.update(flat(v, f'{prefix}{k}.'))
-      else:
-        out[f'{prefix}{k}'] = v
-    return out
-  a, b = flat(old), flat(new)
-  keys = sorted(k for k in set(a) | set(b) if a.get(k, '?') != b.get(k, '?'))
-  return ', '.join(f'{k} {a.get(k, "unset")!r} -> {b.get(k, "unset")!r}'
-                   for k in keys[:6]) + (' ...' if len(keys) > 6 else '')
-
-
-def _open_work_dir(out_dir: str, state: dict[str, Any]) -> str:
-  """OUT/.prep_work, kept if it was made for the same `state`, else emptied."""
-  work = os.path.join(out_dir, WORK_DIR)
-  state_path = os.path.join(work, 'state.json')
-  if os.path.isdir(work):
-    try:
-      with open(state_path) as f:
-        same = json.load(f) == state
-    except (OSError, ValueError):
-      same = False
-    if not same:
-      print(f'discarding {work}: made with other settings or inputs')
-      shutil.rmtree(work)
-  os.makedirs(work, exist_ok=True)
-  _atomic_write(state_path, json.dumps(state).encode())
-  return work
 
 
 def _sort_results(items: Sequence[base.Item], meta: Sequence[dict[str, Any]]
@@ -589,7 +383,7 @@ def main(argv: Sequence[str] | None = None) -> int:
   """The command; a user error is one line `data_prep.prepare: error: ...`
   on stderr and status 2 (command line) or 1 (inputs, out_dir)."""
   return cli.run(PROG, lambda: _main(argv),
-                 user_errors=(PrepError, OutDirError, base.ReaderError,
+                 user_errors=(PrepError, prep_state.OutDirError, base.ReaderError,
                               FileNotFoundError, NotADirectoryError))
 
 

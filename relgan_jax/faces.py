@@ -4,7 +4,7 @@ A photo becomes what REL-GAN's encoders (Ges, the expression encoder giving
 f_e; Get, the identity encoder) were trained on in two steps:
 
   1. detect the face, find the eye centres and warp them onto the prep's eye
-     template in a stored_size crop (`data_prep.align`, with the prepared
+     template in a stored_size crop (`relgan_jax.align`, with the prepared
      manifest's settings); or, for images that are already aligned faces,
      take the centre square resized to stored_size (`align.resize_only`);
   2. resize to round(image_size * margin_ratio) and take the centre
@@ -23,7 +23,7 @@ from typing import Any, Optional
 from absl import logging
 import numpy as np
 
-from data_prep import align as align_lib
+from relgan_jax import align as align_lib
 from relgan_jax import augment
 
 
@@ -104,11 +104,10 @@ class FaceFinder:
 
 def load_photo(path: str) -> np.ndarray:
   """Reads an image file as uint8 HxWx3 (grey replicated, EXIF rotated)."""
-  from data_prep import prep_worker  # pylint: disable=import-outside-toplevel
   with open(path, 'rb') as f:
     data = f.read()
   try:
-    return prep_worker.load_rgb(data)
+    return align_lib.load_rgb(data)
   except Exception as e:  # PIL raises many types for unreadable files.
     raise ValueError(f'{path} is not a readable image: {type(e).__name__}: '
                      f'{e}') from e

@@ -6,7 +6,7 @@ r"""Expression probabilities of the faces in photos, with a trained REL-GAN.
   python -m relgan_jax.predict --workdir=runs/ckplus --no_align crops/*.png
 
 Each photo's faces are detected and aligned as the training data was (the
-prepared manifest's eye template and stored size, `data_prep.align`), centre
+prepared manifest's eye template and stored size, `relgan_jax.align`), centre
 cropped as in evaluation, encoded by the frozen expression encoder Ges (its
 output f_e = f(e) is the expression code) and classified by the stage-2 MLP
 (`relgan_jax.inference`). Photos in which no face is found, or that cannot be

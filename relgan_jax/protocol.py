@@ -52,6 +52,7 @@ from relgan_jax import reenactment
 from relgan_jax import run_files
 from relgan_jax import report
 from relgan_jax import stage2
+from relgan_jax import synthetic_set
 from relgan_jax import train
 
 GRID_FILE = 'reenactment_grid.png'
@@ -81,16 +82,15 @@ def data_dir_for(config: ml_collections.ConfigDict, workdir: str) -> str:
 
 def _generate_synthetic(config: ml_collections.ConfigDict, data_dir: str,
                         **people) -> None:
-  """data_prep.synthetic.generate with the run's seed, folds and stored size
+  """synthetic_set.generate with the run's seed, folds and stored size
   (round(image_size * margin_ratio)); `people`: num_identities[,
   first_identity]."""
-  from data_prep import synthetic  # pylint: disable=g-import-not-at-top
   try:
-    synthetic.generate(
+    synthetic_set.generate(
         data_dir, **people, num_folds=config.protocol.num_folds,
         seed=config.seed,
         size=round(config.model.image_size * config.augment.margin_ratio))
-  except synthetic.ArgumentError as e:  # E.g. more folds than people.
+  except synthetic_set.ArgumentError as e:  # E.g. more folds than people.
     raise config_checks.ConfigError(
         f'cannot generate the synthetic set in {data_dir} with this config '
         f'(data.synthetic_identities, protocol.num_folds, ...): {e}') from e

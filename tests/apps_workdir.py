@@ -54,7 +54,7 @@ def config():
 
 
 def build(root: str) -> Workdir:
-  from data_prep import synthetic  # pylint: disable=import-outside-toplevel
+  from relgan_jax import synthetic_set as synthetic  # pylint: disable=import-outside-toplevel
   c = config()
   workdir = os.path.join(root, 'run')
   data_dir = os.path.join(workdir, 'data')  # protocol's default place.

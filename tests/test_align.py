@@ -1,4 +1,4 @@
-"""Tests for data_prep.align: transform maths, pixel conventions, real faces."""
+"""Tests for relgan_jax.align: transform maths, pixel conventions, real faces."""
 
 import os
 import sys
@@ -8,7 +8,7 @@ from PIL import Image
 import pytest
 
 import fake_layouts
-from data_prep import align
+from relgan_jax import align
 
 
 def test_similarity_transform_maps_eyes_onto_template():

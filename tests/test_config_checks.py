@@ -19,7 +19,7 @@ import pytest
 
 from configs import tiny
 from data_prep import readers
-from data_prep import synthetic
+from relgan_jax import synthetic_set as synthetic
 from relgan_jax import config_checks
 from relgan_jax import input_pipeline
 from relgan_jax import records

@@ -226,7 +226,7 @@ def test_untrained_ges_is_the_ges_stage1_starts_from():
 
 @pytest.fixture(scope='module')
 def tiny_data(tmp_path_factory):
-  from data_prep import synthetic
+  from relgan_jax import synthetic_set as synthetic
   from relgan_jax import records
   out = str(tmp_path_factory.mktemp('synthetic'))
   synthetic.generate(out, num_identities=4, num_folds=2, seed=0, size=37,

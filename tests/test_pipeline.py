@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from configs import tiny
-from data_prep import synthetic
+from relgan_jax import synthetic_set as synthetic
 from relgan_jax import augment
 from relgan_jax import folds
 from relgan_jax import input_pipeline

@@ -10,11 +10,13 @@ import numpy as np
 from PIL import Image
 import pytest
 
-import prep_runs
 import fake_layouts as fl
+import prep_runs
+from data_prep import prep_state
 from data_prep import prep_worker
 from data_prep import prepare
 from data_prep import readers
+from relgan_jax import align
 from relgan_jax import folds as folds_lib
 from relgan_jax import records
 
@@ -50,17 +52,17 @@ def _encode(image, **kw):
 
 def test_load_rgb_replicates_grey_and_scales_16_bit():
   grey = np.arange(12, dtype=np.uint8).reshape(3, 4) * 20
-  rgb = prep_worker.load_rgb(_encode(Image.fromarray(grey)))
+  rgb = align.load_rgb(_encode(Image.fromarray(grey)))
   assert rgb.shape == (3, 4, 3) and rgb.dtype == np.uint8
   for c in range(3):
     np.testing.assert_array_equal(rgb[..., c], grey)
   deep = Image.fromarray(grey.astype(np.uint16) * 257)  # 16-bit grey PNG.
-  np.testing.assert_array_equal(prep_worker.load_rgb(_encode(deep))[..., 1],
+  np.testing.assert_array_equal(align.load_rgb(_encode(deep))[..., 1],
                                 grey)
   palette = Image.fromarray(grey).convert('P')
-  assert prep_worker.load_rgb(_encode(palette)).shape == (3, 4, 3)
+  assert align.load_rgb(_encode(palette)).shape == (3, 4, 3)
   with pytest.raises(Exception):
-    prep_worker.load_rgb(b'not an image')
+    align.load_rgb(b'not an image')
 
 
 # ------------------------------------------------------------------------------
@@ -375,7 +377,7 @@ def test_interrupted_prep_resumes_and_reruns_are_safe(tmp_path, monkeypatch,
   with pytest.raises(KeyboardInterrupt):
     _run('bu4dfe', raw, out, num_folds=2, chunk_size=2)
   # Two finished chunks; nothing that looks like a prepared folder.
-  assert sorted(os.listdir(out / prepare.WORK_DIR)) == [
+  assert sorted(os.listdir(out / prep_state.WORK_DIR)) == [
       'chunk-000000.pkl', 'chunk-000001.pkl', 'state.json']
   with pytest.raises(FileNotFoundError, match='manifest.json not found'):
     records.PreparedDataset(str(out))
@@ -386,7 +388,7 @@ def test_interrupted_prep_resumes_and_reruns_are_safe(tmp_path, monkeypatch,
   manifest = _run('bu4dfe', raw, out, num_folds=2, chunk_size=2)
   assert 'resuming: 4 of 11 images already processed' in capsys.readouterr().out
   assert sorted(os.listdir(out)) == [
-      'manifest.json', 'prep_report.json', prepare.INVENTORY,
+      'manifest.json', 'prep_report.json', prep_state.INVENTORY,
       'records-00000.tfrecord',
       'records-00000.tfrecord.index.npz']
   resumed = records.PreparedDataset(str(out))

@@ -53,7 +53,7 @@ def _small_generate(real):
 @pytest.fixture(scope='module')
 def finished_run(tmp_path_factory):
   """Runs the protocol once, recording what each training step was given."""
-  from data_prep import synthetic
+  from relgan_jax import synthetic_set as synthetic
   mp = pytest.MonkeyPatch()
   root = tmp_path_factory.mktemp('protocol')
   workdir, data_dir = str(root / 'run'), str(root / 'data')
@@ -250,7 +250,7 @@ def test_select_records_by_intensity():
 def test_pretraining_set_is_trained_once_and_used_frozen(tmp_path):
   """data.synthetic_pretrain_identities: stage 1 runs once, on people the
   evaluation set does not have, and every fold uses that Ges frozen."""
-  from data_prep import synthetic
+  from relgan_jax import synthetic_set as synthetic
   workdir, data_dir = str(tmp_path / 'run'), str(tmp_path / 'data')
   config = _config(data_dir)
   config.data.synthetic_pretrain_identities = 3

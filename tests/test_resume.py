@@ -24,7 +24,7 @@ import chex
 import cli_runs
 import pytest
 
-from data_prep import synthetic
+from relgan_jax import synthetic_set as synthetic
 from relgan_jax import checkpointing
 
 NUM_STEPS = 6

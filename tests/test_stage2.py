@@ -61,7 +61,7 @@ def test_mlp_learns_separable_features_and_dropout_is_used():
 
 @pytest.fixture(scope='module')
 def tiny_data(tmp_path_factory):
-  from data_prep import synthetic
+  from relgan_jax import synthetic_set as synthetic
   from relgan_jax import records
   out = str(tmp_path_factory.mktemp('synthetic'))
   synthetic.generate(out, num_identities=6, num_folds=2, seed=0, size=37,

@@ -1,4 +1,5 @@
-"""Tests for the built-in synthetic face set (data_prep.synthetic)."""
+"""Tests for the built-in synthetic face set (relgan_jax.synthetic_set, the
+command line data_prep.synthetic)."""
 
 import collections
 import os
@@ -8,10 +9,11 @@ import sys
 import numpy as np
 import pytest
 
-from data_prep import face_drawing
-from data_prep import synthetic
 from relgan_jax import folds
 from relgan_jax import records
+from relgan_jax import synthetic_drawing
+from relgan_jax import synthetic_people
+from relgan_jax import synthetic_set as synthetic
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -158,30 +160,30 @@ def test_maybe_generate(tmp_path):
   side = round(config.model.image_size * config.augment.margin_ratio)
   assert ds[0]['image'].shape == (side, side, 3)
   assert ds.manifest['num_folds'] == config.protocol.num_folds
-  assert face_drawing.EXPRESSION_CLASSES == tuple(ds.expression_classes)
+  assert synthetic_people.EXPRESSION_CLASSES == tuple(ds.expression_classes)
 
 
 def test_faces_are_eye_aligned():
-  """The drawn eye centres land on data_prep.align's template (DESIGN §10),
+  """The drawn eye centres land on relgan_jax.align's template (DESIGN §10),
   up to the residual misalignment of about a pixel."""
-  tx, ty = face_drawing.align.DEFAULT_EYE_TEMPLATE
+  tx, ty = synthetic_drawing.align.DEFAULT_EYE_TEMPLATE
   for identity in range(5):
     idn = synthetic._identity(0, identity)  # pylint: disable=protected-access
-    eyes = np.array([[0.5 - idn['eye_sep'], face_drawing.EYE_Y],
-                     [0.5 + idn['eye_sep'], face_drawing.EYE_Y]])
-    scale, shift = face_drawing.eye_placement(idn)
-    canvas = face_drawing._Canvas(100, 0.0, scale, shift, idn['background'])  # pylint: disable=protected-access
+    eyes = np.array([[0.5 - idn['eye_sep'], synthetic_drawing.EYE_Y],
+                     [0.5 + idn['eye_sep'], synthetic_drawing.EYE_Y]])
+    scale, shift = synthetic_drawing.eye_placement(idn)
+    canvas = synthetic_drawing._Canvas(100, 0.0, scale, shift, idn['background'])  # pylint: disable=protected-access
     np.testing.assert_allclose(np.reshape(canvas.tf(eyes), (2, 2)),
                                [[100 * tx, 100 * ty], [100 * (1 - tx), 100 * ty]],
                                atol=1e-9)
     # Worst residual: every eye within ~1.5 % of the side (1.7 px of 112).
-    r = face_drawing.RESIDUAL
+    r = synthetic_drawing.RESIDUAL
     for sign in (-1, 1):
       kw = dict(yaw=sign * r['yaw'], rotation=sign * r['rotation'],
                 rescale=1 + sign * r['scale'],
                 residual_shift=(sign * r['shift'], sign * r['shift']))
-      scale, shift = face_drawing.eye_placement(idn, **kw)
-      canvas = face_drawing._Canvas(  # pylint: disable=protected-access
+      scale, shift = synthetic_drawing.eye_placement(idn, **kw)
+      canvas = synthetic_drawing._Canvas(  # pylint: disable=protected-access
           100, kw['rotation'], scale, shift, idn['background'])
       moved = eyes + [[kw['yaw'], 0], [kw['yaw'], 0]]
       placed = np.reshape(canvas.tf(moved), (2, 2)) / 100

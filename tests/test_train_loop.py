@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from configs import tiny
-from data_prep import synthetic
+from relgan_jax import synthetic_set as synthetic
 from relgan_jax import checkpointing
 from relgan_jax import input_pipeline
 from relgan_jax import metric_writers

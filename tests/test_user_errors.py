@@ -25,7 +25,7 @@ import pytest
 import cli_runs
 import fake_layouts as fl
 from data_prep import prepare
-from data_prep import synthetic
+from relgan_jax import synthetic_set as synthetic
 from relgan_jax import predict
 from relgan_jax import reenact
 from relgan_jax import workdir_guard

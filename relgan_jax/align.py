@@ -15,16 +15,23 @@ with `eyes(image) -> Detection | None`. The default backend, `DlibDetector`,
 uses dlib's HOG face detector and a landmark model shipped in the
 `face-recognition-models` package (`pip install -e .[prep]`): nothing is
 downloaded at run time. Pre-aligned data needs none of this (`resize_only`).
+`load_rgb` reads a photo file's bytes as the RGB array all of this takes.
+
+Used by data_prep (preparing datasets), relgan_jax.faces (photos at prediction
+time) and relgan_jax.synthetic_drawing (the synthetic faces are drawn onto the
+same eye template).
 """
 
 import dataclasses
 import importlib.metadata
 import importlib.util
+import io
 import os
 from typing import Protocol, Sequence
 
 import numpy as np
 from PIL import Image
+from PIL import ImageOps
 
 # Eye-centre template as fractions of the crop side: left eye at (x, y), right
 # eye mirrored at (1 - x, y). Inter-ocular distance is 0.30 of the side, which
@@ -39,6 +46,22 @@ _LANDMARK_FILES = {
 _PREP_HINT = ("face detection needs the 'prep' extra: pip install -e '.[prep]' "
               '(dlib-bin and face-recognition-models)')
 
+
+def load_rgb(data: bytes) -> np.ndarray:
+  """Decodes image bytes to uint8 HxWx3; grayscale is replicated to 3 channels.
+
+  16-bit and float grayscale are scaled to 8 bits; EXIF orientation is applied.
+  """
+  with Image.open(io.BytesIO(data)) as im:
+    im.load()
+    im = ImageOps.exif_transpose(im)
+    if im.mode in ('I', 'I;16', 'I;16B', 'I;16L', 'F'):
+      arr = np.asarray(im, np.float64)
+      if arr.max(initial=0) > 255:
+        arr = arr * (255.0 / 65535.0)
+      grey = np.clip(np.round(arr), 0, 255).astype(np.uint8)
+      return np.repeat(grey[..., None], 3, axis=-1)
+    return np.asarray(im.convert('RGB'))
 
 @dataclasses.dataclass(frozen=True)
 class Detection:
