@@ -17,8 +17,10 @@ os.environ.setdefault('JAX_PLATFORMS', 'cpu')
 # every command line they start compile the same tiny programs again and
 # again; each is compiled once. Removed when the run ends.
 _OWN_CACHE = 'RELGAN_TEST_COMPILE_CACHE' not in os.environ
-COMPILE_CACHE = os.environ.setdefault(
-    'RELGAN_TEST_COMPILE_CACHE', tempfile.mkdtemp(prefix='relgan_jax_cache_'))
+if _OWN_CACHE:
+  os.environ['RELGAN_TEST_COMPILE_CACHE'] = tempfile.mkdtemp(
+      prefix='relgan_jax_cache_')
+COMPILE_CACHE = os.environ['RELGAN_TEST_COMPILE_CACHE']
 os.environ.update(JAX_COMPILATION_CACHE_DIR=COMPILE_CACHE,
                   JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS='0',
                   JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES='0')
