@@ -9,8 +9,6 @@ import json
 import os
 
 import chex
-import jax
-from jax.experimental.compilation_cache import compilation_cache
 import numpy as np
 from PIL import Image
 import pytest
@@ -74,16 +72,6 @@ def finished_run(tmp_path_factory):
     seen['baseline'].append(np.array(train_indices))
     return real_baseline(config, dataset, train_indices, *args, **kwargs)
 
-  # Folds compile the same programs: a persistent compilation cache lets
-  # fold 1 reuse fold 0's executables (restored afterwards).
-  cache_options = ('jax_compilation_cache_dir',
-                   'jax_persistent_cache_min_compile_time_secs',
-                   'jax_persistent_cache_min_entry_size_bytes')
-  saved = {name: getattr(jax.config, name) for name in cache_options}
-  compilation_cache.reset_cache()  # Forget an earlier "no cache" decision.
-  jax.config.update('jax_compilation_cache_dir', str(root / 'jax_cache'))
-  jax.config.update('jax_persistent_cache_min_compile_time_secs', 0.0)
-  jax.config.update('jax_persistent_cache_min_entry_size_bytes', 0)
   generate = _small_generate(synthetic.generate)
   mp.setattr(synthetic, 'generate', generate)
   mp.setattr(train, 'train_gan', spy_gan)
@@ -93,9 +81,6 @@ def finished_run(tmp_path_factory):
     rep = protocol.run(config, workdir)
   finally:
     mp.undo()
-    for name, value in saved.items():
-      jax.config.update(name, value)
-    compilation_cache.reset_cache()
   return dict(config=config, workdir=workdir, report=rep, seen=seen,
               dataset=records.PreparedDataset(data_dir),
               generate_calls=generate.calls)

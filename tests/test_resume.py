@@ -45,7 +45,7 @@ def _fingerprint(run):
 
 
 def test_sigterm_then_sigkill_resume_bitwise_equal(data_dir, tmp_path):
-  env = cli_runs.env(str(tmp_path / 'compile_cache'), num_devices=2)
+  env = cli_runs.env(None, num_devices=2)  # The test run's compile cache.
   # A generous preemption deadline: the 2 cores may be shared by other test
   # processes (the deadline itself is tested in tests/test_preemption.py).
   args = lambda workdir: cli_runs.tiny_train_args(

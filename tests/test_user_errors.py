@@ -366,7 +366,7 @@ def locked_run(data_dir, tmp_path_factory):
   """Run A trains; run B starts on the same workdir while A holds it
   (A stopped with SIGSTOP meanwhile, so the timing cannot hide the lock)."""
   root = tmp_path_factory.mktemp('locked')
-  env = cli_runs.env(str(root / 'compile_cache'), num_devices=1)
+  env = cli_runs.env(None, num_devices=1)  # The test run's compile cache.
   workdir = root / 'run'
   run_a = cli_runs.Run(_train_args(data_dir, workdir), env)
   try:
