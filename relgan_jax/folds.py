@@ -58,8 +58,16 @@ def split_indices(dataset, fold: int) -> tuple[np.ndarray, np.ndarray]:
     raise ValueError(f'fold {fold} is outside 0..{num_folds - 1} '
                      f'(num_folds in {getattr(dataset, "data_dir", "manifest")}).')
   folds = np.asarray(dataset.folds)
-  only = getattr(dataset, 'stage1_only', None)
-  usable = (np.ones(len(folds), bool) if only is None
-            else ~np.asarray(only, bool))
-  return (np.flatnonzero((folds != fold) & usable),
-          np.flatnonzero((folds == fold) & usable))
+  return (without_stage1_only(dataset, np.flatnonzero(folds != fold)),
+          without_stage1_only(dataset, np.flatnonzero(folds == fold)))
+
+
+def without_stage1_only(dataset, indices) -> np.ndarray:
+  """`indices` without the dataset's stage-1-only records (x_t only: never
+  in a class, a fold's test set or stage 2); all of them when the dataset has
+  no such flag."""
+  indices = np.asarray(indices, np.int64)
+  flags = getattr(dataset, 'stage1_only', None)
+  if flags is None:
+    return indices
+  return indices[~np.asarray(flags, bool)[indices]]

@@ -254,10 +254,7 @@ def select_records(dataset, indices: np.ndarray,
   ones in the dataset itself (`pairs.stage1_records`). Records with intensity
   0 (neutral faces) or without an intensity (< 0) are always kept.
   """
-  indices = np.asarray(indices)
-  only = getattr(dataset, 'stage1_only', None)
-  if only is not None:
-    indices = indices[~np.asarray(only, bool)[indices]]
+  indices = folds_lib.without_stage1_only(dataset, indices)
   min_intensity = int(config.data.min_intensity)
   values = getattr(dataset, 'intensities', None)
   if min_intensity <= 0 or values is None:
