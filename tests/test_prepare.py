@@ -144,6 +144,8 @@ def test_ckplus_last_three_frames_labels_folds_and_rejections(tmp_path):
       'frames of rejected sequences': 4 + 3 + 3 + 4,
       'frames other than the last 3 up to the labelled frame': 1 + 8 + 0,
       'not an image file': 1}
+  assert report['skipped_examples']['not an image file'] == [
+      'cohn-kanade-images/S005/001/notes.txt']  # Relative to the raw folder.
   # listed = used + rejected: 9 frames kept by the reader (8 written, 1
   # unreadable) and 4 sequences it rejected.
   assert report['totals'] == dict(listed=13, used=8, rejected=5,

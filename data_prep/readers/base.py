@@ -165,11 +165,13 @@ def files(path: str) -> list[str]:
   return sorted(names, key=natural_key)
 
 
-def image_files(path: str, listing: Listing) -> list[str]:
-  """Image file names in `path`; other visible files are counted as skipped."""
+def image_files(path: str, listing: Listing, *, raw_dir: str) -> list[str]:
+  """Image file names in `path`; other visible files are counted as skipped
+  (named by their path relative to `raw_dir`)."""
   names = files(path)
   images = [n for n in names if is_image(n)]
-  others = [os.path.join(path, n) for n in names if not is_image(n)]
+  others = [relpath(os.path.join(path, n), raw_dir) for n in names
+            if not is_image(n)]
   listing.skip(NOT_AN_IMAGE, len(others), others)
   return images
 
@@ -231,7 +233,7 @@ def read_subject_expression_tree(
                        f'unknown expression folder {folder!r}; expected one '
                        f'of {sorted(folder_classes)} (any case)')
         continue
-      frames = image_files(seq_dir, listing)
+      frames = image_files(seq_dir, listing, raw_dir=raw_dir)
       if not frames:
         listing.reject(relpath(seq_dir, raw_dir), NO_IMAGES,
                        'expression folder has no images')

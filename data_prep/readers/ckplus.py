@@ -72,7 +72,7 @@ def read(raw_dir: str, options: base.ReaderOptions) -> base.Listing:
     for seq in base.subdirs(os.path.join(images_root, subject)):
       seq_dir = os.path.join(images_root, subject, seq)
       seq_rel = base.relpath(seq_dir, raw_dir)
-      frames = base.image_files(seq_dir, listing)
+      frames = base.image_files(seq_dir, listing, raw_dir=raw_dir)
       if not frames:
         listing.reject(seq_rel, base.NO_IMAGES, 'sequence folder has no images')
         continue

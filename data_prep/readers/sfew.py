@@ -43,7 +43,7 @@ def read(raw_dir: str, options: base.ReaderOptions) -> base.Listing:
         listing.reject(base.relpath(class_dir, raw_dir), base.NO_LABEL,
                        f'unknown expression folder {folder!r}')
         continue
-      for name in base.image_files(class_dir, listing):
+      for name in base.image_files(class_dir, listing, raw_dir=raw_dir):
         rel = base.relpath(os.path.join(class_dir, name), raw_dir)
         listing.items.append(base.Item(path=rel, expression=label, subject=rel,
                                        split=split))
