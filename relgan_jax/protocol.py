@@ -30,7 +30,6 @@ always trained on. When config.data.dir is empty the data lives in
 workdir/data.
 """
 
-import json
 import os
 import shutil
 import time
@@ -307,14 +306,6 @@ def _sync(name: str) -> None:
     multihost_utils.sync_global_devices(name)
 
 
-def _write_json(path: str, data: Any) -> None:
-  tmp = path + '.tmp'
-  with open(tmp, 'w') as f:
-    json.dump(data, f, indent=2)
-    f.write('\n')
-  os.replace(tmp, path)
-
-
 def run_fold(config: ml_collections.ConfigDict, workdir: str, dataset,
              fold: int) -> dict[str, Any]:
   """Stage 1, export, stage 2 and baseline for one fold; writes its result."""
@@ -340,7 +331,7 @@ def run_fold(config: ml_collections.ConfigDict, workdir: str, dataset,
       shutil.rmtree(stale)
   _sync(f'fold {fold}: stale exports removed')
   run_files.export_encoder(g_variables['params'], config, encoder_dir,
-                               g_batch_stats=g_variables.get('batch_stats'))
+                           g_batch_stats=g_variables.get('batch_stats'))
   ges_module, ges_variables = run_files.load_encoder(
       encoder_dir, return_variables=True)
 
@@ -370,7 +361,7 @@ def run_fold(config: ml_collections.ConfigDict, workdir: str, dataset,
       'seconds': time.time() - start,
   })
   if _is_primary():
-    _write_json(os.path.join(fold_dir, run_files.RESULT_FILE), result)
+    run_files.save_fold_result(workdir, fold, result)
   _sync(f'fold {fold}: result written')
   logging.info('Fold %d: REL-GAN %.2f%%, baseline %s, leakage %s, '
                'retrieval %s, reenactment %s', fold,

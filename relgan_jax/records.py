@@ -376,18 +376,16 @@ class PreparedDataset:
     """Record i: image (uint8 HxWx3), expression, identity, intensity,
     stage1_only, subject, source_path, transform (float32[6])."""
     decoded = self._decoded
-    if decoded is not None:
-      key = int(i) % len(self) if -len(self) <= int(i) < len(self) else None
-      kept = decoded.get(key)
-      if kept is not None:
-        return dict(kept)
-    ex = self._decode(i)
-    if decoded is not None:
-      ex['image'].setflags(write=False)
-      ex['transform'].setflags(write=False)
-      decoded[int(i) % len(self)] = ex
-      return dict(ex)
-    return ex
+    if decoded is None:
+      return self._decode(i)
+    n = len(self)
+    kept = decoded.get(int(i) % n) if -n <= int(i) < n else None
+    if kept is None:  # Not read yet (or out of range: _decode raises).
+      kept = self._decode(i)
+      kept['image'].setflags(write=False)
+      kept['transform'].setflags(write=False)
+      decoded[int(i) % n] = kept
+    return dict(kept)
 
   def _decode(self, i: int) -> dict[str, Any]:
     ex = self.raw(i)

@@ -65,6 +65,16 @@ def pretrain_dir(workdir: str) -> str:
   return os.path.join(workdir, PRETRAIN_DIR)
 
 
+def save_fold_result(workdir: str, fold: int, result: dict[str, Any]) -> None:
+  """Writes fold k's result.json atomically: the fold is finished."""
+  path = os.path.join(fold_dir(workdir, fold), RESULT_FILE)
+  tmp = path + '.tmp'
+  with open(tmp, 'w') as f:
+    json.dump(result, f, indent=2)
+    f.write('\n')
+  os.replace(tmp, path)
+
+
 def load_fold_result(workdir: str, fold: int) -> Optional[dict[str, Any]]:
   """The finished fold's result, or None if the fold has not finished."""
   path = os.path.join(fold_dir(workdir, fold), RESULT_FILE)
