@@ -177,18 +177,24 @@ def _stored_side(stored_size: Any) -> Optional[int]:
   return int(stored_size)
 
 
-def preprocessing_from(config: ml_collections.ConfigDict,
-                       manifest: Optional[dict[str, Any]]) -> dict[str, Any]:
-  """What turns a photo into a model input, from the run config + manifest."""
+def _preprocessing(image_size, margin_ratio, five_crop,
+                   manifest: Optional[dict[str, Any]]) -> dict[str, Any]:
   manifest = manifest or {}
   return {
-      'image_size': int(config.model.image_size),
-      'margin_ratio': float(config.augment.margin_ratio),
-      'five_crop': bool(config.augment.five_crop_eval),
+      'image_size': int(image_size),
+      'margin_ratio': float(margin_ratio),
+      'five_crop': bool(five_crop),
       'dataset': manifest.get('name'),
       'stored_size': _stored_side(manifest.get('stored_size')),
       'prep': manifest.get('prep') or {},
   }
+
+
+def preprocessing_from(config: ml_collections.ConfigDict,
+                       manifest: Optional[dict[str, Any]]) -> dict[str, Any]:
+  """What turns a photo into a model input, from the run config + manifest."""
+  return _preprocessing(config.model.image_size, config.augment.margin_ratio,
+                        config.augment.five_crop_eval, manifest)
 
 
 def save_classifier(path: str, classifier: Any, *,
@@ -365,16 +371,9 @@ def run_preprocessing(run_dir: str, image_size: int) -> dict[str, Any]:
     logging.warning('Prepared data not found (%s): assuming the stored size '
                     'round(image_size * margin_ratio) and the default eye '
                     'template.', manifest_path)
-  return {
-      'image_size': image_size,
-      'margin_ratio': float(augment_config.get('margin_ratio',
-                                               _DEFAULT_MARGIN_RATIO)),
-      'five_crop': bool(augment_config.get('five_crop_eval', False)),
-      'dataset': manifest.get('name'),
-      'stored_size': _stored_side(manifest.get('stored_size')),
-      'prep': manifest.get('prep') or {},
-  }
-
+  return _preprocessing(
+      image_size, augment_config.get('margin_ratio', _DEFAULT_MARGIN_RATIO),
+      augment_config.get('five_crop_eval', False), manifest)
 
 
 def shared_stage1(workdir: str) -> Optional[tuple[str, str]]:
