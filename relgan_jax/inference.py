@@ -104,10 +104,12 @@ def _classify(mlp: models.MLP, params, z):
 def load_expression_model(workdir: str,
                           fold: Optional[int] = None) -> ExpressionModel:
   """Ges (workdir/fold_k/encoder) + the MLP (workdir/fold_k/classifier)."""
-  folder = run_files.find_fold_dir(workdir, (run_files.ENCODER_DIR, run_files.CLASSIFIER_DIR), fold)
+  folder = run_files.find_fold_dir(
+      workdir, (run_files.ENCODER_DIR, run_files.CLASSIFIER_DIR), fold)
   ges, variables = run_files.load_encoder(
       os.path.join(folder, run_files.ENCODER_DIR), return_variables=True)
-  classifier = run_files.load_classifier(os.path.join(folder, run_files.CLASSIFIER_DIR))
+  classifier = run_files.load_classifier(
+      os.path.join(folder, run_files.CLASSIFIER_DIR))
   if classifier.mean.shape[-1] != ges.f_e_dim:
     raise ValueError(f'{folder}: the classifier reads '
                      f'{classifier.mean.shape[-1]}-d features but Ges gives '
@@ -168,7 +170,8 @@ def load_reenactor(workdir: str, fold: Optional[int] = None) -> Reenactor:
       ckpt, run_dir = shared
       folder = ckpt
       try:  # The preprocessing of a fold's classifier, where there is one.
-        prep_folder = run_files.find_fold_dir(workdir, (run_files.CLASSIFIER_DIR,), fold)
+        prep_folder = run_files.find_fold_dir(
+            workdir, (run_files.CLASSIFIER_DIR,), fold)
       except FileNotFoundError:
         prep_folder = run_dir
       logging.info('G from the shared stage-1 run %s.', ckpt)
@@ -181,7 +184,8 @@ def load_reenactor(workdir: str, fold: Optional[int] = None) -> Reenactor:
   prep_folder = prep_folder or folder
   if run_files.has_part(prep_folder, run_files.CLASSIFIER_DIR):
     preprocessing = run_files.read_json(
-        os.path.join(prep_folder, run_files.CLASSIFIER_DIR, run_files.CLASSIFIER_JSON),
+        os.path.join(prep_folder, run_files.CLASSIFIER_DIR,
+                     run_files.CLASSIFIER_JSON),
         'classifier')['preprocessing']
   else:
     preprocessing = run_files.run_preprocessing(run_dir, generator.image_size)

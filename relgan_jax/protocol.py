@@ -412,7 +412,8 @@ def run(config: ml_collections.ConfigDict, workdir: str,
   rep = report.write_report(
       workdir, results, config, dataset_name=name,
       class_names=class_names, seconds=seconds)
-  grid = os.path.join(run_files.fold_dir(workdir, results[0]['fold']), GRID_FILE)
+  grid = os.path.join(run_files.fold_dir(workdir, results[0]['fold']),
+                      GRID_FILE)
   if os.path.exists(grid):
     shutil.copyfile(grid, os.path.join(workdir, GRID_FILE))
   logging.info('Report written to %s', os.path.join(workdir, 'report.md'))
