@@ -1,9 +1,9 @@
 """`python -m relgan_jax.main` in a subprocess whose log lines are watched
 (by tests/test_resume.py and tests/test_multihost.py).
 
-The subprocess compiles with `jax_disable_most_optimizations` and shares the
-test run's persistent compilation cache (conftest.py), so only the first run
-of a program pays for compiling it.
+The subprocess compiles with `jax_disable_most_optimizations` and the test
+run's XLA flags, and shares its persistent compilation cache (conftest.py), so
+only the first run of a program pays for compiling it.
 """
 
 import os
@@ -27,7 +27,8 @@ def env(cache_dir: Optional[str], num_devices: int) -> dict:
   compilation cache: the test run's (conftest.py) when cache_dir is None,
   none when it is '', else cache_dir."""
   out = dict(os.environ, PYTHONPATH=REPO, JAX_PLATFORMS='cpu',
-             XLA_FLAGS=f'--xla_force_host_platform_device_count={num_devices}',
+             XLA_FLAGS=(f'--xla_force_host_platform_device_count={num_devices} '
+                        + os.environ.get('RELGAN_TEST_XLA_FLAGS', '')).strip(),
              JAX_DISABLE_MOST_OPTIMIZATIONS='1')
   if cache_dir is not None:
     out.pop('JAX_COMPILATION_CACHE_DIR', None)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 
+import cli_runs
 import jax
 import numpy as np
 import pytest
@@ -116,8 +117,7 @@ def test_train_gan_writes_events_checkpoints_and_resumes_in_fresh_process(
   with open(expected_path, 'wb') as f:
     pickle.dump(expected, f)
 
-  env = dict(os.environ, PYTHONPATH=REPO, JAX_PLATFORMS='cpu',
-             XLA_FLAGS='--xla_force_host_platform_device_count=2')
+  env = cli_runs.env(None, num_devices=2)  # The test run's compile cache.
   out = subprocess.run(
       [sys.executable, '-c', _RESUME, data_dir, workdir, expected_path],
       cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
