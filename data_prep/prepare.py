@@ -9,7 +9,7 @@ is read in a worker process (`data_prep.prep_worker`), converted to RGB
 (grayscale replicated to 3 channels), its face detected and warped so the eyes sit on fixed positions of a stored_size crop
 (`relgan_jax.align`; `--no_align` only resizes, for pre-aligned data, and is the
 default for image_folder), and written through
-`relgan_jax.records.write_prepared_dataset` with subject-independent folds from
+`relgan_jax.records_writer.write_prepared_dataset` with subject-independent folds from
 `relgan_jax.folds.assign_folds` (SFEW: Val = fold 0, Train = fold -1).
 
 Restartable: processed images are kept in OUT/.prep_work/ in chunks that only
@@ -50,6 +50,7 @@ from relgan_jax import align as align_lib
 from relgan_jax import cli
 from relgan_jax import folds as folds_lib
 from relgan_jax import records
+from relgan_jax import records_writer
 
 _NO_ALIGN_BY_DEFAULT = frozenset({'image_folder'})
 PROG = 'data_prep.prepare'
@@ -249,7 +250,7 @@ def prepare(dataset: str, raw_dir: str, out_dir: str, *, workers: int = 2,
   # Before the manifest (written last): a complete folder always has it.
   prep_state.atomic_write(os.path.join(out_dir, prep_state.INVENTORY), json.dumps(
       dict(raw_dir=raw_dir, files=inventory)).encode())
-  manifest = records.write_prepared_dataset(
+  manifest = records_writer.write_prepared_dataset(
       out_dir, examples(), name=dataset, expression_classes=listing.classes,
       num_folds=num_folds, fold_of_subject=fold_of_subject,
       prep_settings=settings, stored_size=stored_size,

@@ -1,9 +1,10 @@
 """Prepared-data format: TFRecord shards of `tf.train.Example`, a manifest, an index.
 
 Every producer (the synthetic face set, the real-dataset preparers) writes through
-`write_prepared_dataset` (in `records_writer.py`, re-exported here), and every
-consumer reads through `PreparedDataset` (DESIGN.md §8). Neither needs TensorFlow: the TFRecord framing is written here
-and the `Example` proto comes from `tensorflow_datasets.proto`.
+`records_writer.write_prepared_dataset`, which imports this module (one way
+only), and every consumer reads through `PreparedDataset` (DESIGN.md §8).
+Neither needs TensorFlow: the TFRecord framing is in `tfrecord.py` and the
+`Example` proto comes from `tensorflow_datasets.proto`.
 
 A prepared folder holds:
 
@@ -157,14 +158,6 @@ def parse_example(payload: bytes, where: str = '<record>') -> dict[str, Any]:
       source_path=one('source_path', 'bytes_list').decode('utf-8'),
       transform=transform,
   )
-
-
-def __getattr__(name: str):
-  # The writer lives in records_writer.py (which imports this module).
-  if name == 'write_prepared_dataset':
-    from relgan_jax import records_writer  # pylint: disable=g-import-not-at-top
-    return records_writer.write_prepared_dataset
-  raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
 
 
 # ------------------------------------------------------------------------------

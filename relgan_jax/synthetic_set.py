@@ -40,6 +40,7 @@ from PIL import ImageDraw
 
 from relgan_jax import cli
 from relgan_jax import records
+from relgan_jax import records_writer
 from relgan_jax import synthetic_drawing
 from relgan_jax import synthetic_people
 
@@ -198,14 +199,14 @@ def generate(out_dir: str, *, num_identities: int = 64, seed: int = 0,
                 num_folds=num_folds, prep_settings=settings, stored_size=size,
                 records_per_shard=records_per_shard)
   if workers == 1:
-    manifest = records.write_prepared_dataset(
+    manifest = records_writer.write_prepared_dataset(
         out_dir, examples(map(_render_identity, jobs)), **kwargs)
   else:
     # 'spawn': safe even when the caller has already started JAX's threads.
     # Pickle the worker function by its importable name, also under `-m`.
     from relgan_jax import synthetic_set  # pylint: disable=import-outside-toplevel,import-self
     with multiprocessing.get_context('spawn').Pool(workers) as pool:
-      manifest = records.write_prepared_dataset(
+      manifest = records_writer.write_prepared_dataset(
           out_dir, examples(pool.imap(synthetic_set._render_identity, jobs)),  # pylint: disable=protected-access
           **kwargs)
   manifest['prep']['seconds'] = round(time.time() - start, 2)

@@ -59,3 +59,20 @@ def pytest_sessionfinish(session, exitstatus):
   del session, exitstatus
   if _OWN_CACHE:  # The controller (or a run without xdist) made it.
     shutil.rmtree(COMPILE_CACHE, ignore_errors=True)
+
+
+# The longest tests first (each a chain of command lines or a trained run,
+# 30-90 s on 2 cores), so that pytest-xdist's workers start on them while
+# the many short tests fill the gaps: a shorter run than alphabetical order,
+# which leaves one worker alone on a long test at the end. Within a module the
+# order is unchanged.
+_LONGEST_FIRST = ('test_resume.py', 'test_multihost.py', 'test_protocol.py',
+                  'test_user_errors.py', 'test_train_loop.py',
+                  'test_gan_steps.py', 'test_notebook.py',
+                  'test_config_checks.py')
+
+
+def pytest_collection_modifyitems(session, config, items):
+  del session, config
+  rank = {name: i for i, name in enumerate(_LONGEST_FIRST)}
+  items.sort(key=lambda item: rank.get(item.path.name, len(rank)))

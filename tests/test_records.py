@@ -11,6 +11,7 @@ import pytest
 
 from relgan_jax import folds
 from relgan_jax import records
+from relgan_jax import records_writer
 
 CLASSES = ['neutral', 'happy', 'sad']
 
@@ -36,7 +37,7 @@ def _examples(n=23, seed=0):
 def prepared(tmp_path_factory):
   out = str(tmp_path_factory.mktemp('prepared'))
   examples = _examples()
-  manifest = records.write_prepared_dataset(
+  manifest = records_writer.write_prepared_dataset(
       out, examples, name='fixture', expression_classes=CLASSES, num_folds=5,
       stored_size=12, records_per_shard=7, prep_settings={'align': False},
       report={'skipped': []})
@@ -203,7 +204,7 @@ def test_incomplete_write_leaves_no_manifest(tmp_path):
     yield from _examples(4)
     raise RuntimeError('producer died')
   with pytest.raises(RuntimeError):
-    records.write_prepared_dataset(
+    records_writer.write_prepared_dataset(
         str(tmp_path), bad_examples(), name='x', expression_classes=CLASSES,
         num_folds=2, stored_size=12)
   assert not os.path.exists(tmp_path / records.MANIFEST)
@@ -215,7 +216,7 @@ def test_label_outside_classes_rejected(tmp_path):
   examples = _examples(4)
   examples[2]['expression'] = 3
   with pytest.raises(ValueError, match=r'raw/S002/2\.png.*expression label 3'):
-    records.write_prepared_dataset(
+    records_writer.write_prepared_dataset(
         str(tmp_path), examples, name='x', expression_classes=CLASSES,
         num_folds=2, stored_size=12)
 
@@ -224,7 +225,7 @@ def test_identity_used_by_two_subjects_rejected(tmp_path):
   examples = _examples(4)
   examples[3]['identity'] = 0
   with pytest.raises(ValueError, match='identity 0'):
-    records.write_prepared_dataset(
+    records_writer.write_prepared_dataset(
         str(tmp_path), examples, name='x', expression_classes=CLASSES,
         num_folds=2, stored_size=12)
 
@@ -273,7 +274,7 @@ def test_fixed_folds_and_unknown_identity(tmp_path):
   for k, ex in enumerate(examples):
     ex.update(identity=-1, subject=f'img{k}', png=records.encode_png(ex.pop('image')))
   fold_of = {f'img{k}': (0 if k < 2 else -1) for k in range(6)}
-  manifest = records.write_prepared_dataset(
+  manifest = records_writer.write_prepared_dataset(
       str(tmp_path), examples, name='sfew_like', expression_classes=CLASSES,
       num_folds=1, fold_of_subject=fold_of, stored_size=12)
   assert manifest['identities'] == []
@@ -284,7 +285,7 @@ def test_fixed_folds_and_unknown_identity(tmp_path):
   np.testing.assert_array_equal(train, [2, 3, 4, 5])
   assert ds[3]['identity'] == -1
   with pytest.raises(ValueError, match='fold_of_subject lacks'):
-    records.write_prepared_dataset(
+    records_writer.write_prepared_dataset(
         str(tmp_path), examples, name='x', expression_classes=CLASSES,
         num_folds=1, fold_of_subject={'img0': 0}, stored_size=12)
 

@@ -15,6 +15,7 @@ from data_prep import prepare
 from relgan_jax import folds as folds_lib
 from relgan_jax import pairs
 from relgan_jax import records
+from relgan_jax import records_writer
 
 CLASSES = ['anger', 'happy']
 
@@ -49,7 +50,7 @@ def _examples():
 
 def _write(out, examples, **kw):
   kw.setdefault('num_folds', 2)
-  return records.write_prepared_dataset(
+  return records_writer.write_prepared_dataset(
       str(out), examples, name='x', expression_classes=CLASSES,
       stored_size=8, records_per_shard=6, **kw)
 
