@@ -6,6 +6,8 @@ import subprocess
 import sys
 import tempfile
 
+from relgan_jax import host_malloc  # Imports no JAX.
+
 # XLA:CPU compiles the tiny test programs about twice as fast with its older
 # loop-fusion code generator (measured on 2 cores: the tiny stage-1 iteration
 # 14 -> 7 s, the G step 10.5 -> 5 s): the same HLO, run by other generated
@@ -27,6 +29,13 @@ os.environ['XLA_FLAGS'] = ' '.join([
     os.environ.get('XLA_FLAGS', ''), '--xla_force_host_platform_device_count=2',
     os.environ['RELGAN_TEST_XLA_FLAGS']]).strip()
 os.environ.setdefault('JAX_PLATFORMS', 'cpu')
+# Command lines started by tests run with the tuned malloc from the start:
+# `python -m relgan_jax.main` would otherwise re-execute itself to get it
+# (relgan_jax/host_malloc.py; the re-execution is tested in
+# tests/test_host_malloc.py), paying Python's start-up and imports twice.
+if not host_malloc.is_tuned():
+  os.environ['GLIBC_TUNABLES'] = ':'.join(
+      t for t in (os.environ.get('GLIBC_TUNABLES'), host_malloc.TUNABLES) if t)
 # Tiny programs, compiled once and run a few times: compile time dominates.
 # In the environment, so that every process a test starts (command lines, the
 # notebook's kernel) compiles the same way.
