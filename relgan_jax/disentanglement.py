@@ -227,7 +227,7 @@ def untrained_ges(config: ml_collections.ConfigDict) -> tuple[models.Ges, Any]:
   3, the second part), Ges's part."""
   g = models.build_generator(config)
   ges = models.Ges(image_size=g.image_size, width=g.width, norm=g.norm,
-                   dtype=g.dtype, f_e_dim=g.f_e_dim, conv_impl=g.conv_impl)
+                   dtype=g.dtype, f_e_dim=g.f_e_dim, ops=g.ops)
   _, g_key, _ = jax.random.split(jax.random.PRNGKey(config.seed), 3)
   variables = _init_ges_in_g(_GesInG(ges), g_key, g.image_size)
   return ges, {name: collection['Ges']

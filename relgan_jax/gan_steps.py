@@ -39,6 +39,7 @@ import numpy as np
 import optax
 
 from relgan_jax import input_pipeline
+from relgan_jax import layers
 from relgan_jax import losses
 from relgan_jax import models
 
@@ -308,7 +309,7 @@ def _map_over_mesh(fn: Callable, mesh: Mesh) -> Callable:
   state's buffers donated."""
   mapped = jax.shard_map(fn, mesh=mesh, in_specs=(P(), P(AXIS)),
                          out_specs=(P(), P()))
-  on_cpu = mesh.devices.flat[0].platform == 'cpu'
+  on_cpu = layers.on_cpu(mesh.devices.flat[0])
   return jax.jit(mapped, donate_argnums=0,
                  compiler_options=CPU_COMPILER_OPTIONS if on_cpu else None)
 

@@ -3,9 +3,9 @@
 `GroupNorm` is a drop-in for `flax.linen.GroupNorm` on NHWC inputs (same
 parameters, same function: float32 statistics, variance as E[x^2] - E[x]^2,
 epsilon 1e-6) whose only reductions are per-(example, channel) sums over the
-spatial axes, taken in a layout XLA:CPU reduces quickly. The models use it
-where the convolution impl resolves to 'fast' (CPU; relgan_jax/layers.py),
-`flax.linen.GroupNorm` elsewhere. Tested equal in tests/test_layers.py.
+spatial axes, taken in a layout XLA:CPU reduces quickly. It is the GroupNorm
+of `cpu_layers.OPS` (the CPU formulation of the layers); `layers.PLAIN` uses
+`flax.linen.GroupNorm`. Tested equal in tests/test_layers.py.
 """
 
 import functools

@@ -14,8 +14,10 @@ Paper names used throughout:
 
 Inputs are NHWC floats in [-1, 1] of size image_size x image_size (a multiple
 of 32). `width` multiplies every conv channel count (never the dense sizes).
-Convolutions go through `layers.Conv`; `conv_impl` ('auto' | 'xla' | 'fast',
-see relgan_jax/layers.py) picks how they are computed, never what they compute.
+The conv, up-conv, GroupNorm and pooling layer types come in as `ops`
+(relgan_jax/layers.py): `layers.PLAIN` (flax's layers, the default) or their
+CPU formulation `cpu_layers.OPS`, picked once by `layer_ops` where the
+builders below make the networks; how a layer is computed, never what.
 Computation runs in `dtype`; parameters are always float32 and every module's
 outputs are float32, so losses never see bfloat16.
 """
@@ -27,7 +29,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 import ml_collections
 
-from relgan_jax import group_norm
+from relgan_jax import cpu_layers
 from relgan_jax import layers
 
 Dtype = Any
@@ -65,21 +67,17 @@ def _check_image(x: jnp.ndarray, image_size: int, module: str) -> None:
 
 def normalize_layer(kind: str, x: jnp.ndarray, train: bool, *, dtype: Dtype,
                     axis_name: Optional[str], name: str,
-                    impl: str = 'auto') -> jnp.ndarray:
+                    ops: layers.Ops = layers.PLAIN) -> jnp.ndarray:
   """The generator's normalisation, 'group' | 'batch' | 'none'.
 
   Call from inside a compact method: the layer becomes a submodule `name`.
   BatchNorm in training averages its statistics over `axis_name` (the train
   step passes 'data'), so every device count gives the same result.
-  GroupNorm is `group_norm.GroupNorm` where the convolutions' `impl`
-  resolves to 'fast' (CPU), else `flax.linen.GroupNorm`: the same parameters
-  and function.
+  GroupNorm is `ops.group_norm` with gcd(32, C) groups.
   """
   if kind == 'group':
-    norm = (group_norm.GroupNorm if layers.resolve_impl(impl) == 'fast'
-            else nn.GroupNorm)
-    return norm(num_groups=norm_groups(x.shape[-1]), dtype=dtype,
-                name=name)(x)
+    return ops.group_norm(num_groups=norm_groups(x.shape[-1]), dtype=dtype,
+                          name=name)(x)
   if kind == 'batch':
     return nn.BatchNorm(use_running_average=not train, momentum=0.9,
                         axis_name=axis_name if train else None, dtype=dtype,
@@ -88,9 +86,6 @@ def normalize_layer(kind: str, x: jnp.ndarray, train: bool, *, dtype: Dtype,
     return x
   raise ValueError(f'norm must be one of {NORMS} (config.model.norm), got '
                    f'{kind!r}.')
-
-
-upsample_nearest = layers.upsample_nearest
 
 
 class EncoderTrunk(nn.Module):
@@ -103,20 +98,20 @@ class EncoderTrunk(nn.Module):
   norm: str = 'group'
   dtype: Dtype = jnp.float32
   bn_axis_name: Optional[str] = None
-  conv_impl: str = 'auto'
+  ops: layers.Ops = layers.PLAIN
 
   @nn.compact
   def __call__(self, x: jnp.ndarray, train: bool = False) -> jnp.ndarray:
     _check_image(x, self.image_size, type(self).__name__)
     x = x.astype(self.dtype)
     for i, c in enumerate(ENCODER_CHANNELS):
-      x = layers.Conv(conv_channels(c, self.width), (3, 3), dtype=self.dtype,
-                      impl=self.conv_impl, name=f'conv{i}')(x)
+      x = self.ops.conv(conv_channels(c, self.width), (3, 3), dtype=self.dtype,
+                        name=f'conv{i}')(x)
       x = normalize_layer(self.norm, x, train, dtype=self.dtype,
                           axis_name=self.bn_axis_name, name=f'norm{i}',
-                          impl=self.conv_impl)
+                          ops=self.ops)
       x = nn.leaky_relu(x, LEAKY_SLOPE)
-      x = layers.avg_pool_2x2(x, impl=self.conv_impl)
+      x = self.ops.avg_pool(x)
     return x.reshape(x.shape[0], -1)
 
 
@@ -127,12 +122,11 @@ class _Encoder(nn.Module):
   norm: str = 'group'
   dtype: Dtype = jnp.float32
   bn_axis_name: Optional[str] = None
-  conv_impl: str = 'auto'
+  ops: layers.Ops = layers.PLAIN
 
   def _encode(self, x, train, features):
     h = EncoderTrunk(self.image_size, self.width, self.norm, self.dtype,
-                     self.bn_axis_name, conv_impl=self.conv_impl,
-                     name='trunk')(x, train)
+                     self.bn_axis_name, ops=self.ops, name='trunk')(x, train)
     return nn.Dense(features, dtype=self.dtype, name='head')(h).astype(
         jnp.float32)
 
@@ -166,7 +160,7 @@ class Gde(nn.Module):
   norm: str = 'group'
   dtype: Dtype = jnp.float32
   bn_axis_name: Optional[str] = None
-  conv_impl: str = 'auto'
+  ops: layers.Ops = layers.PLAIN
 
   @nn.compact
   def __call__(self, f_e: jnp.ndarray, f_i: jnp.ndarray,
@@ -180,16 +174,14 @@ class Gde(nn.Module):
     h = nn.Dense(s * s * c0, dtype=self.dtype, name='dense')(h)
     h = nn.relu(h.reshape(h.shape[0], s, s, c0))
     for i, c in enumerate(DECODER_CHANNELS):
-      # Nearest 2x upsampling -> Conv 3x3, as one layer (the 'fast' impl
-      # computes it as a sub-pixel convolution).
-      h = layers.Conv(conv_channels(c, self.width), (3, 3), dtype=self.dtype,
-                      impl=self.conv_impl, upsample=2, name=f'conv{i}')(h)
+      # Nearest 2x upsampling, then Conv 3x3 (ops.up_conv: both, one layer).
+      h = self.ops.up_conv(conv_channels(c, self.width), (3, 3),
+                           dtype=self.dtype, name=f'conv{i}')(h)
       h = normalize_layer(self.norm, h, train, dtype=self.dtype,
                           axis_name=self.bn_axis_name, name=f'norm{i}',
-                          impl=self.conv_impl)
+                          ops=self.ops)
       h = nn.relu(h)
-    h = layers.Conv(3, (3, 3), dtype=self.dtype, impl=self.conv_impl,
-                    name='to_rgb')(h)
+    h = self.ops.conv(3, (3, 3), dtype=self.dtype, name='to_rgb')(h)
     return jnp.tanh(h.astype(jnp.float32))
 
 
@@ -202,12 +194,12 @@ class Generator(nn.Module):
   f_e_dim: int = 30
   f_i_dim: int = 50
   bn_axis_name: Optional[str] = None
-  conv_impl: str = 'auto'
+  ops: layers.Ops = layers.PLAIN
 
   def setup(self):
     common = dict(image_size=self.image_size, width=self.width,
                   norm=self.norm, dtype=self.dtype,
-                  bn_axis_name=self.bn_axis_name, conv_impl=self.conv_impl)
+                  bn_axis_name=self.bn_axis_name, ops=self.ops)
     self.Ges = Ges(f_e_dim=self.f_e_dim, **common)
     self.Get = Get(f_i_dim=self.f_i_dim, **common)
     self.Gde = Gde(**common)
@@ -257,7 +249,7 @@ class Discriminator(nn.Module):
   dtype: Dtype = jnp.float32
   num_expressions: int = 6
   num_identities: int = 101
-  conv_impl: str = 'auto'
+  ops: layers.Ops = layers.PLAIN
 
   @nn.compact
   def __call__(self, x: jnp.ndarray, train: bool = False):
@@ -265,12 +257,12 @@ class Discriminator(nn.Module):
     _check_image(x, self.image_size, 'Discriminator')
     h = x.astype(self.dtype)
     for i, c in enumerate(DISCRIMINATOR_CHANNELS):
-      h = layers.Conv(conv_channels(c, self.width), (3, 3), dtype=self.dtype,
-                      impl=self.conv_impl, name=f'conv{i}')(h)
+      h = self.ops.conv(conv_channels(c, self.width), (3, 3), dtype=self.dtype,
+                        name=f'conv{i}')(h)
       h = normalize_layer(self.norm, h, False, dtype=self.dtype,
-                          axis_name=None, name=f'norm{i}', impl=self.conv_impl)
+                          axis_name=None, name=f'norm{i}', ops=self.ops)
       h = nn.leaky_relu(h, LEAKY_SLOPE)
-      h = layers.avg_pool_2x2(h, impl=self.conv_impl)
+      h = self.ops.avg_pool(h)
     h = h.reshape(h.shape[0], -1)
     h = nn.leaky_relu(nn.Dense(DISCRIMINATOR_SHARED, dtype=self.dtype,
                                name='shared')(h), LEAKY_SLOPE)
@@ -306,14 +298,14 @@ class CNNBaseline(nn.Module):
   dtype: Dtype = jnp.float32
   num_expressions: int = 6
   bn_axis_name: Optional[str] = None
-  conv_impl: str = 'auto'
+  ops: layers.Ops = layers.PLAIN
 
   @nn.compact
   def __call__(self, x: jnp.ndarray, train: bool = False,
                return_features: bool = False):
     """Returns logits, or (logits, penultimate features) if return_features."""
     features = EncoderTrunk(self.image_size, self.width, self.norm, self.dtype,
-                            self.bn_axis_name, conv_impl=self.conv_impl,
+                            self.bn_axis_name, ops=self.ops,
                             name='trunk')(x, train)
     logits = nn.Dense(self.num_expressions, dtype=self.dtype, name='head')(
         features).astype(jnp.float32)
@@ -353,6 +345,14 @@ def check_model_config(model_config: ml_collections.ConfigDict) -> None:
       raise ValueError(f'config.model.{field} must be > 0.')
 
 
+def layer_ops(conv_impl: str) -> layers.Ops:
+  """The layer formulation for config.model.conv_impl: 'xla' -> the plain
+  layers, 'fast' -> their CPU formulation, 'auto' -> 'fast' on the CPU
+  backend, 'xla' elsewhere (layers.resolve_impl)."""
+  return (cpu_layers.OPS if layers.resolve_impl(conv_impl) == 'fast'
+          else layers.PLAIN)
+
+
 def build_generator(config: ml_collections.ConfigDict,
                     bn_axis_name: Optional[str] = None) -> Generator:
   """G from config.model (bn_axis_name: the mapped axis for BatchNorm)."""
@@ -361,7 +361,7 @@ def build_generator(config: ml_collections.ConfigDict,
   return Generator(image_size=m.image_size, width=m.width, norm=m.norm,
                    dtype=jnp.dtype(m.dtype), f_e_dim=m.f_e_dim,
                    f_i_dim=m.f_i_dim, bn_axis_name=bn_axis_name,
-                   conv_impl=m.get('conv_impl', 'auto'))
+                   ops=layer_ops(m.get('conv_impl', 'auto')))
 
 
 def build_discriminator(config: ml_collections.ConfigDict,
@@ -379,4 +379,4 @@ def build_discriminator(config: ml_collections.ConfigDict,
                        dtype=jnp.dtype(m.dtype),
                        num_expressions=num_expressions,
                        num_identities=num_identities,
-                       conv_impl=m.get('conv_impl', 'auto'))
+                       ops=layer_ops(m.get('conv_impl', 'auto')))

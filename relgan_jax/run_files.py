@@ -146,7 +146,7 @@ def load_encoder(path: str, *, return_variables: bool = False
   fields = json.loads(json_path.read_text())['fields']
   ges = models.Ges(image_size=fields['image_size'], width=fields['width'],
                    norm=fields['norm'], dtype=jnp.dtype(fields['dtype']),
-                   f_e_dim=fields['f_e_dim'])
+                   f_e_dim=fields['f_e_dim'], ops=models.layer_ops('auto'))
   if fields['norm'] == 'batch' and not return_variables:
     raise ValueError(f'The encoder at {path} uses BatchNorm: call '
                      'load_encoder(path, return_variables=True) to get its '

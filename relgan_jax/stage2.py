@@ -210,7 +210,7 @@ def build_baseline(config: ml_collections.ConfigDict,
   return models.CNNBaseline(image_size=m.image_size, width=m.width,
                             norm=m.norm, dtype=jnp.dtype(m.dtype),
                             num_expressions=num_classes,
-                            conv_impl=m.get('conv_impl', 'auto'))
+                            ops=models.layer_ops(m.get('conv_impl', 'auto')))
 
 
 def _augmented_batches(dataset, record_indices, config, *, batch_size: int,

@@ -1,4 +1,5 @@
-"""The 'fast' convolutions compute what the plain ones do, values and grads."""
+"""The CPU formulation of the layers (cpu_layers.OPS) computes what the plain
+layers (layers.PLAIN) do, values and grads; one place picks between them."""
 
 import flax.linen as nn
 import jax
@@ -9,17 +10,29 @@ import numpy as np
 import pytest
 
 from configs import default as default_config
+from relgan_jax import cpu_layers
 from relgan_jax import group_norm
 from relgan_jax import layers
 from relgan_jax import losses
 from relgan_jax import models
 
 IMPLS = ('xla', 'fast')
+_CONV_TYPES = {('xla', 1): nn.Conv, ('xla', 2): layers.UpsampleConv,
+               ('fast', 1): cpu_layers.FastConv,
+               ('fast', 2): cpu_layers.FastUpsampleConv}
+
+
+def _conv(x, kernel, impl, upsample=1):
+  """The plain layer ('xla') or its CPU formulation ('fast'), without a
+  bias, applied with this kernel."""
+  module = _CONV_TYPES[impl, upsample](kernel.shape[-1], kernel.shape[:2],
+                                       use_bias=False)
+  return module.apply({'params': {'kernel': kernel}}, x)
 
 
 def _loss_and_grads(impl, x, kernel, cotangent, upsample):
   def loss(x, kernel):
-    y = layers.conv(x, kernel, impl=impl, upsample=upsample)
+    y = _conv(x, kernel, impl, upsample)
     return jnp.sum(y * cotangent)
   return jax.jit(jax.value_and_grad(loss, argnums=(0, 1)))(x, kernel)
 
@@ -34,7 +47,7 @@ def _assert_close(a, b, rtol=2e-5):
 # whose input gradient, Cout = 3, is output-side), XLA conv (Cin > Cout, odd
 # side), output-side matmul (9 * Cout <= Cin; Cout <= 4), im2col on small
 # outputs (<= 16 pixels), and the sub-pixel up-convolutions (through each of
-# those; inputs of at most layers.SUBPIXEL_MIN_INPUT_PIXELS pixels are
+# those; inputs of at most cpu_layers.SUBPIXEL_MIN_INPUT_PIXELS pixels are
 # upsampled first instead). test_few_channels_as_xla_conv covers Cin = 3
 # through XLA's convolution (more positions than tests can afford).
 SHAPES = [
@@ -56,9 +69,8 @@ def _check_fast_matches_plain(b, side, cin, cout, upsample):
   kernel = jax.random.normal(k2, (3, 3, cin, cout)) / np.sqrt(9 * cin)
   out = side * upsample
   cotangent = jax.random.normal(k3, (b, out, out, cout))
-  y_plain = layers.conv(x, kernel, impl='xla', upsample=upsample)
-  y_fast = jax.jit(lambda x, k: layers.conv(x, k, impl='fast',
-                                            upsample=upsample))(x, kernel)
+  y_plain = _conv(x, kernel, 'xla', upsample)
+  y_fast = jax.jit(lambda x, k: _conv(x, k, 'fast', upsample))(x, kernel)
   assert y_fast.shape == y_plain.shape == (b, out, out, cout)
   _assert_close(y_fast, y_plain)
   (l_plain, (dx_plain, dk_plain)) = _loss_and_grads('xla', x, kernel,
@@ -76,25 +88,25 @@ def test_fast_matches_plain(b, side, cin, cout, upsample):
 
 
 def test_few_channels_as_xla_conv(monkeypatch):
-  monkeypatch.setattr(layers, 'FEW_CHANNELS_IM2COL_POSITIONS', 0)
+  monkeypatch.setattr(cpu_layers, 'FEW_CHANNELS_IM2COL_POSITIONS', 0)
   _check_fast_matches_plain(2, 8, 3, 16, 1)
 
 
 def test_forward_mode_by_shape():
   def mode(bhw, cin, cout):  # A 3x3 SAME convolution of [B, H, W, cin].
-    return layers._forward_mode((*bhw, cin), (3, 3, cin, cout),
-                                ((1, 1), (1, 1)))
+    return cpu_layers._forward_mode((*bhw, cin), (3, 3, cin, cout),
+                                    ((1, 1), (1, 1)))
 
-  limit = layers.FEW_CHANNELS_IM2COL_POSITIONS
-  assert mode((8, 32, 32), 3, 16) == layers._IM2COL  # RGB, 8192 positions.
-  assert mode((limit // 1024, 32, 32), 4, 4) == layers._IM2COL
-  assert mode((limit // 1024 + 1, 32, 32), 3, 16) == layers._CONV
-  assert mode((limit // 1024 + 1, 32, 32), 3, 4) == layers._OUTPUT_SIDE
-  assert mode((8, 32, 32), 5, 16) == layers._CONV
-  assert mode((8, 32, 32), 45, 5) == layers._OUTPUT_SIDE  # 9 * 5 <= 45.
-  assert mode((8, 32, 32), 16, 3) == layers._OUTPUT_SIDE  # To RGB.
-  assert mode((8, 4, 4), 16, 32) == layers._IM2COL  # 16 output pixels.
-  assert mode((8, 5, 5), 16, 32) == layers._CONV
+  limit = cpu_layers.FEW_CHANNELS_IM2COL_POSITIONS
+  assert mode((8, 32, 32), 3, 16) == cpu_layers._IM2COL  # RGB, 8192 positions.
+  assert mode((limit // 1024, 32, 32), 4, 4) == cpu_layers._IM2COL
+  assert mode((limit // 1024 + 1, 32, 32), 3, 16) == cpu_layers._CONV
+  assert mode((limit // 1024 + 1, 32, 32), 3, 4) == cpu_layers._OUTPUT_SIDE
+  assert mode((8, 32, 32), 5, 16) == cpu_layers._CONV
+  assert mode((8, 32, 32), 45, 5) == cpu_layers._OUTPUT_SIDE  # 9 * 5 <= 45.
+  assert mode((8, 32, 32), 16, 3) == cpu_layers._OUTPUT_SIDE  # To RGB.
+  assert mode((8, 4, 4), 16, 32) == cpu_layers._IM2COL  # 16 output pixels.
+  assert mode((8, 5, 5), 16, 32) == cpu_layers._CONV
 
 
 def test_upsample_nearest_and_subpixel_kernel_by_hand():
@@ -106,7 +118,7 @@ def test_upsample_nearest_and_subpixel_kernel_by_hand():
   # 1 folds (0+1, 2), along each axis.
   k = (10.0 * jnp.arange(3)[:, None] + jnp.arange(3)[None, :])[:, :, None,
                                                                 None]
-  folded = layers.subpixel_kernel(k).reshape(2, 2, 2, 2)  # ky, kx, a, b
+  folded = cpu_layers.subpixel_kernel(k).reshape(2, 2, 2, 2)  # ky, kx, a, b
   rows = {0: [[0], [1, 2]], 1: [[0, 1], [2]]}
   for a in range(2):
     for b in range(2):
@@ -122,8 +134,8 @@ def test_conv_module_matches_flax_conv():
   key = jax.random.key(2)
   flax_conv = nn.Conv(7, (3, 3), padding='SAME')
   ref_vars = flax_conv.init(key, x)
-  for impl in layers.IMPLS:
-    conv = layers.Conv(7, (3, 3), impl=impl)
+  for conv in (cpu_layers.FastConv(7, (3, 3)),
+               cpu_layers.OPS.conv(7, (3, 3))):
     variables = conv.init(key, x)
     assert jax.tree.map(jnp.shape, variables) == {
         'params': {'kernel': (3, 3, 5, 7), 'bias': (7,)}}
@@ -133,12 +145,12 @@ def test_conv_module_matches_flax_conv():
 
 def test_conv_module_upsample_and_dtype():
   x = jax.random.normal(jax.random.key(3), (2, 4, 4, 6))
-  conv = layers.Conv(5, upsample=2, impl='fast', dtype=jnp.bfloat16)
+  conv = cpu_layers.FastUpsampleConv(5, dtype=jnp.bfloat16)
   variables = conv.init(jax.random.key(4), x)
   y = conv.apply(variables, x)
   assert y.shape == (2, 8, 8, 5) and y.dtype == jnp.bfloat16
   assert variables['params']['kernel'].dtype == jnp.float32
-  plain = layers.Conv(5, upsample=2, impl='xla').apply(variables, x)
+  plain = layers.UpsampleConv(5, (3, 3)).apply(variables, x)
   np.testing.assert_allclose(y.astype(jnp.float32), plain, rtol=0.05,
                              atol=0.05)
 
@@ -175,29 +187,45 @@ def test_avg_pool_fast_matches_flax():
   k1, k2 = jax.random.split(jax.random.key(9))
   x = jax.random.normal(k1, (2, 6, 4, 3))
   cotangent = jax.random.normal(k2, (2, 3, 2, 3))
-  pooled = {impl: layers.avg_pool_2x2(x, impl=impl) for impl in IMPLS}
+  pool = {'xla': layers.avg_pool_2x2, 'fast': cpu_layers.avg_pool_2x2}
+  pooled = {impl: pool[impl](x) for impl in IMPLS}
   # By hand: the mean of the top-left window of example 0, channel 0.
   np.testing.assert_allclose(pooled['fast'][0, 0, 0, 0],
                              np.mean(np.asarray(x)[0, :2, :2, 0]), rtol=1e-6)
   _assert_close(pooled['fast'], nn.avg_pool(x, (2, 2), strides=(2, 2)))
   grads = {impl: jax.grad(lambda x: jnp.sum(
-      layers.avg_pool_2x2(x, impl=impl) * cotangent))(x) for impl in IMPLS}
+      pool[impl](x) * cotangent))(x) for impl in IMPLS}
   _assert_close(grads['fast'], grads['xla'])
   np.testing.assert_allclose(grads['fast'][0, 1, 1], cotangent[0, 0, 0] / 4,
                              rtol=1e-6)
   with pytest.raises(ValueError, match='even'):
-    layers.avg_pool_2x2(jnp.zeros((1, 5, 4, 1)), impl='fast')
+    cpu_layers.avg_pool_2x2(jnp.zeros((1, 5, 4, 1)))
+
+
+def test_layer_ops_are_picked_in_one_place():
+  """models.layer_ops: 'xla' -> the plain layers, 'fast' -> the CPU
+  formulation, 'auto' -> by backend (these tests run on CPU); the builders
+  use it, so the networks they make carry one Ops."""
+  assert models.layer_ops('xla') is layers.PLAIN
+  assert layers.PLAIN.conv is nn.Conv and layers.PLAIN.group_norm is (
+      nn.GroupNorm)
+  assert models.layer_ops('fast') is cpu_layers.OPS
+  assert models.layer_ops('auto') is cpu_layers.OPS
+  assert layers.on_cpu() and layers.on_cpu(jax.devices()[0])
+  config = default_config.get_config()
+  for impl, ops in (('xla', layers.PLAIN), ('fast', cpu_layers.OPS)):
+    config.model.conv_impl = impl
+    g = models.build_generator(config)
+    d = models.build_discriminator(config, 3, 4)
+    assert g.ops is ops and d.ops is ops
 
 
 def test_bad_settings_raise():
   x = jnp.zeros((1, 4, 4, 2))
-  k = jnp.zeros((3, 3, 2, 2))
   with pytest.raises(ValueError, match='config.model.conv_impl'):
-    layers.conv(x, k, impl='cudnn')
-  with pytest.raises(ValueError, match='upsample'):
-    layers.conv(x, k, impl='fast', upsample=3)
+    layers.check_impl('cudnn')
   with pytest.raises(ValueError, match='odd'):
-    layers.Conv(3, (2, 2)).init(jax.random.key(0), x)
+    cpu_layers.FastConv(3, (2, 2)).init(jax.random.key(0), x)
   with pytest.raises(ValueError, match='groups'):
     group_norm.GroupNorm(3).init(jax.random.key(0), x)
   config = default_config.get_config()
@@ -224,7 +252,7 @@ def test_fast_conv_inside_shard_map():
       def loss(kernel):
         if cast:
           kernel = lax.pcast(kernel, 'data', to='varying')
-        y = layers.conv(x, kernel, impl=impl, upsample=2)
+        y = _conv(x, kernel, impl, upsample=2)
         return jnp.sum(jnp.sin(y))
       g = jax.grad(loss)(kernel)
       return lax.psum(g, 'data') if cast else g
