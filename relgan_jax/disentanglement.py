@@ -52,6 +52,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
+from relgan_jax import baseline as baseline_lib
 from relgan_jax import input_pipeline
 from relgan_jax import models
 from relgan_jax import reenactment
@@ -361,7 +362,7 @@ def reenactment_fns(config: ml_collections.ConfigDict, g_variables,
   baseline's logits (None without a baseline)."""
   classify_fn = None
   if baseline is not None:
-    encode = stage2.baseline_encoder_fn(*baseline)
+    encode = baseline_lib.encoder_fn(*baseline)
     classify_fn = lambda x: encode(x)[0]  # noqa: E731
   return (functools.partial(reenactment.pairs_uint8,
                             models.build_generator(config), g_variables),

@@ -15,6 +15,7 @@ Ges(x)` (`f_e`) is its expression code.
 
 import dataclasses
 import functools
+import math
 from typing import Any, Callable, Optional
 
 import flax.linen as nn
@@ -168,3 +169,14 @@ def augmented_features(encode_fn: Callable, dataset, record_indices,
       tile(dataset.expressions).astype(np.int32),
       tile(dataset.identities).astype(np.int32),
       np.tile(record_indices, views).astype(np.int32))
+
+
+def epoch_batches(rng: np.random.Generator, n: int,
+                   batch_size: int) -> np.ndarray:
+  """[ceil(n / B), B] indices: a permutation, the last batch filled up with
+  the start of a second permutation so every step has a full batch."""
+  steps = max(1, math.ceil(n / batch_size))
+  order = rng.permutation(n)
+  while len(order) < steps * batch_size:
+    order = np.concatenate([order, rng.permutation(n)])
+  return order[:steps * batch_size].reshape(steps, batch_size)

@@ -14,7 +14,7 @@ encoder, decoder) are not used in stage 2.
 - `train_mlp` / `fit_mlp`: the MLP of DESIGN §2 on f(e)
   (config.stage2.mlp_*, Adam, dropout), features standardised with the
   training set's mean/std.
-- `train_baseline`: the paper's "CNN (baseline)": the Ges trunk + one Dense to
+- the paper's "CNN (baseline)" (relgan_jax/baseline.py): the Ges trunk + one Dense to
   Ne, trained end to end with cross-entropy on augmented single images
   (config.stage2.baseline_*).
 - `run_fold`: the MLP and the baseline for one fold, returning the fold's
@@ -25,8 +25,7 @@ encoder, decoder) are not used in stage 2.
 
 import dataclasses
 import functools
-import math
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Optional
 
 from absl import logging
 import flax.linen as nn
@@ -36,8 +35,8 @@ import ml_collections
 import numpy as np
 import optax
 
+from relgan_jax import baseline
 from relgan_jax import features
-from relgan_jax import input_pipeline
 from relgan_jax import models
 from relgan_jax import run_files
 
@@ -78,17 +77,6 @@ def standardizer(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
   mean = f.mean(axis=0)
   std = f.std(axis=0)
   return mean.astype(np.float32), np.maximum(std, 1e-6).astype(np.float32)
-
-
-def _epoch_batches(rng: np.random.Generator, n: int,
-                   batch_size: int) -> np.ndarray:
-  """[ceil(n / B), B] indices: a permutation, the last batch filled up with
-  the start of a second permutation so every step has a full batch."""
-  steps = max(1, math.ceil(n / batch_size))
-  order = rng.permutation(n)
-  while len(order) < steps * batch_size:
-    order = np.concatenate([order, rng.permutation(n)])
-  return order[:steps * batch_size].reshape(steps, batch_size)
 
 
 def train_classifier(module: nn.Module, f: np.ndarray, labels: np.ndarray, *,
@@ -141,7 +129,7 @@ def train_classifier(module: nn.Module, f: np.ndarray, labels: np.ndarray, *,
   rng = np.random.default_rng(seed)
   loss = float('nan')
   for epoch in range(epochs):
-    batches = jnp.asarray(_epoch_batches(rng, len(f), batch_size))
+    batches = jnp.asarray(features.epoch_batches(rng, len(f), batch_size))
     params, opt_state, loss = run_epoch(params, opt_state, batches, epoch)
   logging.info('train_classifier %s: %d epochs, final loss %.4f',
                type(module).__name__, epochs, float(loss))
@@ -199,108 +187,6 @@ def accuracy_and_confusion(labels: np.ndarray, predictions: np.ndarray,
   return acc, confusion
 
 
-# --- CNN baseline --------------------------------------------------------------
-
-
-def build_baseline(config: ml_collections.ConfigDict,
-                   num_classes: int) -> models.CNNBaseline:
-  """The paper's "CNN (baseline)": the Ges trunk + one Dense to Ne."""
-  m = config.model
-  models.check_model_config(m)
-  return models.CNNBaseline(image_size=m.image_size, width=m.width,
-                            norm=m.norm, dtype=jnp.dtype(m.dtype),
-                            num_expressions=num_classes,
-                            ops=models.layer_ops(m.get('conv_impl', 'auto')))
-
-
-def _augmented_batches(dataset, record_indices, config, *, batch_size: int,
-                       seed: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-  """Endless (uint8 images [B, S, S, 3], expressions [B]) batches, one
-  augmented image per sample (the §4 augmentation of `augment.py`: crop place,
-  rotation, flip), reshuffled every epoch, a pure function of `seed`.
-
-  The training faces are decoded once and kept in memory (resized to the
-  margin side), so each step only crops, rotates and flips.
-  """
-  record_indices = np.asarray(record_indices)
-  faces, augment_one = features.augmenter(dataset, record_indices, config)
-  labels = np.asarray(dataset.expressions)[record_indices].astype(np.int32)
-  epoch = 0
-  while True:
-    rng = np.random.default_rng([seed, epoch])
-    for batch in _epoch_batches(rng, len(record_indices), batch_size):
-      images = np.stack([augment_one(faces[j], rng) for j in batch])
-      yield images, labels[batch]
-    epoch += 1
-
-
-def train_baseline(config: ml_collections.ConfigDict, dataset, train_indices,
-                   num_classes: int, *, seed: int):
-  """Trains the CNN baseline end to end with cross-entropy.
-
-  Args:
-    config: the run config (config.model, config.stage2.baseline_*).
-    dataset: a PreparedDataset.
-    train_indices: the fold's training records (never a test subject's).
-    num_classes: Ne.
-    seed: initialisation and data-order seed.
-
-  Returns:
-    (module, variables) of the trained baseline.
-  """
-  train_indices = np.asarray(train_indices)
-  module = build_baseline(config, num_classes)
-  s2 = config.stage2
-  batch_size = min(s2.baseline_batch_size, len(train_indices))
-  num_steps = s2.baseline_epochs * math.ceil(len(train_indices) / batch_size)
-  size = config.model.image_size
-  variables = jax.jit(functools.partial(module.init, train=False))(
-      jax.random.key(seed), jnp.zeros((1, size, size, 3), jnp.float32))
-  params = variables['params']
-  extra = {k: v for k, v in variables.items() if k != 'params'}  # BatchNorm.
-  tx = optax.adam(s2.baseline_lr)
-  opt_state = tx.init(params)
-
-  @functools.partial(jax.jit, donate_argnums=(0, 1, 2))
-  def train_step(params, extra, opt_state, images, labels):
-    def loss_fn(p):
-      logits, new_extra = module.apply(
-          {'params': p, **extra}, input_pipeline.normalize(images),
-          train=True, mutable=list(extra))
-      loss = optax.softmax_cross_entropy_with_integer_labels(
-          logits, labels).mean()
-      return loss, (new_extra, jnp.mean(logits.argmax(-1) == labels))
-
-    (loss, (new_extra, acc)), grads = jax.value_and_grad(
-        loss_fn, has_aux=True)(params)
-    updates, opt_state = tx.update(grads, opt_state, params)
-    return optax.apply_updates(params, updates), new_extra, opt_state, loss, acc
-
-  batches = _augmented_batches(dataset, train_indices, config,
-                               batch_size=batch_size, seed=seed)
-  log_every = max(1, num_steps // 5)
-  for step in range(num_steps):
-    images, labels = next(batches)
-    params, extra, opt_state, loss, acc = train_step(
-        params, extra, opt_state, jnp.asarray(images),
-        jnp.asarray(labels, jnp.int32))
-    if (step + 1) % log_every == 0 or step + 1 == num_steps:
-      logging.info('baseline step %d/%d: loss %.4f, batch accuracy %.3f',
-                   step + 1, num_steps, float(loss), float(acc))
-  return module, {'params': params, **extra}
-
-
-def baseline_encoder_fn(module: models.CNNBaseline, variables) -> Callable:
-  """A jitted images -> (logits, penultimate features) function."""
-
-  @jax.jit
-  def encode(variables, images):
-    return module.apply(variables, input_pipeline.normalize(images),
-                        train=False, return_features=True)
-
-  return functools.partial(encode, variables)
-
-
 # --- One fold ----------------------------------------------------------------
 
 
@@ -356,9 +242,10 @@ def run_fold(config: ml_collections.ConfigDict, dataset, train_indices,
   kept = dict(train=train, test=test, baseline=None, baseline_train=None,
               baseline_test=None)
   if config.stage2.run_baseline:
-    module, variables = train_baseline(config, dataset, train_indices,
-                                       num_classes, seed=seed)
-    encode_b = baseline_encoder_fn(module, variables)
+    module, variables = baseline.train_baseline(config, dataset,
+                                                train_indices, num_classes,
+                                                seed=seed)
+    encode_b = baseline.encoder_fn(module, variables)
     features_fn = lambda x: encode_b(x)[1]  # noqa: E731
     test_logits = extract_features(lambda x: encode_b(x)[0], dataset,
                                    test_indices, config, batch_size=eval_bs)

@@ -20,6 +20,7 @@ from relgan_jax import records
 from relgan_jax import reenactment
 from relgan_jax import report
 from relgan_jax import run_files
+from relgan_jax import baseline
 from relgan_jax import stage2
 from relgan_jax import train
 
@@ -58,7 +59,7 @@ def finished_run(tmp_path_factory):
   config = _config(data_dir)
   seen = {'gan': [], 'mlp': [], 'baseline': []}
   real_gan, real_mlp = train.train_gan, stage2.train_mlp
-  real_baseline = stage2.train_baseline
+  real_baseline = baseline.train_baseline
 
   def spy_gan(config, workdir, dataset, train_indices, **kwargs):
     seen['gan'].append((workdir, np.array(train_indices)))
@@ -76,7 +77,7 @@ def finished_run(tmp_path_factory):
   mp.setattr(synthetic, 'generate', generate)
   mp.setattr(train, 'train_gan', spy_gan)
   mp.setattr(stage2, 'train_mlp', spy_mlp)
-  mp.setattr(stage2, 'train_baseline', spy_baseline)
+  mp.setattr(baseline, 'train_baseline', spy_baseline)
   try:
     rep = protocol.run(config, workdir)
   finally:

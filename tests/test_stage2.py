@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 from configs import tiny
+from relgan_jax import baseline
+from relgan_jax import features
 from relgan_jax import models
 from relgan_jax import run_files
 from relgan_jax import stage2
@@ -33,7 +35,7 @@ def test_accuracy_and_confusion_by_hand():
 
 def test_epoch_batches_cover_every_example():
   rng = np.random.default_rng(0)
-  batches = stage2._epoch_batches(rng, 10, 4)
+  batches = features.epoch_batches(rng, 10, 4)
   assert batches.shape == (3, 4)
   assert set(batches.ravel()[:10]) == set(range(10))
 
@@ -118,12 +120,12 @@ def test_exported_encoder_restores_alone_and_matches_g(tiny_data, tmp_path):
 def test_augmented_batches_only_use_given_records(tiny_data):
   config = _tiny_config()
   train_idx = np.flatnonzero(tiny_data.expressions == 4)  # Only 'happy'.
-  it = stage2._augmented_batches(tiny_data, train_idx, config, batch_size=8,
+  it = baseline.augmented_batches(tiny_data, train_idx, config, batch_size=8,
                                  seed=3)
   images, labels = next(it)
   assert images.shape == (8, 32, 32, 3) and images.dtype == np.uint8
   assert set(labels) == {4}
-  again, _ = next(stage2._augmented_batches(tiny_data, train_idx, config,
+  again, _ = next(baseline.augmented_batches(tiny_data, train_idx, config,
                                             batch_size=8, seed=3))
   np.testing.assert_array_equal(images, again)  # Deterministic given seed.
 
@@ -131,14 +133,14 @@ def test_augmented_batches_only_use_given_records(tiny_data):
 def test_baseline_trains_and_gives_penultimate_features(tiny_data):
   config = _tiny_config()
   train_idx = np.arange(0, len(tiny_data), 2)
-  module, variables = stage2.train_baseline(config, tiny_data, train_idx, 7,
+  module, variables = baseline.train_baseline(config, tiny_data, train_idx, 7,
                                             seed=0)
   fresh = jax.jit(module.init)(jax.random.key(0),
                                jax.numpy.zeros((1, 32, 32, 3)))
   moved = jax.tree.map(lambda a, b: float(np.abs(a - b).max()),
                        variables['params'], fresh['params'])
   assert max(jax.tree.leaves(moved)) > 0  # The steps updated the weights.
-  logits, feats = stage2.baseline_encoder_fn(module, variables)(
+  logits, feats = baseline.encoder_fn(module, variables)(
       np.zeros((2, 32, 32, 3), np.uint8))
   assert logits.shape == (2, 7)
   # Ges trunk at 32x32: 1x1 spatial, round(512 * 0.125) = 64 channels.
