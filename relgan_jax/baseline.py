@@ -27,9 +27,6 @@ from relgan_jax import input_pipeline
 from relgan_jax import models
 
 
-# --- CNN baseline --------------------------------------------------------------
-
-
 def build_baseline(config: ml_collections.ConfigDict,
                    num_classes: int) -> models.CNNBaseline:
   """The paper's "CNN (baseline)": the Ges trunk + one Dense to Ne."""
@@ -42,7 +39,7 @@ def build_baseline(config: ml_collections.ConfigDict,
 
 
 def augmented_batches(dataset, record_indices, config, *, batch_size: int,
-                       seed: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+                      seed: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
   """Endless (uint8 images [B, S, S, 3], expressions [B]) batches, one
   augmented image per sample (the §4 augmentation of `augment.py`: crop place,
   rotation, flip), reshuffled every epoch, a pure function of `seed`.

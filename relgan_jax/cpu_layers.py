@@ -31,7 +31,7 @@ Measured effects: benchmarks/README.md.
 """
 
 import functools
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, Tuple
 
 import flax.linen as nn
 import jax
@@ -42,8 +42,21 @@ from relgan_jax import group_norm
 from relgan_jax import layers
 
 Dtype = Any
-Padding = layers.Padding
-_same_padding = layers.same_padding
+Padding = Tuple[Tuple[int, int], Tuple[int, int]]
+_DIMENSION_NUMBERS = ('NHWC', 'HWIO', 'NHWC')
+
+
+def same_padding(kernel_shape: Sequence[int]) -> Padding:
+  """SAME padding of a stride-1 convolution with this kernel."""
+  kh, kw = kernel_shape[:2]
+  return ((kh - 1) // 2, kh // 2), ((kw - 1) // 2, kw // 2)
+
+
+def conv_xla(x: jnp.ndarray, kernel: jnp.ndarray,
+             padding: Padding) -> jnp.ndarray:
+  """Stride-1 NHWC x HWIO convolution with explicit padding (plain lax)."""
+  return lax.conv_general_dilated(x, kernel, (1, 1), padding,
+                                  dimension_numbers=_DIMENSION_NUMBERS)
 
 
 def im2col(x: jnp.ndarray, kh: int, kw: int, padding: Padding) -> jnp.ndarray:
@@ -177,7 +190,7 @@ def _forward(x, kernel, padding, mode):
     return _shift_sum(z.astype(x.dtype), kh, kw, padding, cout)
   if mode == _IM2COL:
     return _conv_im2col(x, kernel, padding)
-  return layers.conv_xla(x, kernel, padding)
+  return conv_xla(x, kernel, padding)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
@@ -267,7 +280,8 @@ SUBPIXEL_MIN_INPUT_PIXELS = 9
 
 
 def upsample_conv_fast(x: jnp.ndarray, kernel: jnp.ndarray) -> jnp.ndarray:
-  """conv(layers.upsample_nearest(x), kernel, SAME) as a sub-pixel convolution."""
+  """conv(layers.upsample_nearest(x), kernel, SAME) as a sub-pixel
+  convolution."""
   b, h, w, _ = x.shape
   cout = kernel.shape[-1]
   y = conv_fast(x, subpixel_kernel(kernel), ((1, 1), (1, 1)))
@@ -300,7 +314,7 @@ class FastConv(nn.Module):
   bias_init: Callable = nn.initializers.zeros_init()
 
   def _convolve(self, x: jnp.ndarray, kernel: jnp.ndarray) -> jnp.ndarray:
-    return conv_fast(x, kernel, _same_padding(kernel.shape))
+    return conv_fast(x, kernel, same_padding(kernel.shape))
 
   @nn.compact
   def __call__(self, x: jnp.ndarray) -> jnp.ndarray:

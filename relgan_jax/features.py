@@ -172,7 +172,7 @@ def augmented_features(encode_fn: Callable, dataset, record_indices,
 
 
 def epoch_batches(rng: np.random.Generator, n: int,
-                   batch_size: int) -> np.ndarray:
+                  batch_size: int) -> np.ndarray:
   """[ceil(n / B), B] indices: a permutation, the last batch filled up with
   the start of a second permutation so every step has a full batch."""
   steps = max(1, math.ceil(n / batch_size))

@@ -22,18 +22,16 @@ code asks (also for the CPU compiler options of the training step).
 """
 
 import dataclasses
-from typing import Any, Callable, Sequence, Tuple
+from typing import Any, Callable
 
 import flax.linen as nn
 import jax
 from jax import lax
 import jax.numpy as jnp
 
-Padding = Tuple[Tuple[int, int], Tuple[int, int]]
 ModuleDef = Any
 
 IMPLS = ('auto', 'xla', 'fast')
-_DIMENSION_NUMBERS = ('NHWC', 'HWIO', 'NHWC')
 
 
 def check_impl(impl: str) -> None:
@@ -78,19 +76,6 @@ class UpsampleConv(nn.Conv):
   @nn.compact
   def __call__(self, inputs: jnp.ndarray) -> jnp.ndarray:
     return super().__call__(upsample_nearest(inputs))
-
-
-def same_padding(kernel_shape: Sequence[int]) -> Padding:
-  """SAME padding of a stride-1 convolution with this kernel."""
-  kh, kw = kernel_shape[:2]
-  return ((kh - 1) // 2, kh // 2), ((kw - 1) // 2, kw // 2)
-
-
-def conv_xla(x: jnp.ndarray, kernel: jnp.ndarray,
-             padding: Padding) -> jnp.ndarray:
-  """Stride-1 NHWC x HWIO convolution with explicit padding (plain lax)."""
-  return lax.conv_general_dilated(x, kernel, (1, 1), padding,
-                                  dimension_numbers=_DIMENSION_NUMBERS)
 
 
 def _varying_axes(x: jnp.ndarray) -> frozenset:

@@ -14,9 +14,9 @@ encoder, decoder) are not used in stage 2.
 - `train_mlp` / `fit_mlp`: the MLP of DESIGN §2 on f(e)
   (config.stage2.mlp_*, Adam, dropout), features standardised with the
   training set's mean/std.
-- the paper's "CNN (baseline)" (relgan_jax/baseline.py): the Ges trunk + one Dense to
-  Ne, trained end to end with cross-entropy on augmented single images
-  (config.stage2.baseline_*).
+- the paper's "CNN (baseline)" (relgan_jax/baseline.py): the Ges trunk + one
+  Dense to Ne, trained end to end with cross-entropy on augmented single
+  images (config.stage2.baseline_*).
 - `run_fold`: the MLP and the baseline for one fold, returning the fold's
   result dict; what the disentanglement measures need (features, the trained
   baseline) is handed back through its `handoff` dict
