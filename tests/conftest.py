@@ -55,13 +55,10 @@ os.environ.update(JAX_COMPILATION_CACHE_DIR=COMPILE_CACHE,
                   JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES='0')
 
 from absl import flags  # noqa: E402
-import jax  # noqa: E402
 
 # grain's mp_prefetch workers read absl flags; tests do not go through app.run.
 if not flags.FLAGS.is_parsed():
   flags.FLAGS.mark_as_parsed()
-
-jax.config.update('jax_disable_most_optimizations', True)
 
 
 def pytest_sessionfinish(session, exitstatus):
