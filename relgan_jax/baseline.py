@@ -35,7 +35,7 @@ def build_baseline(config: ml_collections.ConfigDict,
   return models.CNNBaseline(image_size=m.image_size, width=m.width,
                             norm=m.norm, dtype=jnp.dtype(m.dtype),
                             num_expressions=num_classes,
-                            ops=models.layer_ops(m.get('conv_impl', 'auto')))
+                            ops=models.layer_ops(m.conv_impl))
 
 
 def augmented_batches(dataset, record_indices, config, *, batch_size: int,

@@ -80,10 +80,10 @@ def check_loss_config(loss_config: ml_collections.ConfigDict) -> None:
   fraction outside [0, 1]."""
   for name in ('lambda_adv', 'lambda_pix', 'lambda_exp', 'lambda_id',
                'pixel_scale'):
-    if loss_config.get(name, 0.0) < 0:
+    if loss_config[name] < 0:
       raise ValueError(f'config.loss.{name} must be >= 0, got '
                        f'{loss_config[name]}.')
-  warmup = loss_config.get('d_terms_warmup', 0.0)
+  warmup = loss_config.d_terms_warmup
   if not 0.0 <= warmup <= 1.0:
     raise ValueError(f'config.loss.d_terms_warmup must be in [0, 1] (a '
                      f'fraction of stage 1), got {warmup}.')
@@ -92,7 +92,7 @@ def check_loss_config(loss_config: ml_collections.ConfigDict) -> None:
 def warmup_steps(loss_config: ml_collections.ConfigDict,
                  total_steps: int) -> int:
   """Iterations over which G's D-judged terms ramp up (0 = no warm-up)."""
-  return int(round(loss_config.get('d_terms_warmup', 0.0) * total_steps))
+  return int(round(loss_config.d_terms_warmup * total_steps))
 
 
 def d_terms_scale(step: jnp.ndarray, ramp_steps: int) -> jnp.ndarray:
@@ -162,8 +162,7 @@ def g_loss(de_fake: jnp.ndarray, di_fake: jnp.ndarray, x_bar: jnp.ndarray,
   judged = (loss_config.lambda_adv * terms['g_adv']
             + loss_config.lambda_exp * terms['g_exp']
             + loss_config.lambda_id * terms['g_id'])
-  pixel_scale = loss_config.get('pixel_scale', 1.0)
-  total = (loss_config.lambda_pix * pixel_scale * terms['g_pix']
+  total = (loss_config.lambda_pix * loss_config.pixel_scale * terms['g_pix']
            + d_scale * judged)
   terms['g_total'] = total
   return total, terms

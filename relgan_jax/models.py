@@ -325,10 +325,10 @@ def check_model_config(model_config: ml_collections.ConfigDict) -> None:
   if model_config.width <= 0:
     raise ValueError(
         f'config.model.width must be > 0, got {model_config.width}.')
-  if model_config.get('d_width', 0.0) < 0:
+  if model_config.d_width < 0:
     raise ValueError('config.model.d_width must be >= 0 (0 = same as width), '
                      f'got {model_config.d_width}.')
-  if model_config.get('d_norm', 'none') not in D_NORMS:
+  if model_config.d_norm not in D_NORMS:
     raise ValueError(f'config.model.d_norm must be one of {D_NORMS}, got '
                      f'{model_config.d_norm!r}.')
   if model_config.norm not in NORMS:
@@ -337,7 +337,7 @@ def check_model_config(model_config: ml_collections.ConfigDict) -> None:
   if model_config.dtype not in ('float32', 'bfloat16', 'float16'):
     raise ValueError('config.model.dtype must be float32 | bfloat16 | float16, '
                      f'got {model_config.dtype!r}.')
-  if model_config.get('conv_impl', 'auto') not in layers.IMPLS:
+  if model_config.conv_impl not in layers.IMPLS:
     raise ValueError(f'config.model.conv_impl must be one of {layers.IMPLS}, '
                      f'got {model_config.conv_impl!r}.')
   for field in ('f_e_dim', 'f_i_dim'):
@@ -361,7 +361,7 @@ def build_generator(config: ml_collections.ConfigDict,
   return Generator(image_size=m.image_size, width=m.width, norm=m.norm,
                    dtype=jnp.dtype(m.dtype), f_e_dim=m.f_e_dim,
                    f_i_dim=m.f_i_dim, bn_axis_name=bn_axis_name,
-                   ops=layer_ops(m.get('conv_impl', 'auto')))
+                   ops=layer_ops(m.conv_impl))
 
 
 def build_discriminator(config: ml_collections.ConfigDict,
@@ -374,9 +374,9 @@ def build_discriminator(config: ml_collections.ConfigDict,
     raise ValueError('Discriminator needs >= 1 expression and identity class, '
                      f'got Ne={num_expressions}, Ni={num_identities}.')
   return Discriminator(image_size=m.image_size,
-                       width=m.get('d_width', 0.0) or m.width,
-                       norm=m.get('d_norm', 'none'),
+                       width=m.d_width or m.width,
+                       norm=m.d_norm,
                        dtype=jnp.dtype(m.dtype),
                        num_expressions=num_expressions,
                        num_identities=num_identities,
-                       ops=layer_ops(m.get('conv_impl', 'auto')))
+                       ops=layer_ops(m.conv_impl))

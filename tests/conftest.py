@@ -55,6 +55,9 @@ os.environ.update(JAX_COMPILATION_CACHE_DIR=COMPILE_CACHE,
                   JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES='0')
 
 from absl import flags  # noqa: E402
+import pytest  # noqa: E402
+
+from relgan_jax import synthetic_set  # noqa: E402
 
 # grain's mp_prefetch workers read absl flags; tests do not go through app.run.
 if not flags.FLAGS.is_parsed():
@@ -82,3 +85,14 @@ def pytest_collection_modifyitems(session, config, items):
   del session, config
   rank = {name: i for i, name in enumerate(_LONGEST_FIRST)}
   items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
+@pytest.fixture(scope='session')
+def data_dir(tmp_path_factory):
+  """A tiny synthetic prepared set (4 people, 37-px faces, 2 folds), made
+  once per test process and shared: tests read it, never write into it (a
+  test that corrupts records copies it first)."""
+  out = str(tmp_path_factory.mktemp('tiny_synthetic') / 'synthetic')
+  synthetic_set.generate(out, num_identities=4, size=37, num_folds=2,
+                         neutral_images=2, images_per_intensity=1, workers=1)
+  return out

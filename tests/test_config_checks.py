@@ -19,7 +19,6 @@ import pytest
 
 from configs import tiny
 from data_prep import readers
-from relgan_jax import synthetic_set as synthetic
 from relgan_jax import config_checks
 from relgan_jax import input_pipeline
 from relgan_jax import records
@@ -157,14 +156,6 @@ def test_non_finite_metrics_name_step_and_term():
 
 
 # --- Data errors --------------------------------------------------------------
-
-
-@pytest.fixture(scope='module')
-def data_dir(tmp_path_factory):
-  out = str(tmp_path_factory.mktemp('synthetic'))
-  synthetic.generate(out, num_identities=3, size=37, num_folds=2,
-                     neutral_images=2, images_per_intensity=1, workers=1)
-  return out
 
 
 def _shard(data_dir):

@@ -24,7 +24,6 @@ import numpy as np
 import pytest
 
 from configs import tiny
-from relgan_jax import synthetic_set as synthetic
 from relgan_jax import checkpointing
 from relgan_jax import distributed
 from relgan_jax import input_pipeline
@@ -81,14 +80,6 @@ def test_fingerprint_is_bitwise():
 
 
 # --- Two processes ------------------------------------------------------------
-
-
-@pytest.fixture(scope='module')
-def data_dir(tmp_path_factory):
-  out = str(tmp_path_factory.mktemp('synthetic'))
-  synthetic.generate(out, num_identities=4, size=37, num_folds=2,
-                     neutral_images=2, images_per_intensity=1, workers=1)
-  return out
 
 
 def _free_port() -> int:

@@ -22,20 +22,10 @@ import time
 
 import chex
 import cli_runs
-import pytest
 
-from relgan_jax import synthetic_set as synthetic
 from relgan_jax import checkpointing
 
 NUM_STEPS = 6
-
-
-@pytest.fixture(scope='module')
-def data_dir(tmp_path_factory):
-  out = str(tmp_path_factory.mktemp('synthetic'))
-  synthetic.generate(out, num_identities=4, size=37, num_folds=2,
-                     neutral_images=2, images_per_intensity=1, workers=1)
-  return out
 
 
 def _fingerprint(run):

@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 
 from configs import tiny
-from relgan_jax import synthetic_set as synthetic
 from relgan_jax import checkpointing
 from relgan_jax import input_pipeline
 from relgan_jax import metric_writers
@@ -22,14 +21,6 @@ from relgan_jax import records
 from relgan_jax import train
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-@pytest.fixture(scope='module')
-def data_dir(tmp_path_factory):
-  out = str(tmp_path_factory.mktemp('synthetic'))
-  synthetic.generate(out, num_identities=4, size=37, num_folds=2,
-                     neutral_images=2, images_per_intensity=1, workers=1)
-  return out
 
 
 def _config(data_dir, num_steps):

@@ -285,14 +285,6 @@ def test_prepare_command_line_usage_errors(tmp_path):
 # --- relgan_jax.main (items 2, 3, 9) ------------------------------------------
 
 
-@pytest.fixture(scope='module')
-def data_dir(tmp_path_factory):
-  out = str(tmp_path_factory.mktemp('user_errors_data') / 'synthetic')
-  synthetic.generate(out, num_identities=4, size=37, num_folds=2,
-                     neutral_images=2, images_per_intensity=1, workers=1)
-  return out
-
-
 def test_lock_is_exclusive_and_released(tmp_path):
   workdir = str(tmp_path / 'run')
   lock = workdir_guard.acquire_lock(workdir)
