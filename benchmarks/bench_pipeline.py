@@ -20,8 +20,8 @@ from absl import flags
 
 from configs import default
 from relgan_jax import cli
-from relgan_jax import input_pipeline
-from relgan_jax import records
+from relgan_jax.data import input_pipeline
+from relgan_jax.data import records
 
 flags.DEFINE_string('data_dir', '', 'Prepared data (default: generate synthetic).')
 flags.DEFINE_integer('image_size', 96, 'Crop side S.')
@@ -58,7 +58,7 @@ def main(argv):
   data_dir = FLAGS.data_dir
   tmp = None
   if not data_dir:
-    from relgan_jax import synthetic_set as synthetic  # pylint: disable=import-outside-toplevel
+    from relgan_jax.data import synthetic_set as synthetic  # pylint: disable=import-outside-toplevel
     tmp = tempfile.TemporaryDirectory()
     data_dir = os.path.join(tmp.name, 'synthetic')
     synthetic.generate(data_dir)

@@ -1,7 +1,7 @@
 r"""Speed of the stage-1 iteration (a D update + a G update), as trained.
 
 Builds G and D from configs/default.py with the flags' overrides, the jitted,
-mesh-mapped update program(s) of relgan_jax/gan_steps.py (state donated: the
+mesh-mapped update program(s) of relgan_jax/stage1/gan_steps.py (state donated: the
 fused `iteration` that training runs, or with --program=separate a D-step
 program then a G-step program), feeds them one random uint8 batch, and prints
 one JSON object:
@@ -48,9 +48,9 @@ import jax.numpy as jnp
 from benchmarks import stage1_programs
 from configs import default
 from relgan_jax import cli
-from relgan_jax import host_malloc
-from relgan_jax import layers
-from relgan_jax import models
+from relgan_jax.model import layers
+from relgan_jax.model import models
+from relgan_jax.stage1 import host_malloc
 
 flags.DEFINE_integer('batch', 16, 'Global batch size B.')
 flags.DEFINE_integer('image_size', 96, 'Face side S (multiple of 32).')
@@ -78,7 +78,7 @@ flags.DEFINE_integer('matmul_size', 2048,
                      'Side of the square float32 matmul timed as the CPU '
                      'reference.')
 flags.DEFINE_bool('malloc_tuning', True,
-                  'On Linux CPU, re-run with relgan_jax.host_malloc.TUNABLES.')
+                  'On Linux CPU, re-run with relgan_jax.stage1.host_malloc.TUNABLES.')
 flags.DEFINE_string('out', '', 'Also write the JSON to this file.')
 FLAGS = flags.FLAGS
 

@@ -29,7 +29,7 @@ from PIL import Image
 
 from data_prep import prepare
 from data_prep.readers import ReaderOptions
-from relgan_jax import records
+from relgan_jax.data import records
 
 # The raw-layout fixtures are test code (tests/fake_layouts.py), not shipped.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(

@@ -29,7 +29,7 @@ from jax._src.lib import _profile_data  # The profiler's XSpace reader.
 from benchmarks import bench_step  # Also defines the shared flags.
 from benchmarks import stage1_programs
 from relgan_jax import cli
-from relgan_jax import host_malloc
+from relgan_jax.stage1 import host_malloc
 
 flags.DEFINE_integer('runs', 2, 'Traced executions of each step program.')
 flags.DEFINE_integer('top', 25, 'Ops listed per program.')

@@ -5,7 +5,7 @@ configs/synthetic_full.py, which keeps one every 1,000 iterations), exports
 Ges, trains the stage-2 MLP on f(e) of each fold's training people (centre
 crops + config.stage2.mlp_augment_views augmented views, as the protocol does)
 and measures it on the fold's unseen people; also nearest-neighbour retrieval
-in f(e) (relgan_jax.disentanglement.retrieval). Writes JSON and a PNG:
+in f(e) (relgan_jax.evaluation.disentanglement.retrieval). Writes JSON and a PNG:
 
   python -m benchmarks.stage1_curve --config=configs/synthetic_full.py \
       --stage1_dir=runs/synthetic_full/pretrain --data_dir=data/synthetic \
@@ -26,14 +26,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from relgan_jax import cli  # noqa: E402
-from relgan_jax import checkpointing  # noqa: E402
-from relgan_jax import disentanglement  # noqa: E402
-from relgan_jax import features  # noqa: E402
-from relgan_jax import folds as folds_lib  # noqa: E402
-from relgan_jax import protocol  # noqa: E402
-from relgan_jax import records  # noqa: E402
-from relgan_jax import run_files  # noqa: E402
-from relgan_jax import stage2  # noqa: E402
+from relgan_jax.data import loading  # noqa: E402
+from relgan_jax.data import folds as folds_lib  # noqa: E402
+from relgan_jax.data import records  # noqa: E402
+from relgan_jax.evaluation import disentanglement  # noqa: E402
+from relgan_jax.evaluation import features  # noqa: E402
+from relgan_jax.evaluation import run_files  # noqa: E402
+from relgan_jax.evaluation import stage2  # noqa: E402
+from relgan_jax.stage1 import checkpointing  # noqa: E402
 
 config_flags.DEFINE_config_file('config', None, 'The run config.',
                                 lock_config=True)
@@ -58,8 +58,8 @@ def evaluate(config, dataset, g_params, fold: int, seed: int) -> dict:
                                                    return_variables=True)
   encode = features.ges_encoder_fn(module, variables)
   train_idx, test_idx = folds_lib.split_indices(dataset, fold)
-  train_idx = protocol.select_records(dataset, train_idx, config)
-  test_idx = protocol.select_records(dataset, test_idx, config)
+  train_idx = loading.select_records(dataset, train_idx, config)
+  test_idx = loading.select_records(dataset, test_idx, config)
   train = features.extract_features(encode, dataset, train_idx, config)
   test = features.extract_features(encode, dataset, test_idx, config)
   views = features.augmented_features(

@@ -9,8 +9,8 @@ from typing import Any, List, NamedTuple
 from absl import app
 import numpy as np
 
-from relgan_jax import gan_steps
-from relgan_jax import models
+from relgan_jax.model import models
+from relgan_jax.stage1 import gan_steps
 
 
 class Stage1Setup(NamedTuple):

@@ -23,8 +23,8 @@ import numpy as np
 from PIL import Image
 
 from relgan_jax import cli
-from relgan_jax import folds as folds_lib
-from relgan_jax import records
+from relgan_jax.data import folds as folds_lib
+from relgan_jax.data import records
 
 flags.DEFINE_string('data_dir', None, 'Prepared synthetic set.', required=True)
 flags.DEFINE_integer('folds', 3, 'Subject-independent folds to average.')

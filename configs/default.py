@@ -70,7 +70,7 @@ def get_config() -> ml_collections.ConfigDict:
   # How convolutions are computed (never what): 'xla' = plain
   # lax.conv_general_dilated; 'fast' = matrix-product weight gradients and
   # sub-pixel up-convolutions, tuned for XLA:CPU; 'auto' = 'fast' on CPU,
-  # 'xla' on GPU/TPU (relgan_jax/layers.py, benchmarks/README.md).
+  # 'xla' on GPU/TPU (relgan_jax/model/layers.py, benchmarks/README.md).
   config.model.conv_impl = 'auto'
 
   # --- Losses (DESIGN.md §3) --------------------------------------------------
@@ -110,7 +110,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.train.image_summary_every = 1000
   # On SIGTERM (preemption) stage 1 checkpoints at the end of the current
   # step and exits with status 143; if that takes longer than this, it exits
-  # without the checkpoint (relgan_jax/preemption.py).
+  # without the checkpoint (relgan_jax/stage1/preemption.py).
   config.train.preemption_grace_secs = 9.0
 
   # --- Stage 2: recognition on the frozen f(e) (DESIGN.md §5) -----------------
@@ -130,7 +130,7 @@ def get_config() -> ml_collections.ConfigDict:
   # many augmented views of it (crop place, rotation, flip: the augmentation
   # the baseline trains on; issue 14); 0 = centre crops only.
   config.stage2.mlp_augment_views = 8
-  # Expression-transfer pairs (relgan_jax/disentanglement.py): every test
+  # Expression-transfer pairs (relgan_jax/evaluation/disentanglement.py): every test
   # image is x_s for this many x_t of other test people; at most max pairs.
   config.stage2.transfer_targets = 3
   config.stage2.transfer_max_pairs = 2000

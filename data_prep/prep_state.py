@@ -23,7 +23,7 @@ from typing import Any, Iterator, Sequence
 
 from data_prep import prep_worker
 from data_prep.readers import base
-from relgan_jax import records
+from relgan_jax.data import records
 
 WORK_DIR = '.prep_work'
 CHUNK = 'chunk-{:06d}.pkl'

@@ -14,7 +14,7 @@ from typing import Any
 from PIL import Image
 
 from data_prep.readers import base
-from relgan_jax import align as align_lib
+from relgan_jax.data import align as align_lib
 
 
 class Processor:

@@ -7,10 +7,10 @@ Datasets: ckplus, oulu_casia, bu3dfe, bu4dfe, sfew, image_folder (layouts and
 protocols in DESIGN.md §5-§6 and the `data_prep.readers` modules). Each image
 is read in a worker process (`data_prep.prep_worker`), converted to RGB
 (grayscale replicated to 3 channels), its face detected and warped so the eyes sit on fixed positions of a stored_size crop
-(`relgan_jax.align`; `--no_align` only resizes, for pre-aligned data, and is the
+(`relgan_jax.data.align`; `--no_align` only resizes, for pre-aligned data, and is the
 default for image_folder), and written through
-`relgan_jax.records_writer.write_prepared_dataset` with subject-independent folds from
-`relgan_jax.folds.assign_folds` (SFEW: Val = fold 0, Train = fold -1).
+`relgan_jax.data.records_writer.write_prepared_dataset` with subject-independent folds from
+`relgan_jax.data.folds.assign_folds` (SFEW: Val = fold 0, Train = fold -1).
 
 Restartable: processed images are kept in OUT/.prep_work/ in chunks that only
 count once renamed into place, so an interrupted run resumes where it stopped
@@ -46,11 +46,11 @@ from data_prep import prep_report
 from data_prep import prep_state
 from data_prep import readers
 from data_prep.readers import base
-from relgan_jax import align as align_lib
 from relgan_jax import cli
-from relgan_jax import folds as folds_lib
-from relgan_jax import records
-from relgan_jax import records_writer
+from relgan_jax.data import align as align_lib
+from relgan_jax.data import folds as folds_lib
+from relgan_jax.data import records
+from relgan_jax.data import records_writer
 
 _NO_ALIGN_BY_DEFAULT = frozenset({'image_folder'})
 PROG = 'data_prep.prepare'
@@ -117,7 +117,7 @@ def prepare(dataset: str, raw_dir: str, out_dir: str, *, workers: int = 2,
     seed: fold-assignment seed.
     stored_size: side of the stored square faces.
     backend, landmarks, eye_template, detect_max_side: alignment settings
-      (`relgan_jax.align`).
+      (`relgan_jax.data.align`).
     options: the readers' protocol options.
     records_per_shard: records per TFRecord shard.
     overwrite: replace a complete prepared folder made with other settings.

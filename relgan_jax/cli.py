@@ -30,6 +30,10 @@ class UserError(Exception):
   exit_code = RUNTIME
 
 
+class ConfigError(ValueError, UserError):
+  """A config value that cannot work; the message names the field."""
+
+
 class UsageError(UserError):
   """The command line cannot be used as given; exit status 2."""
   exit_code = USAGE

@@ -5,11 +5,11 @@
 compiled: a value that cannot work (an image size that is not a multiple of
 32, an unknown dataset name, a negative λ, a global batch that the devices or
 processes cannot split evenly, an unknown norm/dtype/conv_impl, ...) raises
-`ConfigError` whose message names the field, the value and what is allowed.
+`cli.ConfigError` whose message names the field, the value and what is allowed.
 `check_stage1` is the subset that stage 1 (`train.train_gan`) needs; the
 model and loss fields are checked by `models.check_model_config` and
 `losses.check_loss_config` (kept beside the code that reads them) and
-re-raised here as `ConfigError`.
+re-raised here as `cli.ConfigError`.
 
 λ1..λ4 are the loss weights of DESIGN.md §3 (config.loss.lambda_adv, _pix,
 _exp, _id).
@@ -22,8 +22,9 @@ from typing import Any, Optional
 import ml_collections
 
 from relgan_jax import cli
-from relgan_jax import losses
-from relgan_jax import models
+from relgan_jax.data import loading
+from relgan_jax.model import losses
+from relgan_jax.model import models
 
 # config.data.name: the data_prep readers (data_prep.readers.READERS) and the
 # built-in synthetic set. tests/test_config_checks.py keeps the two in step.
@@ -35,12 +36,8 @@ DATASETS = ('bu3dfe', 'bu4dfe', 'ckplus', 'image_folder', 'oulu_casia', 'sfew',
 WITHOUT_IDENTITIES = ('sfew',)
 
 
-class ConfigError(ValueError, cli.UserError):
-  """A config value that cannot work; the message names the field."""
-
-
 def _fail(field: str, value: Any, requirement: str):
-  raise ConfigError(f'config.{field} {requirement}, got {value!r}.')
+  raise cli.ConfigError(f'config.{field} {requirement}, got {value!r}.')
 
 
 def _is_int(value) -> bool:
@@ -82,10 +79,10 @@ def _reraise(check, section) -> None:
   """Runs a module's own check, turning its ValueError into ConfigError."""
   try:
     check(section)
-  except ConfigError:
+  except cli.ConfigError:
     raise
   except ValueError as e:
-    raise ConfigError(str(e)) from None
+    raise cli.ConfigError(str(e)) from None
 
 
 # --- Sections ---------------------------------------------------------------
@@ -122,7 +119,7 @@ def check_train(config: ml_collections.ConfigDict,
     if not _is_int(t[name]):
       _fail(f'train.{name}', t[name], 'must be an integer (<= 0 = unset)')
   if t.num_steps <= 0 and t.num_epochs <= 0:
-    raise ConfigError('Set config.train.num_steps > 0 or '
+    raise cli.ConfigError('Set config.train.num_steps > 0 or '
                       'config.train.num_epochs > 0 (both are <= 0).')
   for name in ('log_every', 'checkpoint_every', 'image_summary_every'):
     if not _is_int(t[name]):
@@ -133,7 +130,7 @@ def check_train(config: ml_collections.ConfigDict,
     _positive_real(config, 'train.preemption_grace_secs')
   for count, what in ((num_devices, 'devices'), (num_processes, 'processes')):
     if count and t.batch_size % count:
-      raise ConfigError(
+      raise cli.ConfigError(
           f'config.train.batch_size {t.batch_size} (the global batch) is not '
           f'divisible by the {count} {what}; use a multiple of {count}.')
 
@@ -189,14 +186,6 @@ def check_stage2(config: ml_collections.ConfigDict) -> None:
     _fail('stage2.mlp_hidden', hidden, 'must be a list of positive widths')
 
 
-def wants_synthetic_pretraining(config: ml_collections.ConfigDict) -> bool:
-  """The synthetic set asks for a generated pre-training population
-  (data.synthetic_pretrain_identities > 0). The other way to have a
-  pre-training set is protocol.pretrain_data_dir."""
-  return (config.data.name == 'synthetic'
-          and config.data.synthetic_pretrain_identities > 0)
-
-
 def check_protocol(config: ml_collections.ConfigDict) -> None:
   """config.protocol: fold count, the folds to run, the pre-trained run
   (required for data without identities, WITHOUT_IDENTITIES)."""
@@ -206,17 +195,17 @@ def check_protocol(config: ml_collections.ConfigDict) -> None:
   if not all(_is_int(k) and 0 <= k < p.num_folds for k in folds):
     _fail('protocol.folds', folds,
           f'must list folds in 0..{p.num_folds - 1} (() = all)')
-  pretrains = bool(p.pretrain_data_dir) or wants_synthetic_pretraining(config)
+  pretrains = bool(p.pretrain_data_dir) or loading.wants_synthetic_pretraining(config)
   if p.pretrained_checkpoint and pretrains:
-    raise ConfigError('config.protocol.pretrained_checkpoint and a pre-training '
+    raise cli.ConfigError('config.protocol.pretrained_checkpoint and a pre-training '
                       'set (protocol.pretrain_data_dir or data.synthetic_'
                       'pretrain_identities) are both given; choose one.')
   if p.freeze_pretrained and not (p.pretrained_checkpoint or pretrains):
-    raise ConfigError('config.protocol.freeze_pretrained is set but '
+    raise cli.ConfigError('config.protocol.freeze_pretrained is set but '
                       'config.protocol.pretrained_checkpoint is empty.')
   if (config.data.name in WITHOUT_IDENTITIES
       and not (p.pretrained_checkpoint or pretrains)):
-    raise ConfigError(
+    raise cli.ConfigError(
         f'config.data.name {config.data.name!r} has no identity labels, so '
         'stage 1 trained on it from scratch pairs every face with itself '
         '(x_t = x_tg) and f(e) learns no expression; set config.protocol.'

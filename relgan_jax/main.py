@@ -11,13 +11,13 @@ r"""Command line for REL-GAN: the whole protocol, or stage 1 alone.
   python -m relgan_jax.main --config=... --workdir=... --mode=train_gan \
       --coordinator_address=localhost:12355 --num_processes=2 --process_id=0
   (and the same with --process_id=1). Cloud TPU VMs, SLURM and Open MPI are
-  detected without these flags (relgan_jax/distributed.py).
+  detected without these flags (relgan_jax/stage1/distributed.py).
 
 Any config field can be overridden (`--config.train.batch_size=32`); the config
 is locked, so a misspelt field is an error. The config is checked before
 anything starts (relgan_jax/config_checks.py). Stage 1 resumes from
 workdir/checkpoints when it exists; on SIGTERM it checkpoints and exits with
-status 143 (relgan_jax/preemption.py), so the same command resumes it.
+status 143 (relgan_jax/stage1/preemption.py), so the same command resumes it.
 
 Errors the user can fix (a config value, a missing or corrupt data file, a
 NaN/Inf loss, a workdir in use or made with another config) end the run with
@@ -47,10 +47,11 @@ import numpy as np
 
 from relgan_jax import cli
 from relgan_jax import config_checks
-from relgan_jax import distributed
-from relgan_jax import host_malloc
-from relgan_jax import preemption
 from relgan_jax import workdir_guard
+from relgan_jax.data import loading
+from relgan_jax.stage1 import distributed
+from relgan_jax.stage1 import host_malloc
+from relgan_jax.stage1 import preemption
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file(
@@ -59,7 +60,7 @@ flags.DEFINE_string('workdir', None,
                     'Folder for checkpoints, TensorBoard events and results '
                     '(a local path or gs://bucket/path).')
 flags.DEFINE_enum('mode', 'all', ['all', 'train_gan'],
-                  'all: the whole protocol (relgan_jax.protocol.run); '
+                  'all: the whole protocol (relgan_jax.evaluation.protocol.run); '
                   'train_gan: stage 1 alone on every prepared record.')
 flags.DEFINE_enum('distributed', 'auto', list(distributed.MODES),
                   'jax.distributed: auto = when the flags below (or their '
@@ -92,17 +93,12 @@ class _OnlyOrbaxWarnings(py_logging.Filter):
 def _load_data_once(config, workdir, check_folds=True):
   """Opens the prepared data; with several processes, process 0 first (it
   may generate the synthetic set) while the others wait."""
-  from relgan_jax import protocol  # pylint: disable=g-import-not-at-top
-  load = lambda: protocol.load_dataset(  # noqa: E731
+  load = lambda: loading.load_dataset(  # noqa: E731
       config, workdir, check_folds=check_folds)
   if jax.process_count() == 1:
     return load()
-  # pylint: disable-next=g-import-not-at-top
-  from jax.experimental import multihost_utils
-  dataset = None
-  if jax.process_index() == 0:
-    dataset = load()
-  multihost_utils.sync_global_devices('relgan_jax: prepared data ready')
+  dataset = load() if distributed.is_primary() else None
+  distributed.sync('relgan_jax: prepared data ready')
   return dataset or load()
 
 
@@ -116,8 +112,8 @@ def run(config, workdir: str, mode: str) -> None:
                              num_processes=jax.process_count())
   # Imported here: the protocol pulls in stage 2 and the report, which
   # train_gan does not need.
-  from relgan_jax import protocol  # pylint: disable=g-import-not-at-top
-  from relgan_jax import train  # pylint: disable=g-import-not-at-top
+  from relgan_jax.evaluation import protocol  # pylint: disable=g-import-not-at-top
+  from relgan_jax.stage1 import train  # pylint: disable=g-import-not-at-top
   # One run per workdir, with the config it was made with; held to the end.
   with workdir_guard.claim(workdir, config, mode):
     # Folds matter only to the protocol (train_gan uses every record).
@@ -129,7 +125,7 @@ def run(config, workdir: str, mode: str) -> None:
     else:
       # The same record selection (data.min_intensity) as the protocol's
       # pre-training.
-      train.train_gan(config, workdir, dataset, protocol.select_records(
+      train.train_gan(config, workdir, dataset, loading.select_records(
           dataset, np.arange(len(dataset)), config))
 
 
@@ -202,7 +198,7 @@ def parse_flags(argv):
 def main(argv):
   del argv  # parse_flags refused anything left over.
   logging.get_absl_handler().addFilter(_OnlyOrbaxWarnings())
-  from relgan_jax import train  # pylint: disable=g-import-not-at-top
+  from relgan_jax.stage1 import train  # pylint: disable=g-import-not-at-top
   try:
     distributed.initialize(FLAGS.distributed, distributed.resolve_settings(
         FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id))
@@ -222,7 +218,7 @@ def main(argv):
 
 if __name__ == '__main__':
   # On CPU, start over with malloc settings that let XLA reuse its big
-  # buffers (relgan_jax/host_malloc.py; RELGAN_NO_MALLOC_TUNING=1 skips it).
+  # buffers (relgan_jax/stage1/host_malloc.py; RELGAN_NO_MALLOC_TUNING=1 skips it).
   if host_malloc.cpu_backend_expected():
     host_malloc.reexec_with_tuned_malloc()
   app.run(main, flags_parser=parse_flags)

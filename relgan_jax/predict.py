@@ -6,10 +6,10 @@ r"""Expression probabilities of the faces in photos, with a trained REL-GAN.
   python -m relgan_jax.predict --workdir=runs/ckplus --no_align crops/*.png
 
 Each photo's faces are detected and aligned as the training data was (the
-prepared manifest's eye template and stored size, `relgan_jax.align`), centre
+prepared manifest's eye template and stored size, `relgan_jax.data.align`), centre
 cropped as in evaluation, encoded by the frozen expression encoder Ges (its
 output f_e = f(e) is the expression code) and classified by the stage-2 MLP
-(`relgan_jax.inference`). Photos in which no face is found, or that cannot be
+(`relgan_jax.evaluation.inference`). Photos in which no face is found, or that cannot be
 read, are reported as such: nothing is guessed for them. `--no_align` takes
 each image as an already-aligned face (centre square, resized). In a group
 photo every face the detector finds is classified, largest first; the dlib
@@ -40,8 +40,8 @@ import numpy as np
 from PIL import Image
 
 from relgan_jax import cli
-from relgan_jax import faces
-from relgan_jax import inference
+from relgan_jax.data import faces
+from relgan_jax.evaluation import inference
 
 NO_FACE = 'no face found'
 PROG = 'relgan_jax.predict'

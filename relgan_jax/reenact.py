@@ -13,7 +13,7 @@ Paper names: the source face x_s gives the expression through the expression
 encoder Ges (f_e = Ges(x_s)), the target face x_t gives the identity through
 the identity encoder Get (f_i = Get(x_t)), and the decoder Gde draws
 x_bar = Gde(f_e, f_i). G comes from the run's stage-1 checkpoint
-(`relgan_jax.inference.load_reenactor`: a protocol workdir's first fold with
+(`relgan_jax.evaluation.inference.load_reenactor`: a protocol workdir's first fold with
 one, --fold, a fold folder, or a stage-1 workdir).
 
 Each photo's largest face is detected and aligned as the training data was,
@@ -31,9 +31,9 @@ import numpy as np
 from PIL import Image
 
 from relgan_jax import cli
-from relgan_jax import faces
-from relgan_jax import inference
-from relgan_jax import report
+from relgan_jax.data import faces
+from relgan_jax.evaluation import inference
+from relgan_jax.stage1 import reenactment
 
 PROG = 'relgan_jax.reenact'
 
@@ -115,7 +115,7 @@ def reenact_paths(reenactor: inference.Reenactor, finder: faces.FaceFinder,
   os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
   stem = lambda p: os.path.splitext(os.path.basename(p))[0][-14:]  # noqa: E731
   if grid or x_bar.shape[:2] != (1, 1):
-    report.plot_reenactment_grid(
+    reenactment.plot_reenactment_grid(
         x_s, x_t, x_bar, out, source_labels=[stem(p) for p in used_s],
         target_labels=[stem(p) for p in used_t],
         title='rows: source x_s (expression); columns: target x_t '

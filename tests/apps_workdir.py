@@ -25,12 +25,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from configs import tiny
-from relgan_jax import checkpointing
-from relgan_jax import folds
-from relgan_jax import models
-from relgan_jax import records
-from relgan_jax import run_files
-from relgan_jax import stage2
+from relgan_jax.data import folds
+from relgan_jax.data import records
+from relgan_jax.evaluation import run_files
+from relgan_jax.evaluation import stage2
+from relgan_jax.model import models
+from relgan_jax.stage1 import checkpointing
 
 _BUILT: dict[str, 'Workdir'] = {}
 
@@ -54,7 +54,7 @@ def config():
 
 
 def build(root: str) -> Workdir:
-  from relgan_jax import synthetic_set as synthetic  # pylint: disable=import-outside-toplevel
+  from relgan_jax.data import synthetic_set as synthetic  # pylint: disable=import-outside-toplevel
   c = config()
   workdir = os.path.join(root, 'run')
   data_dir = os.path.join(workdir, 'data')  # protocol's default place.

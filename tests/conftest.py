@@ -6,7 +6,7 @@ import subprocess
 import sys
 import tempfile
 
-from relgan_jax import host_malloc  # Imports no JAX.
+from relgan_jax.stage1 import host_malloc  # Imports no JAX.
 
 # XLA:CPU compiles the tiny test programs about twice as fast with its older
 # loop-fusion code generator (measured on 2 cores: the tiny stage-1 iteration
@@ -31,7 +31,7 @@ os.environ['XLA_FLAGS'] = ' '.join([
 os.environ.setdefault('JAX_PLATFORMS', 'cpu')
 # Command lines started by tests run with the tuned malloc from the start:
 # `python -m relgan_jax.main` would otherwise re-execute itself to get it
-# (relgan_jax/host_malloc.py; the re-execution is tested in
+# (relgan_jax/stage1/host_malloc.py; the re-execution is tested in
 # tests/test_host_malloc.py), paying Python's start-up and imports twice.
 if not host_malloc.is_tuned():
   os.environ['GLIBC_TUNABLES'] = ':'.join(
@@ -57,7 +57,7 @@ os.environ.update(JAX_COMPILATION_CACHE_DIR=COMPILE_CACHE,
 from absl import flags  # noqa: E402
 import pytest  # noqa: E402
 
-from relgan_jax import synthetic_set  # noqa: E402
+from relgan_jax.data import synthetic_set  # noqa: E402
 
 # grain's mp_prefetch workers read absl flags; tests do not go through app.run.
 if not flags.FLAGS.is_parsed():

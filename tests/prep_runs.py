@@ -5,7 +5,7 @@ import json
 import os
 
 from data_prep import prepare
-from relgan_jax import records
+from relgan_jax.data import records
 
 
 def run(dataset, raw, out, **kw):

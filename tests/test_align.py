@@ -1,4 +1,4 @@
-"""Tests for relgan_jax.align: transform maths, pixel conventions, real faces."""
+"""Tests for relgan_jax.data.align: transform maths, pixel conventions, real faces."""
 
 import os
 import sys
@@ -8,7 +8,7 @@ from PIL import Image
 import pytest
 
 import fake_layouts
-from relgan_jax import align
+from relgan_jax.data import align
 
 
 def test_similarity_transform_maps_eyes_onto_template():

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 from configs import tiny
-from relgan_jax import checkpointing
-from relgan_jax import gan_steps
-from relgan_jax import models
-from relgan_jax import run_files
+from relgan_jax.evaluation import run_files
+from relgan_jax.model import models
+from relgan_jax.stage1 import checkpointing
+from relgan_jax.stage1 import gan_steps
 
 
 def _random_like(abstract, seed):

@@ -19,10 +19,11 @@ import pytest
 
 from configs import tiny
 from data_prep import readers
+from relgan_jax import cli
 from relgan_jax import config_checks
-from relgan_jax import input_pipeline
-from relgan_jax import records
-from relgan_jax import train
+from relgan_jax.data import input_pipeline
+from relgan_jax.data import records
+from relgan_jax.stage1 import train
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHIPPED = ('default', 'tiny', 'synthetic', 'synthetic_full', 'bu3dfe',
@@ -88,7 +89,7 @@ BAD = [
 def test_invalid_value_fails_naming_the_field(field, value, message):
   config = tiny.get_config()
   _set(config, field, value)
-  with pytest.raises(config_checks.ConfigError) as e:
+  with pytest.raises(cli.ConfigError) as e:
     config_checks.check_config(config, num_devices=1, num_processes=1)
   assert message in str(e.value)
   assert '\n' not in str(e.value)
@@ -96,23 +97,23 @@ def test_invalid_value_fails_naming_the_field(field, value, message):
 
 def test_cross_field_checks():
   config = tiny.get_config()  # Global batch 8.
-  with pytest.raises(config_checks.ConfigError,
+  with pytest.raises(cli.ConfigError,
                      match=r'batch_size 8 \(the global batch\) is not '
                      r'divisible by the 3 devices'):
     config_checks.check_config(config, num_devices=3, num_processes=1)
-  with pytest.raises(config_checks.ConfigError, match='by the 3 processes'):
+  with pytest.raises(cli.ConfigError, match='by the 3 processes'):
     config_checks.check_config(config, num_processes=3)
   config.train.num_steps, config.train.num_epochs = -1, 0
-  with pytest.raises(config_checks.ConfigError, match='num_steps > 0 or'):
+  with pytest.raises(cli.ConfigError, match='num_steps > 0 or'):
     config_checks.check_config(config)
   config = tiny.get_config()
   config.protocol.freeze_pretrained = True
-  with pytest.raises(config_checks.ConfigError, match='pretrained_checkpoint'):
+  with pytest.raises(cli.ConfigError, match='pretrained_checkpoint'):
     config_checks.check_config(config)
   config.data.synthetic_pretrain_identities = 4  # A set to pre-train on.
   config_checks.check_config(config)
   config.protocol.pretrained_checkpoint = 'runs/other'
-  with pytest.raises(config_checks.ConfigError, match='choose one'):
+  with pytest.raises(cli.ConfigError, match='choose one'):
     config_checks.check_config(config)
 
 
@@ -122,10 +123,10 @@ def test_data_without_identities_needs_a_pretrained_stage1():
   assert config.protocol.pretrain_data_dir and config.protocol.freeze_pretrained
   assert 'x_t = x_tg' in sfew.__doc__
   config.protocol.pretrain_data_dir = ''  # Frozen at nothing.
-  with pytest.raises(config_checks.ConfigError, match='freeze_pretrained'):
+  with pytest.raises(cli.ConfigError, match='freeze_pretrained'):
     config_checks.check_config(config)
   config.protocol.freeze_pretrained = False  # Stage 1 on SFEW from scratch.
-  with pytest.raises(config_checks.ConfigError) as e:
+  with pytest.raises(cli.ConfigError) as e:
     config_checks.check_config(config)
   message = str(e.value)
   assert "config.data.name 'sfew' has no identity labels" in message
@@ -137,14 +138,14 @@ def test_data_without_identities_needs_a_pretrained_stage1():
   config = tiny.get_config()  # Data with identities train from scratch.
   config_checks.check_config(config)
   config.data.name = 'sfew'
-  with pytest.raises(config_checks.ConfigError, match='no identity labels'):
+  with pytest.raises(cli.ConfigError, match='no identity labels'):
     config_checks.check_config(config)
 
 
 def test_train_gan_checks_the_stage1_fields():
   config = tiny.get_config()
   config.loss.lambda_adv = -0.7
-  with pytest.raises(config_checks.ConfigError, match='lambda_adv'):
+  with pytest.raises(cli.ConfigError, match='lambda_adv'):
     train.check_config(config)
 
 

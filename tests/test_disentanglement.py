@@ -1,4 +1,4 @@
-"""Tests for relgan_jax.disentanglement: retrieval, the identity probe, the
+"""Tests for relgan_jax.evaluation.disentanglement: retrieval, the identity probe, the
 expression-transfer pairs and counts, the coarse-pixel identity measure and
 the untrained-Ges reference, on hand-made arrays (values worked out by hand),
 plus one fold on a tiny synthetic set."""
@@ -11,10 +11,10 @@ import optax
 import pytest
 
 from configs import tiny
-from relgan_jax import disentanglement as dis
-from relgan_jax import gan_steps
-from relgan_jax import models
-from relgan_jax import stage2
+from relgan_jax.evaluation import disentanglement as dis
+from relgan_jax.evaluation import stage2
+from relgan_jax.model import models
+from relgan_jax.stage1 import gan_steps
 
 # Six points whose neighbours are known: (0,0)<->(1,0), (10,0)<->(10,2),
 # (30,0)<->(33,0) (distances 1, 2, 3; every other pair is farther).
@@ -226,8 +226,8 @@ def test_untrained_ges_is_the_ges_stage1_starts_from():
 
 @pytest.fixture(scope='module')
 def tiny_data(tmp_path_factory):
-  from relgan_jax import synthetic_set as synthetic
-  from relgan_jax import records
+  from relgan_jax.data import records
+  from relgan_jax.data import synthetic_set as synthetic
   out = str(tmp_path_factory.mktemp('synthetic'))
   synthetic.generate(out, num_identities=4, num_folds=2, seed=0, size=37,
                      neutral_images=2, images_per_intensity=1, workers=1)

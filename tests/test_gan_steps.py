@@ -11,9 +11,9 @@ import numpy as np
 import optax
 
 from configs import tiny
-from relgan_jax import gan_steps
-from relgan_jax import models
-from relgan_jax import train
+from relgan_jax.model import models
+from relgan_jax.stage1 import gan_steps
+from relgan_jax.stage1 import train
 
 NE, NI, B = 3, 4, 8
 

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from relgan_jax import host_malloc
+from relgan_jax.stage1 import host_malloc
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GLIBC_LINUX = sys.platform == 'linux' and platform.libc_ver()[0] == 'glibc'
@@ -37,7 +37,7 @@ def test_reexec_sets_tunables_in_the_same_process(tmp_path):
   script.write_text(
       'import os, sys\n'
       'print("start", os.getpid(), flush=True)\n'
-      'from relgan_jax import host_malloc\n'
+      'from relgan_jax.stage1 import host_malloc\n'
       'host_malloc.reexec_with_tuned_malloc()\n'
       'print("tuned", host_malloc.is_tuned(), os.getpid(), sys.argv[1:])\n')
   env = dict(os.environ, PYTHONPATH=REPO, GLIBC_TUNABLES='glibc.pthread.rseq=0')

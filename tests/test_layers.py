@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from configs import default as default_config
-from relgan_jax import cpu_layers
-from relgan_jax import group_norm
-from relgan_jax import layers
-from relgan_jax import losses
-from relgan_jax import models
+from relgan_jax.model import cpu_layers
+from relgan_jax.model import group_norm
+from relgan_jax.model import layers
+from relgan_jax.model import losses
+from relgan_jax.model import models
 
 IMPLS = ('xla', 'fast')
 _CONV_TYPES = {('xla', 1): nn.Conv, ('xla', 2): layers.UpsampleConv,

@@ -5,7 +5,7 @@ import ml_collections
 import numpy as np
 import pytest
 
-from relgan_jax import losses
+from relgan_jax.model import losses
 
 # Two examples, Ne = 2 expressions (+ "fake" at index 2), Ni = 3 identities.
 DE_FAKE = np.array([[1.0, 2.0, 0.5], [0.0, -1.0, 3.0]], np.float32)

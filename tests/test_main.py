@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from relgan_jax import train
+from relgan_jax.stage1 import train
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATASETS = {'bu3dfe': 10, 'ckplus': 10, 'oulu_casia': 10, 'sfew': 1,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from configs import default as default_config
-from relgan_jax import models
+from relgan_jax.model import models
 
 NE, NI = 6, 101
 

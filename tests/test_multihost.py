@@ -24,11 +24,11 @@ import numpy as np
 import pytest
 
 from configs import tiny
-from relgan_jax import checkpointing
-from relgan_jax import distributed
-from relgan_jax import input_pipeline
-from relgan_jax import records
-from relgan_jax import train
+from relgan_jax.data import input_pipeline
+from relgan_jax.data import records
+from relgan_jax.stage1 import checkpointing
+from relgan_jax.stage1 import distributed
+from relgan_jax.stage1 import train
 
 NUM_STEPS = 3
 _STAGE1_DATASET = input_pipeline.stage1_dataset  # Before monkeypatching.

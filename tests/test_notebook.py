@@ -18,10 +18,10 @@ import numpy as np
 from PIL import Image
 import pytest
 
-from relgan_jax import inference
 from relgan_jax import predict
-from relgan_jax import records
-from relgan_jax import tfrecord
+from relgan_jax.data import records
+from relgan_jax.data import tfrecord
+from relgan_jax.evaluation import inference
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOTEBOOK = os.path.join(ROOT, 'notebooks', 'relgan_demo.ipynb')

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 from configs import tiny
-from relgan_jax import synthetic_set as synthetic
-from relgan_jax import augment
-from relgan_jax import folds
-from relgan_jax import input_pipeline
-from relgan_jax import pairs
-from relgan_jax import records
+from relgan_jax.data import augment
+from relgan_jax.data import folds
+from relgan_jax.data import input_pipeline
+from relgan_jax.data import pairs
+from relgan_jax.data import records
+from relgan_jax.data import synthetic_set as synthetic
 
 
 @pytest.fixture(scope='module')

@@ -1,4 +1,4 @@
-"""Tests for relgan_jax.inference (Ges + MLP) and the predict command."""
+"""Tests for relgan_jax.evaluation.inference (Ges + MLP) and the predict command."""
 
 import contextlib
 import io
@@ -12,12 +12,12 @@ from PIL import Image
 import pytest
 
 import apps_workdir
-from relgan_jax import faces
-from relgan_jax import inference
-from relgan_jax import input_pipeline
 from relgan_jax import predict
-from relgan_jax import run_files
-from relgan_jax import stage2
+from relgan_jax.data import faces
+from relgan_jax.data import input_pipeline
+from relgan_jax.evaluation import inference
+from relgan_jax.evaluation import run_files
+from relgan_jax.evaluation import stage2
 
 
 @pytest.fixture(scope='module')

@@ -15,7 +15,7 @@ import textwrap
 
 import pytest
 
-from relgan_jax import preemption
+from relgan_jax.stage1 import preemption
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -68,7 +68,7 @@ def test_preempted_message_says_how_to_resume():
 # 143 at the deadline; a second SIGTERM exits at once.
 _STUCK = textwrap.dedent('''
     import os, signal, sys, time
-    from relgan_jax import preemption
+    from relgan_jax.stage1 import preemption
     second = sys.argv[1] == 'second'
     with preemption.Watcher(grace_secs=1.0 if not second else 600.0,
                             last_checkpoint=lambda: 4):

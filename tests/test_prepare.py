@@ -16,9 +16,9 @@ from data_prep import prep_state
 from data_prep import prep_worker
 from data_prep import prepare
 from data_prep import readers
-from relgan_jax import align
-from relgan_jax import folds as folds_lib
-from relgan_jax import records
+from relgan_jax.data import align
+from relgan_jax.data import folds as folds_lib
+from relgan_jax.data import records
 
 
 _run = prep_runs.run

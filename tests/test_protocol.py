@@ -1,4 +1,4 @@
-"""Tests for relgan_jax.protocol: the whole run on a tiny synthetic set.
+"""Tests for relgan_jax.evaluation.protocol: the whole run on a tiny synthetic set.
 
 One end-to-end run (2 folds, tiny config) is shared by the tests of this
 module; spies record the record indices actually handed to stage 1, the MLP
@@ -14,15 +14,16 @@ from PIL import Image
 import pytest
 
 from configs import tiny
-from relgan_jax import checkpointing
-from relgan_jax import protocol
-from relgan_jax import records
-from relgan_jax import reenactment
-from relgan_jax import report
-from relgan_jax import run_files
-from relgan_jax import baseline
-from relgan_jax import stage2
-from relgan_jax import train
+from relgan_jax.data import loading
+from relgan_jax.data import records
+from relgan_jax.evaluation import baseline
+from relgan_jax.evaluation import protocol
+from relgan_jax.evaluation import report
+from relgan_jax.evaluation import run_files
+from relgan_jax.evaluation import stage2
+from relgan_jax.stage1 import checkpointing
+from relgan_jax.stage1 import reenactment
+from relgan_jax.stage1 import train
 
 
 def _config(data_dir):
@@ -52,7 +53,7 @@ def _small_generate(real):
 @pytest.fixture(scope='module')
 def finished_run(tmp_path_factory):
   """Runs the protocol once, recording what each training step was given."""
-  from relgan_jax import synthetic_set as synthetic
+  from relgan_jax.data import synthetic_set as synthetic
   mp = pytest.MonkeyPatch()
   root = tmp_path_factory.mktemp('protocol')
   workdir, data_dir = str(root / 'run'), str(root / 'data')
@@ -149,7 +150,7 @@ def test_encoder_export_restores_alone(finished_run):
 
 
 def test_fold_saves_a_loadable_classifier(finished_run):
-  from relgan_jax import inference  # pylint: disable=g-import-not-at-top
+  from relgan_jax.evaluation import inference  # pylint: disable=g-import-not-at-top
   model = inference.load_expression_model(finished_run['workdir'], fold=0)
   assert (list(model.class_names)
           == finished_run['dataset'].manifest['expression_classes'])
@@ -191,7 +192,7 @@ def test_missing_data_error_names_path_and_command(tmp_path):
   config = _config(str(tmp_path / 'nothing'))
   config.data.name = 'bu3dfe'
   with pytest.raises(FileNotFoundError, match='manifest.json') as err:
-    protocol.load_dataset(config, str(tmp_path))
+    loading.load_dataset(config, str(tmp_path))
   assert 'data_prep.prepare --dataset=bu3dfe' in str(err.value)
 
 
@@ -199,7 +200,7 @@ def test_fold_count_mismatch_is_an_error(finished_run):
   config = _config(finished_run['dataset'].data_dir)
   config.protocol.num_folds = 5
   with pytest.raises(ValueError, match='num_folds'):
-    protocol.load_dataset(config, finished_run['workdir'])
+    loading.load_dataset(config, finished_run['workdir'])
   config.protocol.num_folds = 2
   config.protocol.folds = (2,)
   with pytest.raises(ValueError, match='protocol.folds'):
@@ -226,17 +227,17 @@ def test_select_records_by_intensity():
 
   config = _config('')
   idx = np.arange(6)
-  np.testing.assert_array_equal(protocol.select_records(Fake, idx, config),
+  np.testing.assert_array_equal(loading.select_records(Fake, idx, config),
                                 idx)  # min_intensity 0: everything.
   config.data.min_intensity = 2
   np.testing.assert_array_equal(
-      protocol.select_records(Fake, idx[::-1], config), [5, 4, 3, 2, 0])
+      loading.select_records(Fake, idx[::-1], config), [5, 4, 3, 2, 0])
 
 
 def test_pretraining_set_is_trained_once_and_used_frozen(tmp_path):
   """data.synthetic_pretrain_identities: stage 1 runs once, on people the
   evaluation set does not have, and every fold uses that Ges frozen."""
-  from relgan_jax import synthetic_set as synthetic
+  from relgan_jax.data import synthetic_set as synthetic
   workdir, data_dir = str(tmp_path / 'run'), str(tmp_path / 'data')
   config = _config(data_dir)
   config.data.synthetic_pretrain_identities = 3
@@ -268,7 +269,7 @@ def test_pretraining_set_is_trained_once_and_used_frozen(tmp_path):
   gan_dir, gan_data, gan_idx = gan_calls[0]
   assert (gan_dir, gan_data) == (os.path.join(workdir, 'pretrain'), pre_dir)
   np.testing.assert_array_equal(  # min_intensity applies here too.
-      gan_idx, protocol.select_records(pre, np.arange(len(pre)), config))
+      gan_idx, loading.select_records(pre, np.arange(len(pre)), config))
   assert 0 < len(gan_idx) < len(pre)
   pretrained, _ = checkpointing.load_state_tree(gan_dir)
   for fold in (0, 1):

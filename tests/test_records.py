@@ -9,9 +9,9 @@ import struct
 import numpy as np
 import pytest
 
-from relgan_jax import folds
-from relgan_jax import records
-from relgan_jax import records_writer
+from relgan_jax.data import folds
+from relgan_jax.data import records
+from relgan_jax.data import records_writer
 
 CLASSES = ['neutral', 'happy', 'sad']
 

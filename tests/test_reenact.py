@@ -1,4 +1,4 @@
-"""Tests for relgan_jax.inference's G loading and the reenact command."""
+"""Tests for relgan_jax.evaluation.inference's G loading and the reenact command."""
 
 import contextlib
 import io
@@ -11,9 +11,9 @@ from PIL import Image
 import pytest
 
 import apps_workdir
-from relgan_jax import inference
-from relgan_jax import input_pipeline
 from relgan_jax import reenact
+from relgan_jax.data import input_pipeline
+from relgan_jax.evaluation import inference
 
 
 @pytest.fixture(scope='module')

@@ -1,4 +1,4 @@
-"""Tests for relgan_jax.report: the report's keys, values, table and figures."""
+"""Tests for relgan_jax.evaluation.report: the report's keys, values, table and figures."""
 
 import json
 import os
@@ -8,7 +8,8 @@ import numpy as np
 from PIL import Image
 import pytest
 
-from relgan_jax import report
+from relgan_jax.evaluation import report
+from relgan_jax.stage1 import reenactment
 
 CLASSES = ('anger', 'happy', 'surprise')
 
@@ -135,13 +136,13 @@ def test_reenactment_grid_layout(tmp_path):
   targets = rng.integers(0, 255, (4, 32, 32, 3), dtype=np.uint8)
   generated = rng.integers(0, 255, (3, 4, 32, 32, 3), dtype=np.uint8)
   path = str(tmp_path / 'grid.png')
-  report.plot_reenactment_grid(sources, targets, generated, path,
+  reenactment.plot_reenactment_grid(sources, targets, generated, path,
                                source_labels=['a', 'b', 'c'])
   assert os.path.getsize(path) > 0
   width, height = Image.open(path).size
   assert width > height  # 5 columns (margin + 4) by 4 rows (margin + 3).
   with pytest.raises(ValueError, match='do not match'):
-    report.plot_reenactment_grid(sources[:2], targets, generated, path)
+    reenactment.plot_reenactment_grid(sources[:2], targets, generated, path)
 
 
 def test_disentanglement_summary_by_hand():

@@ -23,7 +23,7 @@ import time
 import chex
 import cli_runs
 
-from relgan_jax import checkpointing
+from relgan_jax.stage1 import checkpointing
 
 NUM_STEPS = 6
 

@@ -12,10 +12,11 @@ import pytest
 import prep_runs
 import fake_layouts as fl
 from data_prep import prepare
-from relgan_jax import folds as folds_lib
-from relgan_jax import pairs
-from relgan_jax import records
-from relgan_jax import records_writer
+from relgan_jax.data import loading
+from relgan_jax.data import folds as folds_lib
+from relgan_jax.data import pairs
+from relgan_jax.data import records
+from relgan_jax.data import records_writer
 
 CLASSES = ['anger', 'happy']
 
@@ -183,8 +184,7 @@ def test_oulu_casia_stage1_only_neutral_frames(tmp_path, capsys):
 
 def test_prepared_fixture_feeds_the_stage1_pipeline(tmp_path):
   from configs import tiny  # pylint: disable=g-import-not-at-top
-  from relgan_jax import input_pipeline  # pylint: disable=g-import-not-at-top
-  from relgan_jax import protocol  # pylint: disable=g-import-not-at-top
+  from relgan_jax.data import input_pipeline  # pylint: disable=g-import-not-at-top
   raw, out = tmp_path / 'CK+', tmp_path / 'out'
   # 4 people, each with two labelled sequences: anger and happy.
   fl.make_ckplus(raw, {(f'S{s:03d}', q): (4, label)
@@ -197,10 +197,10 @@ def test_prepared_fixture_feeds_the_stage1_pipeline(tmp_path):
   train, test = folds_lib.split_indices(ds, 0)
   assert len(train) == len(test) == 12  # No stage-1-only record in either.
   config = tiny.get_config()  # 32x32 crops, batch 8.
-  np.testing.assert_array_equal(protocol.select_records(ds, train, config),
+  np.testing.assert_array_equal(loading.select_records(ds, train, config),
                                 train)
   np.testing.assert_array_equal(
-      protocol.select_records(ds, np.arange(len(ds)), config), np.arange(24))
+      loading.select_records(ds, np.arange(len(ds)), config), np.arange(24))
   table = pairs.PairTable.from_dataset(ds, train)
   train_people = set(ds.subjects[train])
   it = input_pipeline.stage1_dataset(ds, train, config, seed=0, shard_index=0,
@@ -230,7 +230,6 @@ def test_prepared_fixture_feeds_the_stage1_pipeline(tmp_path):
 
 def test_select_records_leaves_stage1_only_records_out():
   from configs import tiny  # pylint: disable=g-import-not-at-top
-  from relgan_jax import protocol  # pylint: disable=g-import-not-at-top
 
   class Fake:
     intensities = np.array([0, 1, 2, 3, -1, -1])
@@ -238,8 +237,8 @@ def test_select_records_leaves_stage1_only_records_out():
 
   config = tiny.get_config()
   idx = np.arange(6)
-  np.testing.assert_array_equal(protocol.select_records(Fake, idx, config),
+  np.testing.assert_array_equal(loading.select_records(Fake, idx, config),
                                 [0, 1, 2, 3, 5])
   config.data.min_intensity = 2
   np.testing.assert_array_equal(
-      protocol.select_records(Fake, idx[::-1], config), [5, 3, 2, 0])
+      loading.select_records(Fake, idx[::-1], config), [5, 3, 2, 0])

@@ -1,4 +1,4 @@
-"""Tests for relgan_jax.stage2 (and relgan_jax.features): classifiers on
+"""Tests for relgan_jax.evaluation.stage2 (and relgan_jax.evaluation.features): classifiers on
 features, feature extraction with the exported encoder, the MLP's augmented
 training views, and the CNN baseline. The identity probe is tested in
 test_disentanglement.py."""
@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from configs import tiny
-from relgan_jax import baseline
-from relgan_jax import features
-from relgan_jax import models
-from relgan_jax import run_files
-from relgan_jax import stage2
+from relgan_jax.evaluation import baseline
+from relgan_jax.evaluation import features
+from relgan_jax.evaluation import run_files
+from relgan_jax.evaluation import stage2
+from relgan_jax.model import models
 
 
 def _blobs(n_per_class, num_classes, dim, *, seed, spread=0.5):
@@ -63,8 +63,8 @@ def test_mlp_learns_separable_features_and_dropout_is_used():
 
 @pytest.fixture(scope='module')
 def tiny_data(tmp_path_factory):
-  from relgan_jax import synthetic_set as synthetic
-  from relgan_jax import records
+  from relgan_jax.data import records
+  from relgan_jax.data import synthetic_set as synthetic
   out = str(tmp_path_factory.mktemp('synthetic'))
   synthetic.generate(out, num_identities=6, num_folds=2, seed=0, size=37,
                      neutral_images=2, images_per_intensity=1, workers=1)
@@ -78,7 +78,7 @@ def _tiny_config():
 
 
 def test_exported_encoder_restores_alone_and_matches_g(tiny_data, tmp_path):
-  from relgan_jax import input_pipeline
+  from relgan_jax.data import input_pipeline
   config = _tiny_config()
   generator = models.build_generator(config)
   x = jax.numpy.zeros((1, 32, 32, 3))

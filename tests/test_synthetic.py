@@ -1,4 +1,4 @@
-"""Tests for the built-in synthetic face set (relgan_jax.synthetic_set, the
+"""Tests for the built-in synthetic face set (relgan_jax.data.synthetic_set, the
 command line data_prep.synthetic)."""
 
 import collections
@@ -9,11 +9,11 @@ import sys
 import numpy as np
 import pytest
 
-from relgan_jax import folds
-from relgan_jax import records
-from relgan_jax import synthetic_drawing
-from relgan_jax import synthetic_people
-from relgan_jax import synthetic_set as synthetic
+from relgan_jax.data import folds
+from relgan_jax.data import records
+from relgan_jax.data import synthetic_drawing
+from relgan_jax.data import synthetic_people
+from relgan_jax.data import synthetic_set as synthetic
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -164,7 +164,7 @@ def test_maybe_generate(tmp_path):
 
 
 def test_faces_are_eye_aligned():
-  """The drawn eye centres land on relgan_jax.align's template (DESIGN §10),
+  """The drawn eye centres land on relgan_jax.data.align's template (DESIGN §10),
   up to the residual misalignment of about a pixel."""
   tx, ty = synthetic_drawing.align.DEFAULT_EYE_TEMPLATE
   for identity in range(5):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from configs import tiny
-from relgan_jax import train
+from relgan_jax.stage1 import train
 
 
 def _config():

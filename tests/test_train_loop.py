@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 
 from configs import tiny
-from relgan_jax import checkpointing
-from relgan_jax import input_pipeline
-from relgan_jax import metric_writers
-from relgan_jax import records
-from relgan_jax import train
+from relgan_jax.data import input_pipeline
+from relgan_jax.data import records
+from relgan_jax.stage1 import checkpointing
+from relgan_jax.stage1 import metric_writers
+from relgan_jax.stage1 import train
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -43,7 +43,8 @@ _RESUME = textwrap.dedent('''
     flags.FLAGS.mark_as_parsed()
     jax.config.update('jax_disable_most_optimizations', True)
     from configs import tiny
-    from relgan_jax import checkpointing, input_pipeline, records, train
+    from relgan_jax.data import input_pipeline, records
+    from relgan_jax.stage1 import checkpointing, train
     data_dir, workdir, expected_path = sys.argv[1:4]
     with open(expected_path, 'rb') as f:
       expected = pickle.load(f)

@@ -25,10 +25,10 @@ import pytest
 import cli_runs
 import fake_layouts as fl
 from data_prep import prepare
-from relgan_jax import synthetic_set as synthetic
 from relgan_jax import predict
 from relgan_jax import reenact
 from relgan_jax import workdir_guard
+from relgan_jax.data import synthetic_set as synthetic
 
 REPO = cli_runs.REPO
 NUM_STEPS = 3
@@ -562,7 +562,7 @@ def test_11_reenact_takes_the_top_workdir_of_a_pretrained_run(
   by every fold (fold_k has encoder/ and classifier/, no stage1/)."""
   import shutil  # pylint: disable=import-outside-toplevel
   import apps_workdir  # pylint: disable=import-outside-toplevel
-  from relgan_jax import inference  # pylint: disable=import-outside-toplevel
+  from relgan_jax.evaluation import inference  # pylint: disable=import-outside-toplevel
   run = apps_workdir.get(tmp_path_factory)
   top = tmp_path / 'synthetic'
   shutil.copytree(os.path.join(run.fold_dir, 'stage1'), top / 'pretrain')

@@ -1,6 +1,6 @@
 """A run's files: where every trained part lives and how it is written and read.
 
-The folder layout of a protocol workdir (relgan_jax.protocol writes it):
+The folder layout of a protocol workdir (relgan_jax.evaluation.protocol writes it):
 
   workdir/pretrain/                 stage 1 pre-trained once (configs with a
                                     pre-training set), used frozen by the folds
@@ -9,7 +9,7 @@ The folder layout of a protocol workdir (relgan_jax.protocol writes it):
   workdir/fold_k/classifier/        the stage-2 MLP (save_classifier)
   workdir/fold_k/result.json        fold k's figures (written last: the fold
                                     is finished)
-  workdir/report.json, report.md    all folds (relgan_jax.report)
+  workdir/report.json, report.md    all folds (relgan_jax.evaluation.report)
 
 Paper names: Ges is the expression encoder (face -> f(e), the identity-free
 expression code); the MLP classifies expressions from the standardised f(e).
@@ -20,9 +20,9 @@ its params from it. `save_classifier` writes the MLP's params and the feature
 standardiser (`mlp/`) beside `classifier.json`: the MLP fields, the class
 names and the preprocessing the training faces had (the manifest's prep
 settings and stored size, config.model.image_size, config.augment.margin_ratio),
-so that `relgan_jax.faces` can turn a photo into exactly the kind of input the
+so that `relgan_jax.data.faces` can turn a photo into exactly the kind of input the
 model was trained on. `find_fold_dir` finds the parts in a workdir for
-relgan_jax.inference.
+relgan_jax.evaluation.inference.
 """
 
 import dataclasses
@@ -39,8 +39,8 @@ import ml_collections
 import numpy as np
 import orbax.checkpoint as ocp
 
-from relgan_jax import checkpointing
-from relgan_jax import models
+from relgan_jax.model import models
+from relgan_jax.stage1 import checkpointing
 
 PRETRAIN_DIR = 'pretrain'
 STAGE1_DIR = 'stage1'
@@ -338,7 +338,7 @@ def find_fold_dir(workdir: str, parts: Sequence[str],
     if missing(folder):
       raise FileNotFoundError(
           f'{folder} has no {", ".join(missing(folder))}: has fold {fold} '
-          'finished (relgan_jax.protocol writes them)?')
+          'finished (relgan_jax.evaluation.protocol writes them)?')
     return folder
   folds = fold_dirs(workdir)
   for _, folder in folds:

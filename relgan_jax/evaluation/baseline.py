@@ -5,7 +5,7 @@ with on every fold (`stage2.run_fold` trains it).
 
 - `build_baseline`: the network from config.model (`models.CNNBaseline`).
 - `augmented_batches`: its training stream: one augmented view per image
-  (crop place, rotation, flip; relgan_jax/augment.py), reshuffled every epoch.
+  (crop place, rotation, flip; relgan_jax/data/augment.py), reshuffled every epoch.
 - `train_baseline`: Adam on that stream; returns (module, variables).
 - `encoder_fn`: images -> (logits, penultimate features), for its accuracy
   and for the disentanglement measures' reference rows.
@@ -22,9 +22,9 @@ import ml_collections
 import numpy as np
 import optax
 
-from relgan_jax import features
-from relgan_jax import input_pipeline
-from relgan_jax import models
+from relgan_jax.data import input_pipeline
+from relgan_jax.evaluation import features
+from relgan_jax.model import models
 
 
 def build_baseline(config: ml_collections.ConfigDict,

@@ -1,7 +1,7 @@
 """Stage 1: adversarial reenactment training of G and D (DESIGN.md §3-§4).
 
 `train_gan` is the loop: input, init/resume, the update programs of
-relgan_jax/gan_steps.py (where the paper's names x_s, x_t, x_tg, x_bar and
+relgan_jax/stage1/gan_steps.py (where the paper's names x_s, x_t, x_tg, x_bar and
 the state pytree are explained), metrics, image summaries, checkpoints and
 preemption. Before it: the cached programs of one run, the schedule (steps,
 G boost) and the checks.
@@ -20,15 +20,15 @@ import ml_collections
 import numpy as np
 import tqdm
 
-from relgan_jax import checkpointing
 from relgan_jax import config_checks
-from relgan_jax import distributed
-from relgan_jax import gan_steps
-from relgan_jax import input_pipeline
-from relgan_jax import metric_writers
-from relgan_jax import models
-from relgan_jax import preemption
-from relgan_jax import reenactment
+from relgan_jax.data import input_pipeline
+from relgan_jax.model import models
+from relgan_jax.stage1 import checkpointing
+from relgan_jax.stage1 import distributed
+from relgan_jax.stage1 import gan_steps
+from relgan_jax.stage1 import metric_writers
+from relgan_jax.stage1 import preemption
+from relgan_jax.stage1 import reenactment
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -59,7 +59,7 @@ def _stage1_programs(g_model, d_model, opt_hparams: Tuple,
 
 
 def check_config(config: ml_collections.ConfigDict) -> None:
-  """Fails at start, with the field named (config_checks.ConfigError), on
+  """Fails at start, with the field named (cli.ConfigError), on
   values stage 1 cannot run, including a global batch that the devices and
   processes cannot split evenly."""
   config_checks.check_stage1(config, num_devices=jax.device_count(),

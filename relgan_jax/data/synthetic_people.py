@@ -4,7 +4,7 @@
 face shape, skin, hair, eyes, nose, brows, glasses, beard, background,
 clothes, the session's lighting); `EXPRESSIONS` are the subtle deltas of each
 expression class at full intensity, `expression_params` scales them by an
-intensity. relgan_jax/synthetic_drawing.py draws a face from both.
+intensity. relgan_jax/data/synthetic_drawing.py draws a face from both.
 """
 
 from typing import Any

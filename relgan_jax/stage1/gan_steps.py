@@ -10,7 +10,7 @@ Reads top to bottom: the state pytree, then the per-device updates, each
 mapped over the 1-D 'data' mesh axis with `jax.shard_map` and jitted with the
 state donated: `iteration` (a D update then a G update, what the training
 loop runs every step), `d_step` and `g_step` (each alone; the loop runs
-g_step for the G boost's extra G updates). relgan_jax/train.py is the loop.
+g_step for the G boost's extra G updates). relgan_jax/stage1/train.py is the loop.
 
 Conventions:
   * `GANState.step` counts iterations: one batch = one D update, followed by
@@ -38,10 +38,10 @@ import ml_collections
 import numpy as np
 import optax
 
-from relgan_jax import input_pipeline
-from relgan_jax import layers
-from relgan_jax import losses
-from relgan_jax import models
+from relgan_jax.data import input_pipeline
+from relgan_jax.model import layers
+from relgan_jax.model import losses
+from relgan_jax.model import models
 
 AXIS = 'data'
 BATCH_KEYS = ('x_s', 'x_t', 'x_tg', 'y_e_s', 'y_i_t')

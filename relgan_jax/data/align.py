@@ -17,8 +17,8 @@ uses dlib's HOG face detector and a landmark model shipped in the
 downloaded at run time. Pre-aligned data needs none of this (`resize_only`).
 `load_rgb` reads a photo file's bytes as the RGB array all of this takes.
 
-Used by data_prep (preparing datasets), relgan_jax.faces (photos at prediction
-time) and relgan_jax.synthetic_drawing (the synthetic faces are drawn onto the
+Used by data_prep (preparing datasets), relgan_jax.data.faces (photos at prediction
+time) and relgan_jax.data.synthetic_drawing (the synthetic faces are drawn onto the
 same eye template).
 """
 

@@ -21,7 +21,7 @@ A prepared folder holds:
 Stage-1-only records (`label/stage1_only` = 1; e.g. each CK+ / Oulu-CASIA
 sequence's first, neutral frame) have expression -1, in no protocol class: they
 are only ever x_t in stage 1 (`pairs.py`), never a source, a ground truth, a
-stage-2 or a test record (`folds.split_indices` and `protocol.select_records`
+stage-2 or a test record (`folds.split_indices` and `loading.select_records`
 leave them out). Folders written before the flag existed read as all 0.
 
 Reads check both CRCs, the record length against the index and the record labels
@@ -39,10 +39,10 @@ from PIL import Image
 from tensorflow_datasets.proto import tf_example_pb2
 
 # Re-exported: the framing lives in tfrecord.py, the errors are shared.
-from relgan_jax.tfrecord import DataError  # noqa: F401
-from relgan_jax.tfrecord import frame_record  # noqa: F401
-from relgan_jax.tfrecord import read_records  # noqa: F401
-from relgan_jax.tfrecord import unframe_record
+from relgan_jax.data.tfrecord import DataError  # noqa: F401
+from relgan_jax.data.tfrecord import frame_record  # noqa: F401
+from relgan_jax.data.tfrecord import read_records  # noqa: F401
+from relgan_jax.data.tfrecord import unframe_record
 
 FORMAT_VERSION = 1
 MANIFEST = 'manifest.json'

@@ -19,9 +19,9 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from relgan_jax import folds as folds_lib
-from relgan_jax import records
-from relgan_jax.tfrecord import frame_record
+from relgan_jax.data import folds as folds_lib
+from relgan_jax.data import records
+from relgan_jax.data.tfrecord import frame_record
 
 
 class _ShardWriter:

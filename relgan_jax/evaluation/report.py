@@ -4,7 +4,7 @@ Paper names used here: `Ges` (expression encoder), `Get` (identity encoder),
 `Gde` (decoder), `x_s` (source face, gives the expression), `x_t` (target face,
 gives the identity) and `f(e) = Ges(x)` (the expression code).
 
-`summarize` turns the per-fold results written by `relgan_jax.protocol` into the
+`summarize` turns the per-fold results written by `relgan_jax.evaluation.protocol` into the
 report dictionary, whose keys are exactly:
 
   dataset, num_folds, class_names,
@@ -14,7 +14,7 @@ report dictionary, whose keys are exactly:
                 f(e) of the Ges stage 1 starts from: what stage 1 adds),
   confusion_matrix   (summed over folds, REL-GAN; rows = true, cols = predicted),
   identity_leakage   {relgan: %, baseline: %, chance: %} (means over folds),
-  disentanglement    (relgan_jax/disentanglement.py), each value a measure
+  disentanglement    (relgan_jax/evaluation/disentanglement.py), each value a measure
                      M = {per_fold: [%... or None], mean: %, std: %}:
     retrieval        {relgan, baseline, untrained_ges, chance}:
                      {same_expression: M, same_person: M},
@@ -326,67 +326,6 @@ def plot_confusion_matrix(confusion: np.ndarray, class_names: Sequence[str],
     ax.set_ylabel('true')
   fig.tight_layout()
   fig.savefig(path, dpi=110)
-  plt.close(fig)
-
-
-def plot_reenactment_grid(sources: np.ndarray, targets: np.ndarray,
-                          generated: np.ndarray, path: str, *,
-                          source_labels: Optional[Sequence[str]] = None,
-                          target_labels: Optional[Sequence[str]] = None,
-                          title: str = ''):
-  """Saves a reenactment grid like the paper's Fig. 3.
-
-  Args:
-    sources: uint8 [R, S, S, 3], the source faces x_s (left margin).
-    targets: uint8 [C, S, S, 3], the target faces x_t (top margin).
-    generated: uint8 [R, C, S, S, 3]; cell (r, c) = Gde(Ges(x_s[r]),
-      Get(x_t[c])): target c's identity with source r's expression.
-    path: the PNG to write.
-    source_labels: optional text per row (e.g. the source's expression).
-    target_labels: optional text per column.
-    title: optional figure title.
-  """
-  sources, targets, generated = map(np.asarray, (sources, targets, generated))
-  rows, cols = generated.shape[:2]
-  if sources.shape[0] != rows or targets.shape[0] != cols:
-    raise ValueError(
-        f'reenactment grid: {sources.shape[0]} sources and {targets.shape[0]} '
-        f'targets do not match generated {generated.shape[:2]}.')
-  s = generated.shape[2]
-  pad = max(1, s // 16)
-  step = s + pad
-  canvas = np.full(((rows + 1) * step + pad, (cols + 1) * step + 2 * pad, 3),
-                   255, np.uint8)
-  # Margins: targets on the top row, sources in the left column; a wider gap
-  # separates them from the generated cells.
-  for c in range(cols):
-    x = (c + 1) * step + 2 * pad
-    canvas[pad:pad + s, x:x + s] = targets[c]
-  for r in range(rows):
-    y = (r + 1) * step + pad
-    canvas[y:y + s, pad:pad + s] = sources[r]
-    for c in range(cols):
-      x = (c + 1) * step + 2 * pad
-      canvas[y:y + s, x:x + s] = generated[r, c]
-  scale = max(1, 96 // s)
-  fig_w = canvas.shape[1] * scale / 100 + 1.2
-  fig_h = canvas.shape[0] * scale / 100 + 0.8
-  fig, ax = plt.subplots(figsize=(fig_w, fig_h))
-  ax.imshow(canvas, interpolation='nearest')
-  ax.set_xticks([(c + 1) * step + 2 * pad + s / 2 for c in range(cols)],
-                list(target_labels) if target_labels is not None else
-                [f'x_t {c}' for c in range(cols)], fontsize=7)
-  ax.xaxis.tick_top()
-  ax.set_yticks([(r + 1) * step + pad + s / 2 for r in range(rows)],
-                list(source_labels) if source_labels is not None else
-                [f'x_s {r}' for r in range(rows)], fontsize=7)
-  ax.tick_params(length=0)
-  for spine in ax.spines.values():
-    spine.set_visible(False)
-  ax.set_title(title or 'rows: source x_s (expression), columns: target x_t '
-               '(identity); cell: Gde(Ges(x_s), Get(x_t))', fontsize=8)
-  fig.tight_layout()
-  fig.savefig(path, dpi=100)
   plt.close(fig)
 
 

@@ -37,135 +37,27 @@ from typing import Any, Optional
 
 from absl import logging
 import jax
-from jax.experimental import multihost_utils
 import ml_collections
 import numpy as np
 
-from relgan_jax import checkpointing
-from relgan_jax import config_checks
-from relgan_jax import disentanglement
-from relgan_jax import folds as folds_lib
-from relgan_jax import gan_steps
-from relgan_jax import records
-from relgan_jax import reenactment
-from relgan_jax import run_files
-from relgan_jax import report
-from relgan_jax import stage2
-from relgan_jax import synthetic_set
-from relgan_jax import train
+from relgan_jax import cli
+from relgan_jax.data import folds as folds_lib
+from relgan_jax.data import loading
+from relgan_jax.data import records
+from relgan_jax.evaluation import disentanglement
+from relgan_jax.evaluation import report
+from relgan_jax.evaluation import run_files
+from relgan_jax.evaluation import stage2
+from relgan_jax.stage1 import checkpointing
+from relgan_jax.stage1 import distributed
+from relgan_jax.stage1 import gan_steps
+from relgan_jax.stage1 import reenactment
+from relgan_jax.stage1 import train
 
 GRID_FILE = 'reenactment_grid.png'
-# The data_prep command that makes each dataset's prepared records.
-_PREP_HINTS = {
-    'synthetic': 'python -m data_prep.synthetic --out_dir={dir}',
-    'ckplus': 'python -m data_prep.prepare --dataset=ckplus --raw_dir=RAW '
-              '--out_dir={dir}',
-    'oulu_casia': 'python -m data_prep.prepare --dataset=oulu_casia '
-                  '--raw_dir=RAW --out_dir={dir}',
-    'bu3dfe': 'python -m data_prep.prepare --dataset=bu3dfe --raw_dir=RAW '
-              '--out_dir={dir}',
-    'bu4dfe': 'python -m data_prep.prepare --dataset=bu4dfe --raw_dir=RAW '
-              '--out_dir={dir}',
-    'sfew': 'python -m data_prep.prepare --dataset=sfew --raw_dir=RAW '
-            '--out_dir={dir}',
-}
 
 
-# --- Data --------------------------------------------------------------------
-
-
-def data_dir_for(config: ml_collections.ConfigDict, workdir: str) -> str:
-  """config.data.dir, or workdir/data when it is empty."""
-  return config.data.dir or os.path.join(workdir, 'data')
-
-
-def _generate_synthetic(config: ml_collections.ConfigDict, data_dir: str,
-                        **people) -> None:
-  """synthetic_set.generate with the run's seed, folds and stored size
-  (round(image_size * margin_ratio)); `people`: num_identities[,
-  first_identity]."""
-  try:
-    synthetic_set.generate(
-        data_dir, **people, num_folds=config.protocol.num_folds,
-        seed=config.seed,
-        size=round(config.model.image_size * config.augment.margin_ratio))
-  except synthetic_set.ArgumentError as e:  # E.g. more folds than people.
-    raise config_checks.ConfigError(
-        f'cannot generate the synthetic set in {data_dir} with this config '
-        f'(data.synthetic_identities, protocol.num_folds, ...): {e}') from e
-
-
-def _check_generation_target(data_dir: str) -> None:
-  """Refuses to generate into a file, or into a folder that holds files of
-  its own (a mistyped config.data.dir); an interrupted generation's
-  leftovers (shards, no manifest) may be replaced."""
-  if not os.path.exists(data_dir):
-    return
-  if not os.path.isdir(data_dir):
-    raise config_checks.ConfigError(
-        f'config.data.dir {data_dir} is a file, not a prepared-data folder.')
-  foreign = sorted(n for n in os.listdir(data_dir)
-                   if not (n.startswith('records-') or n == records.REPORT
-                           or n.endswith('.tmp')))
-  if foreign:
-    raise config_checks.ConfigError(
-        f'config.data.dir {data_dir} holds no prepared data (no '
-        f'{records.MANIFEST}) but other files (e.g. {foreign[0]}); is it '
-        'mistyped? The synthetic set is generated only into a new or empty '
-        'folder.')
-
-
-def load_dataset(config: ml_collections.ConfigDict, workdir: str, *,
-                 check_folds: bool = True) -> records.PreparedDataset:
-  """Opens the prepared data, generating the synthetic set if asked to.
-
-  Raises:
-    FileNotFoundError: no manifest.json and nothing may generate it; the
-      message names the expected path and the data_prep command.
-    config_checks.ConfigError: the manifest's fold count differs from
-      config.protocol.num_folds (only with check_folds: stage 1 alone,
-      --mode=train_gan, does not use folds).
-  """
-  data_dir = data_dir_for(config, workdir)
-  manifest = os.path.join(data_dir, 'manifest.json')
-  if not os.path.exists(manifest):
-    if config.data.generate_if_missing and config.data.name == 'synthetic':
-      _check_generation_target(data_dir)
-      logging.warning('No prepared data in %s (config.data.dir=%r): '
-                      'generating the synthetic face set there '
-                      '(config.data.generate_if_missing).',
-                      os.path.abspath(data_dir), config.data.dir)
-      _generate_synthetic(config, data_dir,
-                          num_identities=config.data.synthetic_identities)
-    else:
-      hint = _PREP_HINTS.get(config.data.name,
-                             'python -m data_prep.prepare ... --out_dir={dir}')
-      raise FileNotFoundError(
-          f'No prepared data: expected {manifest} (config.data.dir='
-          f'{config.data.dir!r}, config.data.name={config.data.name!r}). '
-          f'Make it with: {hint.format(dir=data_dir)}')
-  dataset = _open(data_dir, config)
-  num_folds = int(dataset.manifest['num_folds'])
-  if check_folds and num_folds != config.protocol.num_folds:
-    raise config_checks.ConfigError(
-        f'{manifest} has num_folds={num_folds} but config.protocol.num_folds='
-        f'{config.protocol.num_folds}; set --config.protocol.num_folds='
-        f'{num_folds} or re-prepare the data.')
-  return dataset
-
-
-def pretrain_data_dir(config: ml_collections.ConfigDict,
-                      workdir: str) -> str:
-  """The stage-1 pre-training set's folder, or '' when there is none.
-
-  config.protocol.pretrain_data_dir, else (synthetic data with
-  data.synthetic_pretrain_identities > 0) <data dir>_pretrain.
-  """
-  if config.protocol.pretrain_data_dir:
-    return config.protocol.pretrain_data_dir
-  if config_checks.wants_synthetic_pretraining(config):  # The synthetic one.
-    return data_dir_for(config, workdir).rstrip('/\\') + '_pretrain'
-  return ''
+# --- The pre-training set, the folds -----------------------------------------
 
 
 def load_pretrain_dataset(config: ml_collections.ConfigDict,
@@ -177,30 +69,17 @@ def load_pretrain_dataset(config: ml_collections.ConfigDict,
     if (config.data.name == 'synthetic' and config.data.generate_if_missing
         and not config.protocol.pretrain_data_dir):
       logging.info('Generating the synthetic pre-training set in %s', data_dir)
-      if _is_primary():
-        _generate_synthetic(
+      if distributed.is_primary():
+        loading.generate_synthetic(
             config, data_dir,
             num_identities=config.data.synthetic_pretrain_identities,
             first_identity=config.data.synthetic_identities)
-      _sync('pre-training set generated')
+      distributed.sync('pre-training set generated')
     else:
       raise FileNotFoundError(
           f'No prepared pre-training data: expected {data_dir}/'
           f'{records.MANIFEST} (config.protocol.pretrain_data_dir).')
-  return _open(data_dir, config)
-
-
-def _open(data_dir: str, config) -> records.PreparedDataset:
-  """The prepared set in `data_dir`, its decoded faces kept in memory when
-  they fit in config.data.keep_decoded_mib."""
-  dataset = records.PreparedDataset(data_dir)
-  mib = config.data.keep_decoded_mib
-  kept = dataset.keep_decoded(int(mib) * 2**20)
-  logging.info('%s: %d faces, %.0f MiB decoded: %s.', data_dir, len(dataset),
-               dataset.decoded_bytes() / 2**20,
-               'kept in memory once read' if kept else
-               f'read from the shards each time (data.keep_decoded_mib={mib})')
-  return dataset
+  return loading.open_prepared(data_dir, config)
 
 
 def pretrain(config: ml_collections.ConfigDict, workdir: str,
@@ -212,18 +91,18 @@ def pretrain(config: ml_collections.ConfigDict, workdir: str,
   when the config has no pre-training set. Refuses a pre-training set that
   shares a subject id with the evaluation data.
   """
-  data_dir = pretrain_data_dir(config, workdir)
+  data_dir = loading.pretrain_data_dir(config, workdir)
   if not data_dir:
     return None
   pre = load_pretrain_dataset(config, data_dir)
   shared = set(map(str, pre.subjects)) & set(map(str, dataset.subjects))
   if shared:
-    raise config_checks.ConfigError(
+    raise cli.ConfigError(
         f'The pre-training set {data_dir} holds {len(shared)} subjects of the '
         f'evaluation data (e.g. {sorted(shared)[:3]}); stage 1 would see test '
         'subjects.')
   out = run_files.pretrain_dir(workdir)
-  indices = select_records(pre, np.arange(len(pre)), config)
+  indices = loading.select_records(pre, np.arange(len(pre)), config)
   logging.info('Stage-1 pre-training on %d records of %s in %s.',
                len(indices), data_dir, out)
   train.train_gan(config, out, pre, indices)
@@ -237,43 +116,10 @@ def folds_to_run(config: ml_collections.ConfigDict,
   wanted = list(config.protocol.folds) or list(range(num_folds))
   for k in wanted:
     if not 0 <= int(k) < num_folds:
-      raise config_checks.ConfigError(
+      raise cli.ConfigError(
           f'config.protocol.folds has fold {k}, outside '
           f'0..{num_folds - 1} of {dataset.manifest.get("name")}.')
   return [int(k) for k in wanted]
-
-
-def select_records(dataset, indices: np.ndarray,
-                   config: ml_collections.ConfigDict) -> np.ndarray:
-  """`indices` without stage-1-only records and without the records below
-  config.data.min_intensity: the protocol's train / test records.
-
-  Stage-1-only records (x_t only, e.g. CK+'s neutral first frames) are in no
-  class, test set or stage-2 set; stage 1 finds the training people's own
-  ones in the dataset itself (`pairs.stage1_records`). Records with intensity
-  0 (neutral faces) or without an intensity (< 0) are always kept.
-  """
-  indices = folds_lib.without_stage1_only(dataset, indices)
-  min_intensity = int(config.data.min_intensity)
-  values = getattr(dataset, 'intensities', None)
-  if min_intensity <= 0 or values is None:
-    return indices
-  values = np.asarray(values)[indices]
-  return indices[(values <= 0) | (values >= min_intensity)]
-
-
-def check_subject_independent(dataset, train_idx: np.ndarray,
-                              test_idx: np.ndarray, fold: int) -> None:
-  """Raises if a test subject (or identity) also appears in training."""
-  subjects = np.asarray(dataset.subjects)
-  shared = set(subjects[train_idx]) & set(subjects[test_idx])
-  ids = np.asarray(dataset.identities)
-  shared_ids = (set(ids[train_idx]) & set(ids[test_idx])) - {-1}
-  if shared or shared_ids or len(test_idx) == 0:
-    raise ValueError(
-        f'fold {fold} is not subject-independent or has no test records: '
-        f'shared subjects {sorted(shared)[:5]}, shared identities '
-        f'{sorted(shared_ids)[:5]}, {len(test_idx)} test records.')
 
 
 # --- Stage 1 -----------------------------------------------------------------
@@ -295,17 +141,6 @@ def stage1(config: ml_collections.ConfigDict, fold_dir: str, dataset,
 # --- Folds -------------------------------------------------------------------
 
 
-def _is_primary() -> bool:
-  """Only process 0 writes the per-fold and report files (multi-host runs)."""
-  return jax.process_index() == 0
-
-
-def _sync(name: str) -> None:
-  """Waits for every process (no-op in a single-process run)."""
-  if jax.process_count() > 1:
-    multihost_utils.sync_global_devices(name)
-
-
 def run_fold(config: ml_collections.ConfigDict, workdir: str, dataset,
              fold: int) -> dict[str, Any]:
   """Stage 1, export, stage 2 and baseline for one fold; writes its result."""
@@ -313,9 +148,9 @@ def run_fold(config: ml_collections.ConfigDict, workdir: str, dataset,
   fold_dir = run_files.fold_dir(workdir, fold)
   os.makedirs(fold_dir, exist_ok=True)
   train_idx, test_idx = folds_lib.split_indices(dataset, fold)
-  train_idx = select_records(dataset, train_idx, config)
-  test_idx = select_records(dataset, test_idx, config)
-  check_subject_independent(dataset, train_idx, test_idx, fold)
+  train_idx = loading.select_records(dataset, train_idx, config)
+  test_idx = loading.select_records(dataset, test_idx, config)
+  loading.check_subject_independent(dataset, train_idx, test_idx, fold)
   class_names = dataset.manifest['expression_classes']
   logging.info('Fold %d: %d training records, %d test records.', fold,
                len(train_idx), len(test_idx))
@@ -327,9 +162,9 @@ def run_fold(config: ml_collections.ConfigDict, workdir: str, dataset,
   encoder_dir = os.path.join(fold_dir, run_files.ENCODER_DIR)
   classifier_dir = os.path.join(fold_dir, run_files.CLASSIFIER_DIR)
   for stale in (encoder_dir, classifier_dir):  # Left by an interrupted run.
-    if _is_primary() and os.path.exists(stale):
+    if distributed.is_primary() and os.path.exists(stale):
       shutil.rmtree(stale)
-  _sync(f'fold {fold}: stale exports removed')
+  distributed.sync(f'fold {fold}: stale exports removed')
   run_files.export_encoder(g_variables['params'], config, encoder_dir,
                            g_batch_stats=g_variables.get('batch_stats'))
   ges_module, ges_variables = run_files.load_encoder(
@@ -345,7 +180,7 @@ def run_fold(config: ml_collections.ConfigDict, workdir: str, dataset,
         config, dataset, train_idx, test_idx, handoff,
         g_variables=g_variables, num_classes=len(class_names),
         seed=config.seed + fold))
-  if _is_primary():
+  if distributed.is_primary():
     reenactment.draw_reenactment_grid(
         config, g_variables, dataset, test_idx,
         os.path.join(fold_dir, GRID_FILE),
@@ -360,9 +195,9 @@ def run_fold(config: ml_collections.ConfigDict, workdir: str, dataset,
       'stage1_seconds': stage1_seconds,
       'seconds': time.time() - start,
   })
-  if _is_primary():
+  if distributed.is_primary():
     run_files.save_fold_result(workdir, fold, result)
-  _sync(f'fold {fold}: result written')
+  distributed.sync(f'fold {fold}: result written')
   logging.info('Fold %d: REL-GAN %.2f%%, baseline %s, leakage %s, '
                'retrieval %s, reenactment %s', fold,
                result['relgan']['accuracy'],
@@ -378,21 +213,21 @@ def run(config: ml_collections.ConfigDict, workdir: str,
 
   Finished folds (their result.json exists) are loaded, not redone. The
   evaluation data is `dataset` when given (main has loaded it), else
-  load_dataset(config, workdir).
+  loading.load_dataset(config, workdir).
   """
   start = time.time()
   os.makedirs(workdir, exist_ok=True)
   if dataset is None:
-    dataset = load_dataset(config, workdir)
+    dataset = loading.load_dataset(config, workdir)
   class_names = dataset.manifest['expression_classes']
   # A generic image folder is named by its folder, not by the reader.
   name = dataset.manifest['name']
   if name == 'image_folder':
-    name = os.path.basename(data_dir_for(config, workdir).rstrip('/\\'))
+    name = os.path.basename(loading.data_dir_for(config, workdir).rstrip('/\\'))
   results, resumed_seconds = [], 0.0
   finished = {k: run_files.load_fold_result(workdir, k)
               for k in folds_to_run(config, dataset)}
-  if pretrain_data_dir(config, workdir):
+  if loading.pretrain_data_dir(config, workdir):
     if None in finished.values():
       pretrain(config, workdir, dataset)
     config = config.copy_and_resolve_references()
@@ -405,7 +240,7 @@ def run(config: ml_collections.ConfigDict, workdir: str,
       result = run_fold(config, workdir, dataset, fold)
     results.append(result)
   seconds = time.time() - start + resumed_seconds
-  if not _is_primary():
+  if not distributed.is_primary():
     return report.summarize(results, config,
                             dataset_name=name,
                             class_names=class_names, seconds=seconds)

@@ -1,7 +1,7 @@
 """The CPU formulations of the networks' layers (config.model.conv_impl 'fast').
 
 The same functions as the plain layers the networks are written with
-(relgan_jax/layers.py: `flax.linen.Conv`, `layers.UpsampleConv`,
+(relgan_jax/model/layers.py: `flax.linen.Conv`, `layers.UpsampleConv`,
 `flax.linen.GroupNorm`, `layers.avg_pool_2x2`), with the same parameters,
 formulated for XLA:CPU, whose convolutions run on YNNPACK near matrix-multiply
 speed forwards but whose weight gradients (a "convolution with a
@@ -22,7 +22,7 @@ batch-sized kernel") run several times slower:
   tensor.
 * 2x2 average pooling as a reshape and a mean, which XLA:CPU fuses with the
   layers around it instead of running a separate reduce-window op.
-* GroupNorm with one-pass statistics (relgan_jax/group_norm.py).
+* GroupNorm with one-pass statistics (relgan_jax/model/group_norm.py).
 
 `OPS` bundles them as a `layers.Ops`; `models.layer_ops` picks it on the CPU
 backend. Outputs and gradients equal the plain layers' up to float rounding
@@ -38,8 +38,8 @@ import jax
 from jax import lax
 import jax.numpy as jnp
 
-from relgan_jax import group_norm
-from relgan_jax import layers
+from relgan_jax.model import group_norm
+from relgan_jax.model import layers
 
 Dtype = Any
 Padding = Tuple[Tuple[int, int], Tuple[int, int]]

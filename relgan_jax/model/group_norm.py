@@ -16,7 +16,7 @@ import jax
 from jax import lax
 import jax.numpy as jnp
 
-from relgan_jax import layers
+from relgan_jax.model import layers
 
 Dtype = Any
 

@@ -14,12 +14,15 @@ from typing import Any, Callable, Optional, Sequence
 import jax
 import jax.numpy as jnp
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+import matplotlib
 import ml_collections
 import numpy as np
 
-from relgan_jax import input_pipeline
-from relgan_jax import models
-from relgan_jax import report
+from relgan_jax.data import input_pipeline
+from relgan_jax.model import models
+
+matplotlib.use('Agg')  # Files only, no display.
+import matplotlib.pyplot as plt  # noqa: E402  pylint: disable=g-import-not-at-top
 
 
 def to_uint8(x_bar):
@@ -152,7 +155,7 @@ def draw_reenactment_grid(config: ml_collections.ConfigDict,
   x_bar = np.asarray(all_pairs_uint8(models.build_generator(config),
                                      g_variables, x_s, x_t))
   class_names = dataset.manifest['expression_classes']
-  report.plot_reenactment_grid(
+  plot_reenactment_grid(
       x_s, x_t, x_bar, path,
       source_labels=[class_names[dataset.expressions[i]] for i in src],
       target_labels=[str(dataset.subjects[i])[-12:] for i in tgt],
@@ -187,3 +190,64 @@ class ReenactmentSummary:
     """The uint8 grid image for G's current variables."""
     x_bar = jax.device_get(self._reenact(g_variables, *self._inputs))
     return grid_image(self.x_s, self.x_t, np.asarray(to_uint8(x_bar)))
+
+
+def plot_reenactment_grid(sources: np.ndarray, targets: np.ndarray,
+                          generated: np.ndarray, path: str, *,
+                          source_labels: Optional[Sequence[str]] = None,
+                          target_labels: Optional[Sequence[str]] = None,
+                          title: str = ''):
+  """Saves a reenactment grid like the paper's Fig. 3.
+
+  Args:
+    sources: uint8 [R, S, S, 3], the source faces x_s (left margin).
+    targets: uint8 [C, S, S, 3], the target faces x_t (top margin).
+    generated: uint8 [R, C, S, S, 3]; cell (r, c) = Gde(Ges(x_s[r]),
+      Get(x_t[c])): target c's identity with source r's expression.
+    path: the PNG to write.
+    source_labels: optional text per row (e.g. the source's expression).
+    target_labels: optional text per column.
+    title: optional figure title.
+  """
+  sources, targets, generated = map(np.asarray, (sources, targets, generated))
+  rows, cols = generated.shape[:2]
+  if sources.shape[0] != rows or targets.shape[0] != cols:
+    raise ValueError(
+        f'reenactment grid: {sources.shape[0]} sources and {targets.shape[0]} '
+        f'targets do not match generated {generated.shape[:2]}.')
+  s = generated.shape[2]
+  pad = max(1, s // 16)
+  step = s + pad
+  canvas = np.full(((rows + 1) * step + pad, (cols + 1) * step + 2 * pad, 3),
+                   255, np.uint8)
+  # Margins: targets on the top row, sources in the left column; a wider gap
+  # separates them from the generated cells.
+  for c in range(cols):
+    x = (c + 1) * step + 2 * pad
+    canvas[pad:pad + s, x:x + s] = targets[c]
+  for r in range(rows):
+    y = (r + 1) * step + pad
+    canvas[y:y + s, pad:pad + s] = sources[r]
+    for c in range(cols):
+      x = (c + 1) * step + 2 * pad
+      canvas[y:y + s, x:x + s] = generated[r, c]
+  scale = max(1, 96 // s)
+  fig_w = canvas.shape[1] * scale / 100 + 1.2
+  fig_h = canvas.shape[0] * scale / 100 + 0.8
+  fig, ax = plt.subplots(figsize=(fig_w, fig_h))
+  ax.imshow(canvas, interpolation='nearest')
+  ax.set_xticks([(c + 1) * step + 2 * pad + s / 2 for c in range(cols)],
+                list(target_labels) if target_labels is not None else
+                [f'x_t {c}' for c in range(cols)], fontsize=7)
+  ax.xaxis.tick_top()
+  ax.set_yticks([(r + 1) * step + pad + s / 2 for r in range(rows)],
+                list(source_labels) if source_labels is not None else
+                [f'x_s {r}' for r in range(rows)], fontsize=7)
+  ax.tick_params(length=0)
+  for spine in ax.spines.values():
+    spine.set_visible(False)
+  ax.set_title(title or 'rows: source x_s (expression), columns: target x_t '
+               '(identity); cell: Gde(Ges(x_s), Get(x_t))', fontsize=8)
+  fig.tight_layout()
+  fig.savefig(path, dpi=100)
+  plt.close(fig)

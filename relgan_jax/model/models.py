@@ -15,7 +15,7 @@ Paper names used throughout:
 Inputs are NHWC floats in [-1, 1] of size image_size x image_size (a multiple
 of 32). `width` multiplies every conv channel count (never the dense sizes).
 The conv, up-conv, GroupNorm and pooling layer types come in as `ops`
-(relgan_jax/layers.py): `layers.PLAIN` (flax's layers, the default) or their
+(relgan_jax/model/layers.py): `layers.PLAIN` (flax's layers, the default) or their
 CPU formulation `cpu_layers.OPS`, picked once by `layer_ops` where the
 builders below make the networks; how a layer is computed, never what.
 Computation runs in `dtype`; parameters are always float32 and every module's
@@ -29,8 +29,8 @@ import flax.linen as nn
 import jax.numpy as jnp
 import ml_collections
 
-from relgan_jax import cpu_layers
-from relgan_jax import layers
+from relgan_jax.model import cpu_layers
+from relgan_jax.model import layers
 
 Dtype = Any
 

@@ -8,7 +8,7 @@ A stage-1 checkpoint lives in `workdir/checkpoints/<step>/` with three items:
   meta:  JSON: Ne, Ni, the identity map, config.model, the step.
 
 The trained parts handed on from a run (Ges alone, the stage-2 MLP) are in
-relgan_jax/run_files.py.
+relgan_jax/evaluation/run_files.py.
 """
 
 import os

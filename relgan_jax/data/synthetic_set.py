@@ -17,7 +17,7 @@ x_t and its ground truth x_tg can differ.
       [--num_identities=64 --seed=0 --size=112 --num_folds=10 \
        --contact_sheet=synthetic.png] [--overwrite]
 
-Folds are subject-independent (`relgan_jax.folds.assign_folds`) and stored in
+Folds are subject-independent (`relgan_jax.data.folds.assign_folds`) and stored in
 the manifest. A folder that already holds a prepared set is replaced only
 with --overwrite; arguments that cannot work (more folds than people, ...)
 are refused before anything is rendered, in one line
@@ -39,10 +39,10 @@ from PIL import Image
 from PIL import ImageDraw
 
 from relgan_jax import cli
-from relgan_jax import records
-from relgan_jax import records_writer
-from relgan_jax import synthetic_drawing
-from relgan_jax import synthetic_people
+from relgan_jax.data import records
+from relgan_jax.data import records_writer
+from relgan_jax.data import synthetic_drawing
+from relgan_jax.data import synthetic_people
 
 EXPRESSION_CLASSES = synthetic_people.EXPRESSION_CLASSES
 NEUTRAL = EXPRESSION_CLASSES.index('neutral')
@@ -204,7 +204,7 @@ def generate(out_dir: str, *, num_identities: int = 64, seed: int = 0,
   else:
     # 'spawn': safe even when the caller has already started JAX's threads.
     # Pickle the worker function by its importable name, also under `-m`.
-    from relgan_jax import synthetic_set  # pylint: disable=import-outside-toplevel,import-self
+    from relgan_jax.data import synthetic_set  # pylint: disable=import-outside-toplevel,import-self
     with multiprocessing.get_context('spawn').Pool(workers) as pool:
       manifest = records_writer.write_prepared_dataset(
           out_dir, examples(pool.imap(synthetic_set._render_identity, jobs)),  # pylint: disable=protected-access

@@ -4,7 +4,7 @@ A photo becomes what REL-GAN's encoders (Ges, the expression encoder giving
 f_e; Get, the identity encoder) were trained on in two steps:
 
   1. detect the face, find the eye centres and warp them onto the prep's eye
-     template in a stored_size crop (`relgan_jax.align`, with the prepared
+     template in a stored_size crop (`relgan_jax.data.align`, with the prepared
      manifest's settings); or, for images that are already aligned faces,
      take the centre square resized to stored_size (`align.resize_only`);
   2. resize to round(image_size * margin_ratio) and take the centre
@@ -23,8 +23,8 @@ from typing import Any, Optional
 from absl import logging
 import numpy as np
 
-from relgan_jax import align as align_lib
-from relgan_jax import augment
+from relgan_jax.data import align as align_lib
+from relgan_jax.data import augment
 
 
 @dataclasses.dataclass(frozen=True)

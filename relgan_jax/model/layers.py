@@ -5,13 +5,13 @@ Every convolution of the networks (DESIGN.md §2) is a 3x3, stride-1,
 SAME-padded NHWC convolution with bias (`flax.linen.Conv`), the decoder's
 preceded by a nearest 2x upsampling (`UpsampleConv`); the trunks pool 2x2 by
 averaging (`avg_pool_2x2`) and normalise with GroupNorm (`flax.linen.GroupNorm`)
-by default. The networks (relgan_jax/models.py) take these types as one
+by default. The networks (relgan_jax/model/models.py) take these types as one
 injected `Ops`, as flax's own examples take `conv: ModuleDef = nn.Conv`:
 
   PLAIN            the layers above: what the paper describes, and what runs
                    on GPU and TPU (cuDNN and the TPU emitters need no help).
   cpu_layers.OPS   the same functions with the same parameters, formulated for
-                   XLA:CPU (relgan_jax/cpu_layers.py): several times faster
+                   XLA:CPU (relgan_jax/model/cpu_layers.py): several times faster
                    weight gradients, sub-pixel up-convolutions, fused pooling,
                    one-pass GroupNorm.
 

@@ -52,11 +52,11 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from relgan_jax import baseline as baseline_lib
-from relgan_jax import input_pipeline
-from relgan_jax import models
-from relgan_jax import reenactment
-from relgan_jax import stage2
+from relgan_jax.data import input_pipeline
+from relgan_jax.evaluation import baseline as baseline_lib
+from relgan_jax.evaluation import stage2
+from relgan_jax.model import models
+from relgan_jax.stage1 import reenactment
 
 FEATURE_SETS = ('relgan', 'baseline', 'untrained_ges')
 COARSE_SIDE = 16  # Side of the coarse-pixel identity space.

@@ -32,8 +32,8 @@ from typing import Any, Iterator, Sequence
 import grain
 import numpy as np
 
-from relgan_jax import augment
-from relgan_jax import pairs
+from relgan_jax.data import augment
+from relgan_jax.data import pairs
 
 identity_map = pairs.identity_map
 

@@ -5,7 +5,7 @@ Paper names: `Ges` is the expression encoder trained in stage 1 and frozen here;
 `f(e) = Ges(x)` (`f_e`) is its 30-d expression code; `Get`/`Gde` (identity
 encoder, decoder) are not used in stage 2.
 
-- `extract_features` / `augmented_features` (relgan_jax/features.py,
+- `extract_features` / `augmented_features` (relgan_jax/evaluation/features.py,
   importable from here): f(e) of a split's centre crops (or five-crop
   means), and of config.stage2.mlp_augment_views augmented views of every
   training record (the baseline's augmentation: crop place, rotation, flip),
@@ -14,13 +14,13 @@ encoder, decoder) are not used in stage 2.
 - `train_mlp` / `fit_mlp`: the MLP of DESIGN §2 on f(e)
   (config.stage2.mlp_*, Adam, dropout), features standardised with the
   training set's mean/std.
-- the paper's "CNN (baseline)" (relgan_jax/baseline.py): the Ges trunk + one
+- the paper's "CNN (baseline)" (relgan_jax/evaluation/baseline.py): the Ges trunk + one
   Dense to Ne, trained end to end with cross-entropy on augmented single
   images (config.stage2.baseline_*).
 - `run_fold`: the MLP and the baseline for one fold, returning the fold's
   result dict; what the disentanglement measures need (features, the trained
   baseline) is handed back through its `handoff` dict
-  (`relgan_jax.disentanglement`, which also holds the identity-leakage probe).
+  (`relgan_jax.evaluation.disentanglement`, which also holds the identity-leakage probe).
 """
 
 import dataclasses
@@ -35,13 +35,13 @@ import ml_collections
 import numpy as np
 import optax
 
-from relgan_jax import baseline
-from relgan_jax import features
-from relgan_jax import models
-from relgan_jax import run_files
+from relgan_jax.evaluation import baseline
+from relgan_jax.evaluation import features
+from relgan_jax.evaluation import run_files
+from relgan_jax.model import models
 
 
-# f(e) extraction lives in relgan_jax/features.py; its names stay importable
+# f(e) extraction lives in relgan_jax/evaluation/features.py; its names stay importable
 # from here, where the notebook and older code look for them.
 Features = features.Features
 ges_encoder_fn = features.ges_encoder_fn
@@ -147,7 +147,7 @@ def fit_mlp(f: np.ndarray, labels: np.ndarray, num_classes: int,
             config: ml_collections.ConfigDict, *, seed: int) -> Classifier:
   """The stage-2 MLP (config.stage2.mlp_*) trained on any feature array
   (`train_mlp` is REL-GAN's; the untrained-Ges reference of
-  relgan_jax/disentanglement.py is trained here the same way)."""
+  relgan_jax/evaluation/disentanglement.py is trained here the same way)."""
   return train_classifier(build_mlp(config, num_classes), f, labels,
                           epochs=config.stage2.mlp_epochs,
                           batch_size=config.stage2.mlp_batch_size,

@@ -212,3 +212,17 @@ def check_processes_agree(fingerprint_hex: str, what: str) -> None:
     raise RuntimeError(
         f'The processes hold different {what} (fingerprints '
         f'{[bytes(f).hex()[:12] for f in everyone]}): the replicas diverged.')
+
+
+def is_primary() -> bool:
+  """Process 0: the one that writes shared files (per-fold results, the
+  report, a generated data set) in a multi-process run."""
+  return jax.process_index() == 0
+
+
+def sync(name: str) -> None:
+  """Waits for every process at the barrier `name` (no-op with one)."""
+  if jax.process_count() > 1:
+    # pylint: disable-next=g-import-not-at-top
+    from jax.experimental import multihost_utils
+    multihost_utils.sync_global_devices(name)

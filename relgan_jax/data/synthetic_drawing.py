@@ -1,6 +1,6 @@
 """Procedural cartoon faces: identity as a strong nuisance, expression as a subtle cue.
 
-Used by `relgan_jax.synthetic_set`. A face is drawn with Pillow polygons in
+Used by `relgan_jax.data.synthetic_set`. A face is drawn with Pillow polygons in
 normalised coordinates ([0, 1]^2, x right, y down) on a 3x super-sampled canvas,
 then reduced to the stored size. Everything that makes a person (face shape,
 skin, hair, eyes, nose, brows, glasses, beard, background, clothes) comes from
@@ -27,8 +27,8 @@ import numpy as np
 from PIL import Image
 from PIL import ImageDraw
 
-from relgan_jax import align
-from relgan_jax import synthetic_people
+from relgan_jax.data import align
+from relgan_jax.data import synthetic_people
 
 # Where the drawing puts the eye centres before alignment (normalised units):
 # (0.5 +- eye_sep + yaw, EYE_Y).

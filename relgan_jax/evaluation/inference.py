@@ -6,7 +6,7 @@ the decoder; G = Gde(Ges(x_s), Get(x_t)) draws the person of the target face
 x_t with the expression of the source face x_s. The stage-2 MLP classifies
 expressions from the standardised f_e.
 
-The trained parts are found and read by relgan_jax/run_files.py (the run
+The trained parts are found and read by relgan_jax/evaluation/run_files.py (the run
 folder's layout, the saved Ges and MLP); this module wraps them for use.
 
 `load_expression_model` (Ges + MLP) and `load_reenactor` (G) accept a protocol
@@ -24,13 +24,13 @@ import jax
 import ml_collections
 import numpy as np
 
-from relgan_jax import checkpointing
-from relgan_jax import faces as faces_lib
-from relgan_jax import gan_steps
-from relgan_jax import input_pipeline
-from relgan_jax import models
-from relgan_jax import reenactment
-from relgan_jax import run_files
+from relgan_jax.data import faces as faces_lib
+from relgan_jax.data import input_pipeline
+from relgan_jax.evaluation import run_files
+from relgan_jax.model import models
+from relgan_jax.stage1 import checkpointing
+from relgan_jax.stage1 import gan_steps
+from relgan_jax.stage1 import reenactment
 
 
 

@@ -23,8 +23,8 @@ import jax
 import ml_collections
 import numpy as np
 
-from relgan_jax import augment
-from relgan_jax import input_pipeline
+from relgan_jax.data import augment
+from relgan_jax.data import input_pipeline
 
 _VIEW_STREAM = 1  # augmented_features' streams differ from the baseline's.
 

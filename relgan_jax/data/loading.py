@@ -1,0 +1,179 @@
+"""A run's prepared sets: where they are, opening them (decoded faces kept in
+memory when they fit), generating the synthetic set on first use, and the
+protocol's record selection (DESIGN §5): stage-1-only records and low
+intensities left out, folds checked subject-independent.
+"""
+
+import os
+
+from absl import logging
+import ml_collections
+import numpy as np
+
+from relgan_jax import cli
+from relgan_jax.data import folds as folds_lib
+from relgan_jax.data import records
+from relgan_jax.data import synthetic_set
+
+# The data_prep command that makes each dataset's prepared records.
+_PREP_HINTS = {
+    'synthetic': 'python -m data_prep.synthetic --out_dir={dir}',
+    'ckplus': 'python -m data_prep.prepare --dataset=ckplus --raw_dir=RAW '
+              '--out_dir={dir}',
+    'oulu_casia': 'python -m data_prep.prepare --dataset=oulu_casia '
+                  '--raw_dir=RAW --out_dir={dir}',
+    'bu3dfe': 'python -m data_prep.prepare --dataset=bu3dfe --raw_dir=RAW '
+              '--out_dir={dir}',
+    'bu4dfe': 'python -m data_prep.prepare --dataset=bu4dfe --raw_dir=RAW '
+              '--out_dir={dir}',
+    'sfew': 'python -m data_prep.prepare --dataset=sfew --raw_dir=RAW '
+            '--out_dir={dir}',
+}
+
+
+def data_dir_for(config: ml_collections.ConfigDict, workdir: str) -> str:
+  """config.data.dir, or workdir/data when it is empty."""
+  return config.data.dir or os.path.join(workdir, 'data')
+
+
+def generate_synthetic(config: ml_collections.ConfigDict, data_dir: str,
+                        **people) -> None:
+  """synthetic_set.generate with the run's seed, folds and stored size
+  (round(image_size * margin_ratio)); `people`: num_identities[,
+  first_identity]."""
+  try:
+    synthetic_set.generate(
+        data_dir, **people, num_folds=config.protocol.num_folds,
+        seed=config.seed,
+        size=round(config.model.image_size * config.augment.margin_ratio))
+  except synthetic_set.ArgumentError as e:  # E.g. more folds than people.
+    raise cli.ConfigError(
+        f'cannot generate the synthetic set in {data_dir} with this config '
+        f'(data.synthetic_identities, protocol.num_folds, ...): {e}') from e
+
+
+def _check_generation_target(data_dir: str) -> None:
+  """Refuses to generate into a file, or into a folder that holds files of
+  its own (a mistyped config.data.dir); an interrupted generation's
+  leftovers (shards, no manifest) may be replaced."""
+  if not os.path.exists(data_dir):
+    return
+  if not os.path.isdir(data_dir):
+    raise cli.ConfigError(
+        f'config.data.dir {data_dir} is a file, not a prepared-data folder.')
+  foreign = sorted(n for n in os.listdir(data_dir)
+                   if not (n.startswith('records-') or n == records.REPORT
+                           or n.endswith('.tmp')))
+  if foreign:
+    raise cli.ConfigError(
+        f'config.data.dir {data_dir} holds no prepared data (no '
+        f'{records.MANIFEST}) but other files (e.g. {foreign[0]}); is it '
+        'mistyped? The synthetic set is generated only into a new or empty '
+        'folder.')
+
+
+def load_dataset(config: ml_collections.ConfigDict, workdir: str, *,
+                 check_folds: bool = True) -> records.PreparedDataset:
+  """Opens the prepared data, generating the synthetic set if asked to.
+
+  Raises:
+    FileNotFoundError: no manifest.json and nothing may generate it; the
+      message names the expected path and the data_prep command.
+    cli.ConfigError: the manifest's fold count differs from
+      config.protocol.num_folds (only with check_folds: stage 1 alone,
+      --mode=train_gan, does not use folds).
+  """
+  data_dir = data_dir_for(config, workdir)
+  manifest = os.path.join(data_dir, 'manifest.json')
+  if not os.path.exists(manifest):
+    if config.data.generate_if_missing and config.data.name == 'synthetic':
+      _check_generation_target(data_dir)
+      logging.warning('No prepared data in %s (config.data.dir=%r): '
+                      'generating the synthetic face set there '
+                      '(config.data.generate_if_missing).',
+                      os.path.abspath(data_dir), config.data.dir)
+      generate_synthetic(config, data_dir,
+                          num_identities=config.data.synthetic_identities)
+    else:
+      hint = _PREP_HINTS.get(config.data.name,
+                             'python -m data_prep.prepare ... --out_dir={dir}')
+      raise FileNotFoundError(
+          f'No prepared data: expected {manifest} (config.data.dir='
+          f'{config.data.dir!r}, config.data.name={config.data.name!r}). '
+          f'Make it with: {hint.format(dir=data_dir)}')
+  dataset = open_prepared(data_dir, config)
+  num_folds = int(dataset.manifest['num_folds'])
+  if check_folds and num_folds != config.protocol.num_folds:
+    raise cli.ConfigError(
+        f'{manifest} has num_folds={num_folds} but config.protocol.num_folds='
+        f'{config.protocol.num_folds}; set --config.protocol.num_folds='
+        f'{num_folds} or re-prepare the data.')
+  return dataset
+
+
+def wants_synthetic_pretraining(config: ml_collections.ConfigDict) -> bool:
+  """The synthetic set asks for a generated pre-training population
+  (data.synthetic_pretrain_identities > 0). The other way to have a
+  pre-training set is protocol.pretrain_data_dir."""
+  return (config.data.name == 'synthetic'
+          and config.data.synthetic_pretrain_identities > 0)
+
+
+def pretrain_data_dir(config: ml_collections.ConfigDict,
+                      workdir: str) -> str:
+  """The stage-1 pre-training set's folder, or '' when there is none.
+
+  config.protocol.pretrain_data_dir, else (synthetic data with
+  data.synthetic_pretrain_identities > 0) <data dir>_pretrain.
+  """
+  if config.protocol.pretrain_data_dir:
+    return config.protocol.pretrain_data_dir
+  if wants_synthetic_pretraining(config):  # The synthetic one.
+    return data_dir_for(config, workdir).rstrip('/\\') + '_pretrain'
+  return ''
+
+
+def open_prepared(data_dir: str, config) -> records.PreparedDataset:
+  """The prepared set in `data_dir`, its decoded faces kept in memory when
+  they fit in config.data.keep_decoded_mib."""
+  dataset = records.PreparedDataset(data_dir)
+  mib = config.data.keep_decoded_mib
+  kept = dataset.keep_decoded(int(mib) * 2**20)
+  logging.info('%s: %d faces, %.0f MiB decoded: %s.', data_dir, len(dataset),
+               dataset.decoded_bytes() / 2**20,
+               'kept in memory once read' if kept else
+               f'read from the shards each time (data.keep_decoded_mib={mib})')
+  return dataset
+
+
+def select_records(dataset, indices: np.ndarray,
+                   config: ml_collections.ConfigDict) -> np.ndarray:
+  """`indices` without stage-1-only records and without the records below
+  config.data.min_intensity: the protocol's train / test records.
+
+  Stage-1-only records (x_t only, e.g. CK+'s neutral first frames) are in no
+  class, test set or stage-2 set; stage 1 finds the training people's own
+  ones in the dataset itself (`pairs.stage1_records`). Records with intensity
+  0 (neutral faces) or without an intensity (< 0) are always kept.
+  """
+  indices = folds_lib.without_stage1_only(dataset, indices)
+  min_intensity = int(config.data.min_intensity)
+  values = getattr(dataset, 'intensities', None)
+  if min_intensity <= 0 or values is None:
+    return indices
+  values = np.asarray(values)[indices]
+  return indices[(values <= 0) | (values >= min_intensity)]
+
+
+def check_subject_independent(dataset, train_idx: np.ndarray,
+                              test_idx: np.ndarray, fold: int) -> None:
+  """Raises if a test subject (or identity) also appears in training."""
+  subjects = np.asarray(dataset.subjects)
+  shared = set(subjects[train_idx]) & set(subjects[test_idx])
+  ids = np.asarray(dataset.identities)
+  shared_ids = (set(ids[train_idx]) & set(ids[test_idx])) - {-1}
+  if shared or shared_ids or len(test_idx) == 0:
+    raise ValueError(
+        f'fold {fold} is not subject-independent or has no test records: '
+        f'shared subjects {sorted(shared)[:5]}, shared identities '
+        f'{sorted(shared_ids)[:5]}, {len(test_idx)} test records.')
