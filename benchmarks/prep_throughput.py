@@ -1,6 +1,6 @@
 r"""Throughput of data_prep.prepare on fake trees in each dataset's layout.
 
-  python benchmarks/prep_throughput.py --out=/tmp/prep_bench --workers=2
+  python -m benchmarks.prep_throughput --out=/tmp/prep_bench --workers=2
 
 (with the package installed, `pip install -e '.[test]'`, or PYTHONPATH=.)
 
@@ -16,7 +16,6 @@ crops from every dataset is written to OUT/contact_sheet.png and the figures to
 OUT/throughput.json.
 """
 
-import argparse
 import json
 import os
 import resource
@@ -24,17 +23,29 @@ import shutil
 import sys
 import time
 
+from absl import flags
 import numpy as np
 from PIL import Image
 
 from data_prep import prepare
 from data_prep.readers import ReaderOptions
+from relgan_jax import cli
 from relgan_jax.data import records
 
 # The raw-layout fixtures are test code (tests/fake_layouts.py), not shipped.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))), 'tests'))
 import fake_layouts as fl  # noqa: E402  pylint: disable=g-import-not-at-top
+
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string('out', '/tmp/prep_bench', 'Folder for the fixture trees, '
+                    'the prepared sets and the figures (made by this script; '
+                    'a folder that it did not make is refused).')
+flags.DEFINE_integer('workers', 2, 'Preparation worker processes.')
+flags.DEFINE_integer('images', 48, 'Protocol images per dataset.')
+
+_MARK = 'prep_throughput.json'  # Marks a folder this script made.
 
 
 def _cpu_seconds() -> float:
@@ -77,14 +88,17 @@ def build_trees(root: str, n: int) -> dict[str, str]:
   return raw
 
 
-def main():
-  p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-  p.add_argument('--out', default='/tmp/prep_bench')
-  p.add_argument('--workers', type=int, default=2)
-  p.add_argument('--images', type=int, default=48,
-                 help='protocol images per dataset')
-  args = p.parse_args()
-  shutil.rmtree(args.out, ignore_errors=True)
+def main(argv):
+  del argv
+  args = FLAGS
+  if os.path.exists(args.out) and os.listdir(args.out) and not (
+      os.path.exists(os.path.join(args.out, _MARK))):
+    raise cli.UsageError(f'--out={args.out} holds files this benchmark did '
+                         'not make; give a new or empty folder.')
+  shutil.rmtree(args.out, ignore_errors=True)  # An earlier run of this script.
+  os.makedirs(args.out)
+  with open(os.path.join(args.out, _MARK), 'w') as f:
+    json.dump({'made_by': 'benchmarks/prep_throughput.py'}, f)
   raw = build_trees(args.out, args.images)
   results, sheet = {}, []
   for dataset, raw_dir in raw.items():
@@ -120,4 +134,4 @@ def main():
 
 
 if __name__ == '__main__':
-  main()
+  cli.absl_run('benchmarks.prep_throughput', main)

@@ -34,13 +34,14 @@ OUT/prep_report.json lists counts per class / subject / split and every input
 not used, with its path and reason; a summary line is printed.
 """
 
-import argparse
 import json
 import os
 import re
 import shutil
 import sys
 from typing import Any, Sequence
+
+from absl import flags
 
 from data_prep import prep_report
 from data_prep import prep_state
@@ -318,66 +319,69 @@ def _sort_results(items: Sequence[base.Item], meta: Sequence[dict[str, Any]]
 # ------------------------------------------------------------------------------
 
 
-def _floats(text: str) -> tuple[float, ...]:
-  return tuple(float(v) for v in text.split(','))
+# The command's flags (absl, as main's; its own FlagValues: see cli.parse_flags).
+FLAGS = flags.FlagValues()
+_define = dict(flag_values=FLAGS)
+flags.DEFINE_enum('dataset', None, sorted(readers.READERS), 'The dataset.',
+                  **_define)
+flags.DEFINE_string('raw_dir', None, 'Raw dataset folder (only read).',
+                    **_define)
+flags.DEFINE_string('out_dir', None, 'Prepared-data folder.', **_define)
+flags.DEFINE_integer('workers', 2, 'Worker processes for decoding and '
+                     'detection.', **_define)
+flags.DEFINE_boolean('align', None, 'Detect and align faces (default: yes, '
+                     'except image_folder).', **_define)
+flags.DEFINE_boolean('no_align', False, 'The data is already aligned: centre '
+                     'square crop + resize (= --noalign).', **_define)
+flags.DEFINE_integer('num_folds', None, 'Subject-independent folds (default '
+                     '10; SFEW: 1 = Val).', **_define)
+flags.DEFINE_integer('seed', 0, 'Fold assignment seed.', **_define)
+flags.DEFINE_integer('stored_size', 112, 'Side of the stored square faces.',
+                     **_define)
+flags.DEFINE_enum('landmarks', '68', ['68', '5'], 'dlib landmark model.',
+                  **_define)
+flags.DEFINE_list('eye_template',
+                  [str(v) for v in align_lib.DEFAULT_EYE_TEMPLATE],
+                  'Left-eye centre x,y as fractions of the crop (right eye '
+                  'mirrored).', **_define)
+flags.DEFINE_integer('detect_max_side', 640, 'Detect faces on a copy '
+                     'downscaled to this longer side.', **_define)
+flags.DEFINE_integer('frames_per_sequence', 3, 'CK+ / Oulu-CASIA: last N '
+                     'frames of each sequence.', **_define)
+flags.DEFINE_boolean('no_neutral_first_frames', False, "CK+ / Oulu-CASIA: do "
+                     "not keep each sequence's first (neutral) frame as a "
+                     'stage-1-only x_t record.', **_define)
+flags.DEFINE_integer('frame_stride', 1, 'BU-4DFE: use every k-th frame.',
+                     **_define)
+flags.DEFINE_boolean('include_neutral', False, 'BU-3DFE: add the neutral '
+                     'image as a 7th class.', **_define)
+flags.DEFINE_string('subject_regex', None, 'image_folder: regex searched in '
+                    "each file name (see --subject_regex_on); group 'subject' "
+                    '(or group 1, else the whole match) is the subject id.',
+                    **_define)
+flags.DEFINE_enum('subject_regex_on', 'name', ['name', 'path'],
+                  'image_folder: search --subject_regex in the file name or '
+                  "in the path relative to --raw_dir (e.g. '^(S\\d+)/' for "
+                  'one folder per subject).', **_define)
+flags.DEFINE_list('classes', None, 'image_folder: class folders, in label '
+                  'order (default: sorted sub-folders).', **_define)
+flags.DEFINE_integer('records_per_shard', 1000, 'Records per shard file.',
+                     **_define)
+flags.DEFINE_boolean('overwrite', False, 'Replace a prepared folder made with '
+                     'other settings or from an earlier state of the raw '
+                     'tree.', **_define)
+flags.DEFINE_boolean('no_progress', False, 'No progress bar.', **_define)
 
 
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-  p = cli.ArgumentParser(
-      prog='python -m data_prep.prepare',
-      description=__doc__.split('\n\n')[0].strip(),
-      formatter_class=argparse.RawDescriptionHelpFormatter)
-  p.add_argument('--dataset', required=True, choices=sorted(readers.READERS))
-  p.add_argument('--raw_dir', required=True,
-                 help='raw dataset folder (only read)')
-  p.add_argument('--out_dir', required=True, help='prepared-data folder')
-  p.add_argument('--workers', type=int, default=2,
-                 help='worker processes for decoding and detection')
-  p.add_argument('--align', dest='align', action='store_true', default=None,
-                 help='detect and align faces (default except image_folder)')
-  p.add_argument('--no_align', dest='align', action='store_false',
-                 help='data is already aligned: centre square crop + resize')
-  p.add_argument('--num_folds', type=int, default=None,
-                 help='subject-independent folds (default 10; SFEW: 1 = Val)')
-  p.add_argument('--seed', type=int, default=0, help='fold assignment seed')
-  p.add_argument('--stored_size', type=int, default=112,
-                 help='side of the stored square faces')
-  p.add_argument('--landmarks', type=int, default=68, choices=(68, 5),
-                 help='dlib landmark model')
-  p.add_argument('--eye_template', type=_floats,
-                 default=align_lib.DEFAULT_EYE_TEMPLATE,
-                 help='left-eye centre x,y as fractions of the crop '
-                 '(right eye mirrored)')
-  p.add_argument('--detect_max_side', type=int, default=640,
-                 help='detect faces on a copy downscaled to this longer side')
-  p.add_argument('--frames_per_sequence', type=int, default=3,
-                 help='CK+ / Oulu-CASIA: last N frames of each sequence')
-  p.add_argument('--no_neutral_first_frames', dest='neutral_first_frames',
-                 action='store_false',
-                 help='CK+ / Oulu-CASIA: do not keep each sequence\'s first '
-                 '(neutral) frame as a stage-1-only x_t record')
-  p.add_argument('--frame_stride', type=int, default=1,
-                 help='BU-4DFE: use every k-th frame')
-  p.add_argument('--include_neutral', action='store_true',
-                 help='BU-3DFE: add the neutral image as a 7th class')
-  p.add_argument('--subject_regex', default=None,
-                 help="image_folder: regex searched in each file name (see "
-                 "--subject_regex_on); group 'subject' (or group 1, else the "
-                 "whole match) is the subject id")
-  p.add_argument('--subject_regex_on', default='name',
-                 choices=('name', 'path'),
-                 help='image_folder: search --subject_regex in the file name '
-                 '(default) or in the path relative to --raw_dir (e.g. '
-                 "'^(S\\d+)/' for one folder per subject)")
-  p.add_argument('--classes', default=None,
-                 help='image_folder: comma-separated class folders, in label '
-                 'order (default: sorted sub-folders)')
-  p.add_argument('--records_per_shard', type=int, default=1000)
-  p.add_argument('--overwrite', action='store_true',
-                 help='replace a prepared folder made with other settings or '
-                 'from an earlier state of the raw tree')
-  p.add_argument('--no_progress', action='store_true', help='no progress bar')
-  return p.parse_args(argv)
+def _eye_template(values: Sequence[str]) -> tuple[float, float]:
+  try:
+    template = tuple(float(v) for v in values)
+  except ValueError:
+    template = ()
+  if len(template) != 2:
+    raise cli.UsageError(f'--eye_template={",".join(values)}: give x,y '
+                         '(fractions of the crop), e.g. 0.35,0.4.')
+  return template
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -389,7 +393,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> None:
-  args = parse_args(argv)
+  cli.parse_flags(PROG, FLAGS, argv,
+                  required=['dataset', 'raw_dir', 'out_dir'])
+  args = FLAGS
   if args.subject_regex is not None:
     try:
       re.compile(args.subject_regex)
@@ -398,15 +404,16 @@ def _main(argv: Sequence[str] | None) -> None:
                            f'a regular expression: {e}') from e
   options = base.ReaderOptions(
       frames_per_sequence=args.frames_per_sequence,
-      neutral_first_frames=args.neutral_first_frames,
+      neutral_first_frames=not args.no_neutral_first_frames,
       frame_stride=args.frame_stride, include_neutral=args.include_neutral,
       subject_regex=args.subject_regex,
       subject_regex_on=args.subject_regex_on,
-      classes=tuple(args.classes.split(',')) if args.classes else None)
+      classes=tuple(args.classes) if args.classes else None)
   prepare(args.dataset, args.raw_dir, args.out_dir, workers=args.workers,
-          align=args.align, num_folds=args.num_folds, seed=args.seed,
-          stored_size=args.stored_size, landmarks=args.landmarks,
-          eye_template=args.eye_template,
+          align=False if args.no_align else args.align,
+          num_folds=args.num_folds, seed=args.seed,
+          stored_size=args.stored_size, landmarks=int(args.landmarks),
+          eye_template=_eye_template(args.eye_template),
           detect_max_side=args.detect_max_side, options=options,
           records_per_shard=args.records_per_shard, overwrite=args.overwrite,
           progress=not args.no_progress)

@@ -16,10 +16,11 @@ data_prep.prepare, data_prep.synthetic, and the benchmarks/ scripts
 (`absl_run`).
 """
 
-import argparse
 import os
 import sys
-from typing import Any, Callable, NoReturn, Sequence, Type
+from typing import Any, Callable, NoReturn, Optional, Sequence, Type
+
+from absl import flags
 
 USAGE = 2  # The command line cannot be used as given.
 RUNTIME = 1  # Something found after parsing is wrong.
@@ -93,12 +94,53 @@ def run(prog: str, body: Callable[[], Any], *,
     return getattr(e, 'exit_code', RUNTIME)
 
 
-class ArgumentParser(argparse.ArgumentParser):
-  """argparse whose usage errors raise UsageError (one line, status 2 via
-  `run`) instead of printing the usage block."""
+HELP = ('-h', '--help', '--helpshort', '--helpfull')
 
-  def error(self, message: str) -> NoReturn:
-    raise UsageError(f'{message} (see --help)')
+
+def parse_flags(prog: str, flag_values: flags.FlagValues,
+                argv: Optional[Sequence[str]], *, required: Sequence[str] = (),
+                positional: str = '') -> list[str]:
+  """Parses a command's absl flags (as main's), one line on error.
+
+  Each command defines its flags on its own `flag_values` (not absl's global
+  FLAGS), so that several commands -- and main's flags -- can be imported and
+  run in one process (tests, notebooks); every call starts from the defaults.
+
+  Args:
+    prog: the command (`python -m <prog>` in the usage line).
+    flag_values: the command's flags.
+    argv: the arguments after the program name (None: sys.argv[1:]).
+    required: flags that must be given.
+    positional: how the usage line names positional arguments; '' = none
+      allowed.
+
+  Returns:
+    The positional arguments.
+
+  Raises:
+    UsageError: unknown flag, bad value, missing required flag, unexpected
+      arguments. --help prints the flags and exits with status 0.
+  """
+  argv = list(sys.argv[1:] if argv is None else argv)
+  if any(a in HELP for a in argv):
+    print(f'usage: python -m {prog} [--flag=value ...] {positional}'.rstrip()
+          + '\n\n' + flag_values.get_help())
+    raise SystemExit(0)
+  flag_values.unparse_flags()
+  try:
+    rest = flag_values([prog] + argv)[1:]
+  except flags.Error as e:
+    raise UsageError(f'{e} (see --help)') from None
+  missing = [f'--{name}' for name in required
+             if flag_values[name].value is None]
+  if missing:
+    raise UsageError(f'{", ".join(missing)} '
+                     f'{"is" if len(missing) == 1 else "are"} required '
+                     '(see --help).')
+  if rest and not positional:
+    raise UsageError(f'unexpected arguments {rest}: every setting is a '
+                     '--flag (see --help).')
+  return rest
 
 
 def absl_flags_parser(prog: str) -> Callable[[Sequence[str]], list[str]]:
@@ -106,7 +148,6 @@ def absl_flags_parser(prog: str) -> Callable[[Sequence[str]], list[str]]:
   flag, bad value) and leftover arguments are one line, status 2."""
 
   def parse(argv: Sequence[str]) -> list[str]:
-    from absl import flags  # pylint: disable=g-import-not-at-top
     try:
       rest = flags.FLAGS(list(argv))
     except flags.Error as e:

@@ -30,12 +30,12 @@ file) is one line `relgan_jax.predict: error: ...` and status 2; a workdir
 without a trained model is one such line and status 1 (relgan_jax/cli.py).
 """
 
-import argparse
 import json
 import os
 import sys
 from typing import Any, Optional, Sequence
 
+from absl import flags
 import numpy as np
 from PIL import Image
 
@@ -45,6 +45,18 @@ from relgan_jax.evaluation import inference
 
 NO_FACE = 'no face found'
 PROG = 'relgan_jax.predict'
+
+# The command's flags (absl, as main's; its own FlagValues: see cli.parse_flags).
+FLAGS = flags.FlagValues()
+flags.DEFINE_string('workdir', None, 'A protocol workdir (or one of its '
+                    'fold_k folders).', flag_values=FLAGS)
+flags.DEFINE_integer('fold', None, "Which fold's model (default: the first "
+                     'finished one).', flag_values=FLAGS)
+flags.DEFINE_boolean('json', False, 'Print JSON.', flag_values=FLAGS)
+flags.DEFINE_string('save_crops', '', 'Save the aligned faces (PNG) in this '
+                    'folder.', flag_values=FLAGS)
+flags.DEFINE_boolean('no_align', False, 'The images are already aligned '
+                     'faces: no detection.', flag_values=FLAGS)
 
 
 def _crop_name(path: str, face: int, used: set[str]) -> str:
@@ -126,23 +138,6 @@ def format_table(results: Sequence[dict[str, Any]],
   return '\n'.join(lines)
 
 
-def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-  p = cli.ArgumentParser(
-      prog='python -m relgan_jax.predict',
-      description='Expression probabilities of the faces in photos.')
-  p.add_argument('--workdir', required=True,
-                 help='A protocol workdir (or one of its fold_k folders).')
-  p.add_argument('--fold', type=int, default=None,
-                 help='Which fold\'s model (default: the first finished one).')
-  p.add_argument('--json', action='store_true', help='Print JSON.')
-  p.add_argument('--save_crops', default='',
-                 help='Save the aligned faces (PNG) in this folder.')
-  p.add_argument('--no_align', action='store_true',
-                 help='The images are already aligned faces: no detection.')
-  p.add_argument('images', nargs='+', help='Image files.')
-  return p.parse_args(argv)
-
-
 def main(argv: Optional[Sequence[str]] = None) -> int:
   """The command; a user error is one line `relgan_jax.predict: error: ...`
   on stderr and status 2 (command line) or 1 (workdir, model files)."""
@@ -151,12 +146,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 def _main(argv: Optional[Sequence[str]]) -> int:
-  args = parse_args(argv)
+  images = cli.parse_flags(PROG, FLAGS, argv, required=['workdir'],
+                           positional='IMAGE [IMAGE ...]')
+  if not images:
+    raise cli.UsageError('no image given: python -m relgan_jax.predict '
+                         '--workdir=RUN IMAGE [IMAGE ...]')
+  args = FLAGS
   if args.save_crops and os.path.exists(args.save_crops) and not (
       os.path.isdir(args.save_crops)):
     raise cli.UsageError(f'--save_crops={args.save_crops} is a file; give a '
                          'folder (it is created if missing).')
-  missing = [p for p in args.images if not os.path.exists(p)]
+  missing = [p for p in images if not os.path.exists(p)]
   if missing:
     raise cli.UsageError(
         f'no such image file{"s" if len(missing) > 1 else ""}: '
@@ -166,7 +166,7 @@ def _main(argv: Optional[Sequence[str]]) -> int:
                         'protocol workdir or one of its fold_k folders).')
   model = inference.load_expression_model(args.workdir, args.fold)
   finder = faces.FaceFinder(model.preprocessing, align=not args.no_align)
-  results = predict_photos(model, finder, args.images,
+  results = predict_photos(model, finder, images,
                            save_crops=args.save_crops or None)
   if args.json:
     doc = {'model': {'folder': model.folder,

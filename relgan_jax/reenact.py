@@ -22,11 +22,11 @@ faces already). Photos without a face are reported and left out; with no
 usable source or target the command fails.
 """
 
-import argparse
 import os
 import sys
 from typing import Any, Optional, Sequence
 
+from absl import flags
 import numpy as np
 from PIL import Image
 
@@ -36,6 +36,22 @@ from relgan_jax.evaluation import inference
 from relgan_jax.stage1 import reenactment
 
 PROG = 'relgan_jax.reenact'
+
+# The command's flags (absl, as main's; its own FlagValues: see cli.parse_flags).
+FLAGS = flags.FlagValues()
+flags.DEFINE_string('workdir', None, 'A protocol workdir, one fold_k folder, '
+                    'or a stage-1 workdir.', flag_values=FLAGS)
+flags.DEFINE_integer('fold', None, "Which fold's G (default: the first with a "
+                     'checkpoint).', flag_values=FLAGS)
+flags.DEFINE_string('source', None, 'Image (or folder of images) giving the '
+                    'expression.', flag_values=FLAGS)
+flags.DEFINE_string('target', None, 'Image (or folder of images) giving the '
+                    'identity.', flag_values=FLAGS)
+flags.DEFINE_string('out', None, 'Output PNG.', flag_values=FLAGS)
+flags.DEFINE_boolean('grid', False, 'Write the labelled grid even for one '
+                     'source and target.', flag_values=FLAGS)
+flags.DEFINE_boolean('no_align', False, 'The images are already aligned '
+                     'faces: no detection.', flag_values=FLAGS)
 
 
 class NoUsableFaceError(ValueError):
@@ -126,27 +142,6 @@ def reenact_paths(reenactor: inference.Reenactor, finder: faces.FaceFinder,
           'skipped': skipped, 'generated': x_bar}
 
 
-def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-  p = cli.ArgumentParser(
-      prog='python -m relgan_jax.reenact',
-      description="Draws the target's person with the source's expression.")
-  p.add_argument('--workdir', required=True,
-                 help='A protocol workdir, one fold_k folder, or a stage-1 '
-                      'workdir.')
-  p.add_argument('--fold', type=int, default=None,
-                 help="Which fold's G (default: the first with a checkpoint).")
-  p.add_argument('--source', required=True,
-                 help='Image (or folder of images) giving the expression.')
-  p.add_argument('--target', required=True,
-                 help='Image (or folder of images) giving the identity.')
-  p.add_argument('--out', required=True, help='Output PNG.')
-  p.add_argument('--grid', action='store_true',
-                 help='Write the labelled grid even for one source and target.')
-  p.add_argument('--no_align', action='store_true',
-                 help='The images are already aligned faces: no detection.')
-  return p.parse_args(argv)
-
-
 def main(argv: Optional[Sequence[str]] = None) -> int:
   """The command; a user error is one line `relgan_jax.reenact: error: ...`
   on stderr and status 2 (command line: a missing --source/--target, --out
@@ -156,7 +151,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 def _main(argv: Optional[Sequence[str]]) -> int:
-  args = parse_args(argv)
+  cli.parse_flags(PROG, FLAGS, argv,
+                  required=['workdir', 'source', 'target', 'out'])
+  args = FLAGS
   try:
     sources, targets = list_images(args.source), list_images(args.target)
   except FileNotFoundError as e:

@@ -279,7 +279,7 @@ def test_prepare_command_line_usage_errors(tmp_path):
   bad = _run_module('data_prep.prepare', '--dataset=nope',
                     f'--raw_dir={tmp_path}', f'--out_dir={tmp_path / "o"}')
   _error_line('data_prep.prepare', bad.returncode, bad.stderr, 2,
-              "invalid choice: 'nope'")
+              '--dataset=nope', 'one of')
 
 
 # --- relgan_jax.main (items 2, 3, 9) ------------------------------------------
@@ -493,6 +493,14 @@ def test_benchmark_command_lines_are_one_line(tmp_path):
                         f'--data_dir={tmp_path / "none"}', env=env)
   _error_line('benchmarks.bench_pipeline', missing.returncode,
               missing.stderr, 1, 'manifest.json not found')
+  mine = tmp_path / 'mine'  # Not made by the benchmark: never deleted.
+  mine.mkdir()
+  (mine / 'notes.txt').write_text('mine')
+  refused = _run_module('benchmarks.prep_throughput', f'--out={mine}',
+                        env=env)
+  _error_line('benchmarks.prep_throughput', refused.returncode,
+              refused.stderr, 2, f'--out={mine}', 'did not make')
+  assert sorted(os.listdir(mine)) == ['notes.txt']
 
 
 @pytest.mark.slow
