@@ -37,6 +37,7 @@ import jax
 import numpy as np
 
 from relgan_jax import cli
+from relgan_jax.evaluation import run_files
 
 LOCK_FILE = 'run.lock'
 CONFIG_FILE = 'run_config.json'
@@ -211,17 +212,6 @@ def _grows(field: str, a: Any, b: Any, old_flat, new_flat) -> bool:
   return a > 0
 
 
-def has_results(workdir: str) -> bool:
-  """The workdir holds something a run trained (so its config binds)."""
-  root = epath.Path(workdir)
-  if not root.is_dir():
-    return False
-  for name in ('checkpoints', 'pretrain', 'report.json'):
-    if (root / name).exists():
-      return True
-  return any(p.name.startswith('fold_') for p in root.iterdir())
-
-
 def _short(value: Any) -> str:
   text = json.dumps(value)
   return text if len(text) <= 40 else text[:37] + '...'
@@ -232,7 +222,7 @@ def check_and_record(workdir: str, config, mode: str) -> None:
   with (ConfigChangedError naming the fields); then records this one."""
   path = epath.Path(workdir) / CONFIG_FILE
   new = {'mode': mode, 'config': _jsonable(config)}
-  if path.exists() and has_results(workdir):
+  if path.exists() and run_files.holds_trained_parts(workdir):
     try:
       old = json.loads(path.read_text())
       old_mode, old_config = old['mode'], old['config']
@@ -256,7 +246,7 @@ def check_and_record(workdir: str, config, mode: str) -> None:
           '--workdir for these settings. Only logging, checkpoint and '
           'data-loading cadence, protocol.folds and a longer '
           'train.num_steps may change on resume.')
-  elif has_results(workdir):
+  elif run_files.holds_trained_parts(workdir):
     logging.info('%s has results but no %s (made before it existed): '
                  'recording this run\'s config.', workdir, CONFIG_FILE)
   _write_record(workdir, new)
@@ -287,7 +277,7 @@ def check_and_record_data(workdir: str, manifest: Mapping[str, Any],
   path = epath.Path(workdir) / CONFIG_FILE
   record = json.loads(path.read_text()) if path.exists() else {}
   digest, old = data_digest(manifest), record.get(DATA_DIGEST)
-  if old and old != digest and has_results(workdir):
+  if old and old != digest and run_files.holds_trained_parts(workdir):
     raise ConfigChangedError(
         f'the prepared data in {data_dir} is not the data {workdir} was '
         f'trained on (records digest {old} -> {digest}: prepared again?). '

@@ -42,6 +42,8 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from relgan_jax.evaluation import run_files  # noqa: E402
+
 REPORT_KEYS = (
     'dataset', 'num_folds', 'class_names', 'relgan', 'baseline',
     'untrained_ges', 'confusion_matrix', 'identity_leakage', 'disentanglement',
@@ -350,7 +352,7 @@ def write_report(workdir: str, fold_results: Sequence[dict[str, Any]], config,
   os.makedirs(workdir, exist_ok=True)
   report = summarize(fold_results, config, dataset_name=dataset_name,
                      class_names=class_names, seconds=seconds)
-  _write_atomic(os.path.join(workdir, 'report.json'),
+  _write_atomic(os.path.join(workdir, run_files.REPORT_JSON),
                 json.dumps(report, indent=2) + '\n')
   _write_atomic(os.path.join(workdir, 'report.md'),
                 markdown(report, fold_results))

@@ -47,6 +47,7 @@ STAGE1_DIR = 'stage1'
 ENCODER_DIR = 'encoder'
 CLASSIFIER_DIR = 'classifier'
 RESULT_FILE = 'result.json'
+REPORT_JSON = 'report.json'  # Written by report.write_report.
 ENCODER_JSON = 'encoder.json'
 ENCODER_TREE = 'ges'
 CLASSIFIER_JSON = 'classifier.json'
@@ -386,3 +387,14 @@ def shared_stage1(workdir: str) -> Optional[tuple[str, str]]:
   return None
 
 
+def holds_trained_parts(workdir: str) -> bool:
+  """The workdir holds something a run trained: stage-1 checkpoints, the
+  pre-training run, a fold folder or the report (a local path or a URL)."""
+  root = epath.Path(workdir)
+  if not root.is_dir():
+    return False
+  if any(epath.Path(p).exists() for p in (
+      checkpointing.checkpoint_dir(workdir), pretrain_dir(workdir),
+      os.path.join(workdir, REPORT_JSON))):
+    return True
+  return any(_FOLD_DIR.match(p.name) for p in root.iterdir())
