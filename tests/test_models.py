@@ -183,11 +183,11 @@ def test_bad_inputs_name_the_config_field():
   config = default_config.get_config()
   config.model.image_size = 100
   with pytest.raises(ValueError, match='config.model.image_size'):
-    models.build_generator(config)
+    models.check_model_config(config.model)  # At entry (config_checks).
   config = default_config.get_config()
   config.model.norm = 'layer'
   with pytest.raises(ValueError, match='config.model.norm'):
-    models.build_generator(config)
+    models.check_model_config(config.model)
   g = models.Generator(image_size=32, width=0.125)
   with pytest.raises(ValueError, match=r'\[B, 32, 32, 3\]'):
     g.init(jax.random.key(0), jnp.zeros((1, 64, 64, 3)), jnp.zeros(

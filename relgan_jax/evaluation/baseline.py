@@ -31,7 +31,6 @@ def build_baseline(config: ml_collections.ConfigDict,
                    num_classes: int) -> models.CNNBaseline:
   """The paper's "CNN (baseline)": the Ges trunk + one Dense to Ne."""
   m = config.model
-  models.check_model_config(m)
   return models.CNNBaseline(image_size=m.image_size, width=m.width,
                             norm=m.norm, dtype=jnp.dtype(m.dtype),
                             num_expressions=num_classes,

@@ -355,9 +355,9 @@ def layer_ops(conv_impl: str) -> layers.Ops:
 
 def build_generator(config: ml_collections.ConfigDict,
                     bn_axis_name: Optional[str] = None) -> Generator:
-  """G from config.model (bn_axis_name: the mapped axis for BatchNorm)."""
+  """G from config.model, as validated at entry (config_checks;
+  bn_axis_name: the mapped axis for BatchNorm)."""
   m = config.model
-  check_model_config(m)
   return Generator(image_size=m.image_size, width=m.width, norm=m.norm,
                    dtype=jnp.dtype(m.dtype), f_e_dim=m.f_e_dim,
                    f_i_dim=m.f_i_dim, bn_axis_name=bn_axis_name,
@@ -369,7 +369,6 @@ def build_discriminator(config: ml_collections.ConfigDict,
                         num_identities: int) -> Discriminator:
   """D from config.model with Ne + 1 De logits and Ni Di logits."""
   m = config.model
-  check_model_config(m)
   if num_expressions < 1 or num_identities < 1:
     raise ValueError('Discriminator needs >= 1 expression and identity class, '
                      f'got Ne={num_expressions}, Ni={num_identities}.')

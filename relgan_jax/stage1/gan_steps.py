@@ -341,7 +341,6 @@ def make_steps(config: ml_collections.ConfigDict, g_model, d_model, g_tx,
     decorate: applied to each per-device function before mapping (tests use
       chex.assert_max_traces).
   """
-  losses.check_loss_config(config.loss)
   loss_config = config.loss.to_dict()
   loss_config['d_terms_ramp_steps'] = losses.warmup_steps(config.loss,
                                                           total_steps)
