@@ -153,7 +153,7 @@ def load_reenactor(workdir: str, fold: Optional[int] = None) -> Reenactor:
   one fold folder, or a protocol workdir (fold_k/stage1, else the shared
   pre-training run workdir/pretrain that its folds used frozen)."""
   prep_folder = None  # Where classifier.json may say the preprocessing.
-  if fold is None and os.path.isdir(os.path.join(workdir, 'checkpoints')):
+  if fold is None and os.path.isdir(checkpointing.checkpoint_dir(workdir)):
     folder, ckpt, run_dir = workdir, workdir, workdir
   else:  # A fold folder: its run is the folder above.
     try:

@@ -37,8 +37,11 @@ def absolute_path(path) -> str:
   return path if '://' in path else os.path.abspath(path)
 
 
+CHECKPOINTS_DIR = 'checkpoints'  # In a stage-1 workdir.
+
+
 def checkpoint_dir(workdir: str) -> str:
-  return os.path.join(workdir, 'checkpoints')
+  return os.path.join(workdir, CHECKPOINTS_DIR)
 
 
 def _data_args(data_iter, save: bool):
@@ -118,8 +121,8 @@ def load_state_tree(path: str) -> Tuple[Dict[str, Any], Dict[str, Any]]:
     (state dict with keys 'g_params', 'd_params', ..., meta).
   """
   path = epath.Path(absolute_path(path))  # orbax needs absolute paths.
-  if (path / 'checkpoints').is_dir():
-    path = path / 'checkpoints'
+  if (path / CHECKPOINTS_DIR).is_dir():
+    path = path / CHECKPOINTS_DIR
   if not (path / STATE).is_dir():
     steps = sorted(int(p.name) for p in path.iterdir() if p.name.isdigit()) \
         if path.is_dir() else []
