@@ -589,3 +589,30 @@ def test_11_reenact_takes_the_top_workdir_of_a_pretrained_run(
       f'--out={out}', '--no_align'])
   assert status == 0, err
   assert str(top / 'pretrain') in stdout and out.exists()
+
+
+@pytest.mark.parametrize('command, flag', [
+    (predict.main, '--save_crops'), (reenact.main, '--source'),
+    (prepare.main, '--subject_regex_on')])
+def test_help_lists_the_flags_and_exits_0(command, flag):
+  out = io.StringIO()
+  with contextlib.redirect_stdout(out), pytest.raises(SystemExit) as exit_info:
+    command(['--help'])
+  assert exit_info.value.code == 0
+  text = out.getvalue()
+  assert text.startswith('usage: python -m ')
+  assert flag in text
+  if command is prepare.main:  # Its own flags only, not predict's or main's.
+    assert '--workdir' not in text
+
+
+def test_each_call_starts_from_the_defaults(tmp_path):
+  # absl FlagValues keep values between parses; cli.parse_flags resets them,
+  # so a flag given to one in-process call does not leak into the next.
+  status, _, err = _in_process(predict.main, [
+      f'--workdir={tmp_path}', '--save_crops=' + str(tmp_path / 'c'),
+      str(tmp_path / 'no.jpg')])
+  assert status == 2 and 'no such image file' in err
+  assert predict.FLAGS.save_crops == str(tmp_path / 'c')
+  _in_process(predict.main, [f'--workdir={tmp_path}', str(tmp_path / 'no.jpg')])
+  assert predict.FLAGS.save_crops == ''
