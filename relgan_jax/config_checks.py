@@ -120,7 +120,7 @@ def check_train(config: ml_collections.ConfigDict,
       _fail(f'train.{name}', t[name], 'must be an integer (<= 0 = unset)')
   if t.num_steps <= 0 and t.num_epochs <= 0:
     raise cli.ConfigError('Set config.train.num_steps > 0 or '
-                      'config.train.num_epochs > 0 (both are <= 0).')
+                          'config.train.num_epochs > 0 (both are <= 0).')
   for name in ('log_every', 'checkpoint_every', 'image_summary_every'):
     if not _is_int(t[name]):
       _fail(f'train.{name}', t[name], 'must be an integer (<= 0 = only at '
@@ -195,14 +195,16 @@ def check_protocol(config: ml_collections.ConfigDict) -> None:
   if not all(_is_int(k) and 0 <= k < p.num_folds for k in folds):
     _fail('protocol.folds', folds,
           f'must list folds in 0..{p.num_folds - 1} (() = all)')
-  pretrains = bool(p.pretrain_data_dir) or loading.wants_synthetic_pretraining(config)
+  pretrains = (bool(p.pretrain_data_dir)
+               or loading.wants_synthetic_pretraining(config))
   if p.pretrained_checkpoint and pretrains:
-    raise cli.ConfigError('config.protocol.pretrained_checkpoint and a pre-training '
-                      'set (protocol.pretrain_data_dir or data.synthetic_'
-                      'pretrain_identities) are both given; choose one.')
+    raise cli.ConfigError(
+        'config.protocol.pretrained_checkpoint and a pre-training set '
+        '(protocol.pretrain_data_dir or data.synthetic_pretrain_identities) '
+        'are both given; choose one.')
   if p.freeze_pretrained and not (p.pretrained_checkpoint or pretrains):
     raise cli.ConfigError('config.protocol.freeze_pretrained is set but '
-                      'config.protocol.pretrained_checkpoint is empty.')
+                          'config.protocol.pretrained_checkpoint is empty.')
   if (config.data.name in WITHOUT_IDENTITIES
       and not (p.pretrained_checkpoint or pretrains)):
     raise cli.ConfigError(

@@ -46,9 +46,6 @@ from ml_collections import config_flags
 import numpy as np
 
 from relgan_jax import cli
-from relgan_jax import config_checks
-from relgan_jax import workdir_guard
-from relgan_jax.data import loading
 from relgan_jax.stage1 import distributed
 from relgan_jax.stage1 import host_malloc
 from relgan_jax.stage1 import preemption
@@ -60,7 +57,8 @@ flags.DEFINE_string('workdir', None,
                     'Folder for checkpoints, TensorBoard events and results '
                     '(a local path or gs://bucket/path).')
 flags.DEFINE_enum('mode', 'all', ['all', 'train_gan'],
-                  'all: the whole protocol (relgan_jax.evaluation.protocol.run); '
+                  'all: the whole protocol '
+                  '(relgan_jax.evaluation.protocol.run); '
                   'train_gan: stage 1 alone on every prepared record.')
 flags.DEFINE_enum('distributed', 'auto', list(distributed.MODES),
                   'jax.distributed: auto = when the flags below (or their '
@@ -90,11 +88,9 @@ class _OnlyOrbaxWarnings(py_logging.Filter):
         '/orbax/' not in record.pathname)
 
 
-def _load_data_once(config, workdir, check_folds=True):
-  """Opens the prepared data; with several processes, process 0 first (it
-  may generate the synthetic set) while the others wait."""
-  load = lambda: loading.load_dataset(  # noqa: E731
-      config, workdir, check_folds=check_folds)
+def _load_data_once(load):
+  """`load()` opens the prepared data; with several processes, process 0
+  first (it may generate the synthetic set) while the others wait."""
   if jax.process_count() == 1:
     return load()
   dataset = load() if distributed.is_primary() else None
@@ -108,16 +104,23 @@ def run(config, workdir: str, mode: str) -> None:
                'tuned: %s.', jax.__version__, jax.process_index(),
                jax.process_count(), jax.device_count(), jax.default_backend(),
                host_malloc.is_tuned())
+  # Imported here, not at start-up: a mistyped flag or config file is
+  # reported before the models, the data side and orbax are imported; and the
+  # protocol pulls in stage 2 and the report, which train_gan does not need.
+  # pylint: disable=g-import-not-at-top
+  from relgan_jax import config_checks
+  from relgan_jax import workdir_guard
+  from relgan_jax.data import loading
+  from relgan_jax.evaluation import protocol
+  from relgan_jax.stage1 import train
+  # pylint: enable=g-import-not-at-top
   config_checks.check_config(config, num_devices=jax.device_count(),
                              num_processes=jax.process_count())
-  # Imported here: the protocol pulls in stage 2 and the report, which
-  # train_gan does not need.
-  from relgan_jax.evaluation import protocol  # pylint: disable=g-import-not-at-top
-  from relgan_jax.stage1 import train  # pylint: disable=g-import-not-at-top
   # One run per workdir, with the config it was made with; held to the end.
   with workdir_guard.claim(workdir, config, mode):
     # Folds matter only to the protocol (train_gan uses every record).
-    dataset = _load_data_once(config, workdir, check_folds=mode == 'all')
+    dataset = _load_data_once(lambda: loading.load_dataset(
+        config, workdir, check_folds=mode == 'all'))
     # The same records as the workdir's results (not a set prepared again).
     workdir_guard.check_data(workdir, dataset.manifest, dataset.data_dir)
     if mode == 'all':
@@ -218,7 +221,8 @@ def main(argv):
 
 if __name__ == '__main__':
   # On CPU, start over with malloc settings that let XLA reuse its big
-  # buffers (relgan_jax/stage1/host_malloc.py; RELGAN_NO_MALLOC_TUNING=1 skips it).
+  # buffers (relgan_jax/stage1/host_malloc.py; RELGAN_NO_MALLOC_TUNING=1
+  # skips it).
   if host_malloc.cpu_backend_expected():
     host_malloc.reexec_with_tuned_malloc()
   app.run(main, flags_parser=parse_flags)
