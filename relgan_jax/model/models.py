@@ -179,10 +179,6 @@ class Gde(nn.Module):
   dtype: Dtype = jnp.float32
   bn_axis_name: Optional[str] = None
   ops: layers.Ops = layers.PLAIN
-  # f_e also shifts every up block's normalised features (a per-channel
-  # Dense(f_e) offset after the norm; BicycleGAN's remedy for a decoder
-  # that ignores its code).
-  f_e_every_block: bool = False
 
   @nn.compact
   def __call__(self, f_e: jnp.ndarray, f_i: jnp.ndarray,
@@ -202,10 +198,6 @@ class Gde(nn.Module):
       h = normalize_layer(self.norm, h, train, dtype=self.dtype,
                           axis_name=self.bn_axis_name, name=f'norm{i}',
                           ops=self.ops)
-      if self.f_e_every_block:
-        shift = nn.Dense(h.shape[-1], dtype=self.dtype, name=f'f_e_shift{i}')(
-            f_e.astype(self.dtype))
-        h = h + shift[:, None, None, :]
       h = nn.relu(h)
     h = self.ops.conv(3, (3, 3), dtype=self.dtype, name='to_rgb')(h)
     return jnp.tanh(h.astype(jnp.float32))
@@ -221,7 +213,6 @@ class Generator(nn.Module):
   f_i_dim: int = 50
   f_e_norm: str = 'none'
   gde_norm: str = ''  # '' = norm.
-  f_e_every_block: bool = False
   bn_axis_name: Optional[str] = None
   ops: layers.Ops = layers.PLAIN
 
@@ -232,8 +223,7 @@ class Generator(nn.Module):
     self.Ges = Ges(f_e_dim=self.f_e_dim, f_e_norm=self.f_e_norm,
                    norm=self.norm, **common)
     self.Get = Get(f_i_dim=self.f_i_dim, norm=self.norm, **common)
-    self.Gde = Gde(norm=self.gde_norm or self.norm,
-                   f_e_every_block=self.f_e_every_block, **common)
+    self.Gde = Gde(norm=self.gde_norm or self.norm, **common)
 
   def __call__(self, x_s: jnp.ndarray, x_t: jnp.ndarray,
                train: bool = False) -> jnp.ndarray:
@@ -405,7 +395,7 @@ def build_generator(config: ml_collections.ConfigDict,
   return Generator(image_size=m.image_size, width=m.width, norm=m.norm,
                    dtype=jnp.dtype(m.dtype), f_e_dim=m.f_e_dim,
                    f_i_dim=m.f_i_dim, f_e_norm=m.f_e_norm,
-                   gde_norm=m.gde_norm, f_e_every_block=m.f_e_every_block,
+                   gde_norm=m.gde_norm,
                    bn_axis_name=bn_axis_name,
                    ops=layer_ops(m.conv_impl))
 
