@@ -83,10 +83,6 @@ def get_config() -> ml_collections.ConfigDict:
   config.loss.lambda_pix = 20.0  # λ2
   config.loss.lambda_exp = 50.0  # λ3
   config.loss.lambda_id = 30.0  # λ4
-  # Feature matching (not in the paper; 0 = off): G also matches D's four
-  # down-block outputs of x_tg, mean|D_l(x_bar) - D_l(x_tg)|, with D's other
-  # terms (README, issue 14).
-  config.loss.lambda_fm = 0.0
   # The unit of the pixel term: λ2 multiplies pixel_scale * mean|x_bar - x_tg|
   # over values in [-1, 1]; 127.5 measures it in 8-bit grey levels, the unit
   # in which the paper's λ2 = 20 balances λ3 and λ4. In [-1, 1] units (1.0)

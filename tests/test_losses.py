@@ -16,7 +16,7 @@ Y_I_T = np.array([2, 0], np.int32)
 X_BAR = np.array([0.5, -0.25, 1.0, 0.0], np.float32).reshape(1, 1, 2, 2)
 X_TG = np.array([0.0, 0.25, -1.0, 0.5], np.float32).reshape(1, 1, 2, 2)
 LAMBDAS = ml_collections.ConfigDict(dict(
-    lambda_adv=0.7, lambda_pix=20.0, lambda_exp=50.0, lambda_id=30.0, lambda_fm=0.0,
+    lambda_adv=0.7, lambda_pix=20.0, lambda_exp=50.0, lambda_id=30.0,
     pixel_scale=1.0, d_terms_warmup=0.0))
 
 

@@ -75,18 +75,11 @@ def pixel_loss(x_bar: jnp.ndarray, x_tg: jnp.ndarray) -> jnp.ndarray:
                           - x_tg.astype(jnp.float32)))
 
 
-def feature_matching_loss(features_bar, features_tg) -> jnp.ndarray:
-  """Mean over D's layers of mean|D_l(x_bar) − D_l(x_tg)| (x_tg's features
-  are constants: G is pulled towards x_tg, D's features stay D's)."""
-  return sum(jnp.mean(jnp.abs(a - jax.lax.stop_gradient(b)))
-             for a, b in zip(features_bar, features_tg)) / len(features_bar)
-
-
 def check_loss_config(loss_config: ml_collections.ConfigDict) -> None:
   """Raises ValueError naming a negative λ in config.loss, or a warm-up
   fraction outside [0, 1]."""
   for name in ('lambda_adv', 'lambda_pix', 'lambda_exp', 'lambda_id',
-               'lambda_fm', 'pixel_scale'):
+               'pixel_scale'):
     if loss_config[name] < 0:
       raise ValueError(f'config.loss.{name} must be >= 0, got '
                        f'{loss_config[name]}.')
@@ -143,7 +136,6 @@ def g_loss(de_fake: jnp.ndarray, di_fake: jnp.ndarray, x_bar: jnp.ndarray,
            x_tg: jnp.ndarray, y_e_s: jnp.ndarray, y_i_t: jnp.ndarray,
            loss_config: ml_collections.ConfigDict,
            d_scale: jnp.ndarray | float = 1.0,
-           feature_matching: Optional[jnp.ndarray] = None,
            ) -> Tuple[jnp.ndarray, Metrics]:
   """L_G (Eq. 2/4 of the paper as DESIGN.md §3 pins it down).
 
@@ -170,9 +162,6 @@ def g_loss(de_fake: jnp.ndarray, di_fake: jnp.ndarray, x_bar: jnp.ndarray,
   judged = (loss_config.lambda_adv * terms['g_adv']
             + loss_config.lambda_exp * terms['g_exp']
             + loss_config.lambda_id * terms['g_id'])
-  if feature_matching is not None:
-    terms['g_fm'] = feature_matching
-    judged = judged + loss_config.lambda_fm * feature_matching
   total = (loss_config.lambda_pix * loss_config.pixel_scale * terms['g_pix']
            + d_scale * judged)
   terms['g_total'] = total

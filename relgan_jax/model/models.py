@@ -273,14 +273,10 @@ class Discriminator(nn.Module):
   ops: layers.Ops = layers.PLAIN
 
   @nn.compact
-  def __call__(self, x: jnp.ndarray, train: bool = False,
-               with_features: bool = False):
-    """(de, di), or (de, di, features) with `with_features`: the outputs of
-    the four down blocks (float32), for G's feature-matching term."""
+  def __call__(self, x: jnp.ndarray, train: bool = False):
     del train  # D has no train-dependent layers; kept for a uniform call.
     _check_image(x, self.image_size, 'Discriminator')
     h = x.astype(self.dtype)
-    features = []
     for i, c in enumerate(DISCRIMINATOR_CHANNELS):
       h = self.ops.conv(conv_channels(c, self.width), (3, 3), dtype=self.dtype,
                         name=f'conv{i}')(h)
@@ -288,14 +284,11 @@ class Discriminator(nn.Module):
                           axis_name=None, name=f'norm{i}', ops=self.ops)
       h = nn.leaky_relu(h, LEAKY_SLOPE)
       h = self.ops.avg_pool(h)
-      features.append(h.astype(jnp.float32))
     h = h.reshape(h.shape[0], -1)
     h = nn.leaky_relu(nn.Dense(DISCRIMINATOR_SHARED, dtype=self.dtype,
                                name='shared')(h), LEAKY_SLOPE)
     de = _DHead(self.num_expressions + 1, self.dtype, name='De')(h)
     di = _DHead(self.num_identities, self.dtype, name='Di')(h)
-    if with_features:
-      return de, di, features
     return de, di
 
 

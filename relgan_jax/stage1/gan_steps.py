@@ -218,20 +218,9 @@ def _d_update(state: GANState, batch: Batch, x_s, x_t, x_bar, *, d_model,
 def _g_objective(x_bar, d_params, batch: Batch, d_scale, *, d_model,
                  loss_config):
   """L_G as a function of x_bar (D's params fixed): (L_G, terms)."""
-  x_tg = input_pipeline.normalize(batch['x_tg'])
-  fm = None
-  if loss_config.lambda_fm:
-    b = x_bar.shape[0]
-    de, di, feats = d_model.apply({'params': d_params},
-                                  jnp.concatenate([x_bar, x_tg]),
-                                  with_features=True)
-    de, di = de[:b], di[:b]
-    fm = losses.feature_matching_loss([f[:b] for f in feats],
-                                      [f[b:] for f in feats])
-  else:
-    de, di = d_model.apply({'params': d_params}, x_bar)
-  return losses.g_loss(de, di, x_bar, x_tg, batch['y_e_s'], batch['y_i_t'],
-                       loss_config, d_scale, feature_matching=fm)
+  de, di = d_model.apply({'params': d_params}, x_bar)
+  return losses.g_loss(de, di, x_bar, input_pipeline.normalize(batch['x_tg']),
+                       batch['y_e_s'], batch['y_i_t'], loss_config, d_scale)
 
 
 def _g_update(state: GANState, batch: Batch, g_forward, *, d_model, g_tx,
