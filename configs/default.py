@@ -64,7 +64,6 @@ def get_config() -> ml_collections.ConfigDict:
   # head faster on small data; configs/synthetic.py).
   config.model.d_norm = 'none'
   config.model.norm = 'group'  # 'group' | 'batch' | 'none' (generator only).
-  config.model.gde_norm = ''  # Gde's own norm ('' = norm).
   config.model.f_e_dim = 30
   # f(e)'s normalisation: 'none' (the paper) | 'batch' (every dimension
   # standardised over the batch, so f(e) cannot collapse; README, issue 14).

@@ -212,18 +212,16 @@ class Generator(nn.Module):
   f_e_dim: int = 30
   f_i_dim: int = 50
   f_e_norm: str = 'none'
-  gde_norm: str = ''  # '' = norm.
   bn_axis_name: Optional[str] = None
   ops: layers.Ops = layers.PLAIN
 
   def setup(self):
     common = dict(image_size=self.image_size, width=self.width,
-                  dtype=self.dtype, bn_axis_name=self.bn_axis_name,
-                  ops=self.ops)
-    self.Ges = Ges(f_e_dim=self.f_e_dim, f_e_norm=self.f_e_norm,
-                   norm=self.norm, **common)
-    self.Get = Get(f_i_dim=self.f_i_dim, norm=self.norm, **common)
-    self.Gde = Gde(norm=self.gde_norm or self.norm, **common)
+                  norm=self.norm, dtype=self.dtype,
+                  bn_axis_name=self.bn_axis_name, ops=self.ops)
+    self.Ges = Ges(f_e_dim=self.f_e_dim, f_e_norm=self.f_e_norm, **common)
+    self.Get = Get(f_i_dim=self.f_i_dim, **common)
+    self.Gde = Gde(**common)
 
   def __call__(self, x_s: jnp.ndarray, x_t: jnp.ndarray,
                train: bool = False) -> jnp.ndarray:
@@ -355,9 +353,6 @@ def check_model_config(model_config: ml_collections.ConfigDict) -> None:
   if model_config.norm not in NORMS:
     raise ValueError(f'config.model.norm must be one of {NORMS}, got '
                      f'{model_config.norm!r}.')
-  if model_config.gde_norm and model_config.gde_norm not in NORMS:
-    raise ValueError(f'config.model.gde_norm must be "" (= norm) or one of '
-                     f'{NORMS}, got {model_config.gde_norm!r}.')
   if model_config.f_e_norm not in F_E_NORMS:
     raise ValueError(f'config.model.f_e_norm must be one of {F_E_NORMS}, got '
                      f'{model_config.f_e_norm!r}.')
@@ -388,7 +383,6 @@ def build_generator(config: ml_collections.ConfigDict,
   return Generator(image_size=m.image_size, width=m.width, norm=m.norm,
                    dtype=jnp.dtype(m.dtype), f_e_dim=m.f_e_dim,
                    f_i_dim=m.f_i_dim, f_e_norm=m.f_e_norm,
-                   gde_norm=m.gde_norm,
                    bn_axis_name=bn_axis_name,
                    ops=layer_ops(m.conv_impl))
 
