@@ -65,9 +65,6 @@ def get_config() -> ml_collections.ConfigDict:
   config.model.d_norm = 'none'
   config.model.norm = 'group'  # 'group' | 'batch' | 'none' (generator only).
   config.model.f_e_dim = 30
-  # f(e)'s normalisation: 'none' (the paper) | 'batch' (every dimension
-  # standardised over the batch, so f(e) cannot collapse; README, issue 14).
-  config.model.f_e_norm = 'none'
   config.model.f_i_dim = 50
   config.model.dtype = 'float32'  # Compute dtype: 'float32' | 'bfloat16'.
   # How convolutions are computed (never what): 'xla' = plain

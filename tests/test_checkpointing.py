@@ -63,10 +63,9 @@ def test_export_and_load_encoder_round_trip(tmp_path):
       jax.device_get(run_files.load_encoder(path)[1]), g_params2['Ges'])
 
 
-@pytest.mark.parametrize('field', ['norm', 'f_e_norm'])
-def test_export_encoder_with_batchnorm_keeps_statistics(tmp_path, field):
+def test_export_encoder_with_batchnorm_keeps_statistics(tmp_path):
   config = tiny.get_config()
-  config.model[field] = 'batch'
+  config.model.norm = 'batch'
   variables = _g_variables(config)
   with pytest.raises(ValueError, match='g_batch_stats'):
     run_files.export_encoder(variables['params'], config, str(tmp_path))
@@ -75,8 +74,7 @@ def test_export_encoder_with_batchnorm_keeps_statistics(tmp_path, field):
       g_batch_stats=variables['batch_stats'])
   with pytest.raises(ValueError, match='return_variables=True'):
     run_files.load_encoder(path)
-  ges, restored = run_files.load_encoder(path, return_variables=True)
-  assert getattr(ges, field) == 'batch'
+  _, restored = run_files.load_encoder(path, return_variables=True)
   chex.assert_trees_all_equal(
       jax.device_get(restored),
       {'params': variables['params']['Ges'],

@@ -146,35 +146,6 @@ def test_norm_choices(norm, collections, norm_params):
   assert not any('norm' in k for k in d_params)
 
 
-def test_f_e_batch_norm_standardises_every_dimension_over_the_batch():
-  x = jax.random.normal(jax.random.key(1), (8, 32, 32, 3))
-  ges = models.Ges(image_size=32, width=0.125, f_e_norm='batch')
-  variables = ges.init(jax.random.key(0), x)
-  # No learnable scale or offset: f_e's per-dimension variance is fixed.
-  assert 'f_e_norm' not in variables['params']
-  assert set(variables['batch_stats']['f_e_norm']) == {'mean', 'var'}
-  raw = models.Ges(image_size=32, width=0.125).apply(
-      {'params': variables['params']}, x)
-  f_e, mutated = ges.apply(variables, x, train=True, mutable=['batch_stats'])
-  np.testing.assert_allclose(
-      f_e, (raw - raw.mean(0)) / np.sqrt(raw.var(0) + 1e-5), atol=1e-4)
-  np.testing.assert_allclose(f_e.mean(0), 0, atol=1e-5)
-  # Inference reads the running statistics (momentum 0.9 from 0 and 1):
-  # one face gives the same f_e alone as in a batch.
-  stats = mutated['batch_stats']['f_e_norm']
-  np.testing.assert_allclose(stats['mean'], 0.1 * raw.mean(0), rtol=1e-4,
-                             atol=1e-6)
-  new = {**variables, 'batch_stats': mutated['batch_stats']}
-  alone = ges.apply(new, x[:1])
-  np.testing.assert_allclose(alone, ges.apply(new, x)[:1], atol=1e-5)
-  np.testing.assert_allclose(
-      alone, (raw[:1] - stats['mean']) / np.sqrt(stats['var'] + 1e-5),
-      rtol=1e-4, atol=1e-4)
-  with pytest.raises(ValueError, match='config.model.f_e_norm'):
-    models.Ges(image_size=32, width=0.125, f_e_norm='layer').init(
-        jax.random.key(0), x)
-
-
 def test_discriminator_width_and_norm_from_the_config():
   config = default_config.get_config()
   config.model.image_size, config.model.width = 32, 0.125

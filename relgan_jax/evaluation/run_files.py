@@ -105,19 +105,18 @@ def export_encoder(g_params: Any, config: ml_collections.ConfigDict, path: str,
     raise ValueError('export_encoder: g_params has no "Ges" entry, got keys '
                      f'{sorted(g_params)}.')
   m = config.model
-  batch_norm = m.norm == 'batch' or m.f_e_norm == 'batch'
-  if batch_norm and not g_batch_stats:
-    raise ValueError('export_encoder: G uses BatchNorm (config.model.norm or '
-                     'f_e_norm is "batch") but no g_batch_stats were given.')
+  if m.norm == 'batch' and not g_batch_stats:
+    raise ValueError('export_encoder: config.model.norm is "batch" but no '
+                     'g_batch_stats were given.')
   tree = {'params': g_params['Ges']}
-  if batch_norm:
+  if m.norm == 'batch':
     tree['batch_stats'] = g_batch_stats['Ges']
   path = checkpointing.absolute_path(path)
   checkpointer = ocp.PyTreeCheckpointer()
   checkpointer.save(os.path.join(path, ENCODER_TREE),
                     args=ocp.args.PyTreeSave(tree), force=True)
   fields = dict(image_size=m.image_size, width=m.width, norm=m.norm,
-                dtype=m.dtype, f_e_dim=m.f_e_dim, f_e_norm=m.f_e_norm)
+                dtype=m.dtype, f_e_dim=m.f_e_dim)
   if jax.process_index() == 0:
     tmp = epath.Path(path) / (ENCODER_JSON + '.tmp')
     tmp.write_text(json.dumps({'module': 'Ges', 'fields': fields}, indent=2))
@@ -148,10 +147,8 @@ def load_encoder(path: str, *, return_variables: bool = False
   fields = json.loads(json_path.read_text())['fields']
   ges = models.Ges(image_size=fields['image_size'], width=fields['width'],
                    norm=fields['norm'], dtype=jnp.dtype(fields['dtype']),
-                   f_e_dim=fields['f_e_dim'],
-                   f_e_norm=fields.get('f_e_norm', 'none'),
-                   ops=models.layer_ops('auto'))
-  if 'batch' in (fields['norm'], ges.f_e_norm) and not return_variables:
+                   f_e_dim=fields['f_e_dim'], ops=models.layer_ops('auto'))
+  if fields['norm'] == 'batch' and not return_variables:
     raise ValueError(f'The encoder at {path} uses BatchNorm: call '
                      'load_encoder(path, return_variables=True) to get its '
                      'batch statistics too.')

@@ -40,7 +40,6 @@ DISCRIMINATOR_CHANNELS = (16, 32, 64, 128)
 DISCRIMINATOR_SHARED = 1024
 DISCRIMINATOR_HEAD = (512, 256)
 NORMS = ('group', 'batch', 'none')
-F_E_NORMS = ('none', 'batch')
 D_NORMS = ('none', 'group')  # No BatchNorm in D: real and fake batches differ.
 LEAKY_SLOPE = 0.2
 
@@ -133,29 +132,12 @@ class _Encoder(nn.Module):
 
 
 class Ges(_Encoder):
-  """Expression encoder: x [B, S, S, 3] -> f_e [B, f_e_dim].
-
-  f_e_norm='batch' standardises every f_e dimension over the batch (BatchNorm
-  without scale or offset; running statistics at inference), so f_e keeps
-  unit variance per dimension: early in stage 1, when f_e reads another
-  person's face, the pixel term can otherwise silence it by shrinking it
-  (README, issue 14).
-  """
+  """Expression encoder: x [B, S, S, 3] -> f_e [B, f_e_dim]."""
   f_e_dim: int = 30
-  f_e_norm: str = 'none'
 
   @nn.compact
   def __call__(self, x: jnp.ndarray, train: bool = False) -> jnp.ndarray:
-    f_e = self._encode(x, train, self.f_e_dim)
-    if self.f_e_norm == 'batch':
-      f_e = nn.BatchNorm(use_running_average=not train, momentum=0.9,
-                         use_bias=False, use_scale=False,
-                         axis_name=self.bn_axis_name if train else None,
-                         name='f_e_norm')(f_e)
-    elif self.f_e_norm != 'none':
-      raise ValueError(f'f_e_norm must be one of {F_E_NORMS} '
-                       f'(config.model.f_e_norm), got {self.f_e_norm!r}.')
-    return f_e
+    return self._encode(x, train, self.f_e_dim)
 
 
 class Get(_Encoder):
@@ -211,7 +193,6 @@ class Generator(nn.Module):
   dtype: Dtype = jnp.float32
   f_e_dim: int = 30
   f_i_dim: int = 50
-  f_e_norm: str = 'none'
   bn_axis_name: Optional[str] = None
   ops: layers.Ops = layers.PLAIN
 
@@ -219,7 +200,7 @@ class Generator(nn.Module):
     common = dict(image_size=self.image_size, width=self.width,
                   norm=self.norm, dtype=self.dtype,
                   bn_axis_name=self.bn_axis_name, ops=self.ops)
-    self.Ges = Ges(f_e_dim=self.f_e_dim, f_e_norm=self.f_e_norm, **common)
+    self.Ges = Ges(f_e_dim=self.f_e_dim, **common)
     self.Get = Get(f_i_dim=self.f_i_dim, **common)
     self.Gde = Gde(**common)
 
@@ -353,9 +334,6 @@ def check_model_config(model_config: ml_collections.ConfigDict) -> None:
   if model_config.norm not in NORMS:
     raise ValueError(f'config.model.norm must be one of {NORMS}, got '
                      f'{model_config.norm!r}.')
-  if model_config.f_e_norm not in F_E_NORMS:
-    raise ValueError(f'config.model.f_e_norm must be one of {F_E_NORMS}, got '
-                     f'{model_config.f_e_norm!r}.')
   if model_config.dtype not in ('float32', 'bfloat16', 'float16'):
     raise ValueError('config.model.dtype must be float32 | bfloat16 | float16, '
                      f'got {model_config.dtype!r}.')
@@ -382,8 +360,7 @@ def build_generator(config: ml_collections.ConfigDict,
   m = config.model
   return Generator(image_size=m.image_size, width=m.width, norm=m.norm,
                    dtype=jnp.dtype(m.dtype), f_e_dim=m.f_e_dim,
-                   f_i_dim=m.f_i_dim, f_e_norm=m.f_e_norm,
-                   bn_axis_name=bn_axis_name,
+                   f_i_dim=m.f_i_dim, bn_axis_name=bn_axis_name,
                    ops=layer_ops(m.conv_impl))
 
 
