@@ -46,7 +46,7 @@ FLAGS = flags.FLAGS
 
 
 def checkpoint_steps(stage1_dir: str) -> list[int]:
-  root = os.path.join(stage1_dir, 'checkpoints')
+  root = checkpointing.checkpoint_dir(stage1_dir)
   return sorted(int(d) for d in os.listdir(root) if d.isdigit())
 
 
@@ -84,7 +84,8 @@ def main(argv):
   rows = []
   for step in checkpoint_steps(FLAGS.stage1_dir):
     state, _ = checkpointing.load_state_tree(
-        os.path.join(FLAGS.stage1_dir, 'checkpoints', str(step)))
+        os.path.join(checkpointing.checkpoint_dir(FLAGS.stage1_dir),
+                     str(step)))
     per_fold = [evaluate(config, dataset, state['g_params'], int(k),
                          config.seed + int(k)) for k in FLAGS.folds]
     row = {'step': step}

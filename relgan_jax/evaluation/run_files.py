@@ -305,7 +305,8 @@ def has_part(folder: str, part: str) -> bool:
     return os.path.exists(os.path.join(folder, part,
                                        ENCODER_JSON))
   if part == STAGE1_DIR:
-    return os.path.isdir(os.path.join(folder, part, 'checkpoints'))
+    return os.path.isdir(checkpointing.checkpoint_dir(
+        os.path.join(folder, part)))
   raise ValueError(part)
 
 
@@ -382,7 +383,7 @@ def shared_stage1(workdir: str) -> Optional[tuple[str, str]]:
   (workdir may also be one of its fold folders), else None."""
   for run_dir in (workdir, os.path.dirname(os.path.abspath(workdir))):
     pretrain = pretrain_dir(run_dir)
-    if os.path.isdir(os.path.join(pretrain, 'checkpoints')):
+    if os.path.isdir(checkpointing.checkpoint_dir(pretrain)):
       return pretrain, run_dir
   return None
 

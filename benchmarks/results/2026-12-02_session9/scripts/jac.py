@@ -1,7 +1,7 @@
 """Gde's sensitivity to f(e) vs f(i) along stage 1. usage: jac.py RUNDIR [f_e_norm]"""
 import sys, os, json
 os.environ.setdefault('JAX_PLATFORMS', 'cpu')
-import numpy as np, jax, jax.numpy as jnp
+import numpy as np, jax.numpy as jnp
 from configs import synthetic as syncfg
 from relgan_jax.stage1 import checkpointing, gan_steps
 from relgan_jax.model import models

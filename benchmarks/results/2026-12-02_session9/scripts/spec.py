@@ -26,8 +26,6 @@ for step in sorted(os.listdir(os.path.join(run, 'checkpoints')), key=int):
   lam = s ** 2 / len(x)
   pr = float(lam.sum() ** 2 / (lam ** 2).sum())
   pcs = x @ vt[:4].T
-  # expression-explained variance in total (all dims) vs identity
-  ex_all = explained(x.ravel(), np.repeat(f.expression, x.shape[1]) * 100 + np.tile(np.arange(x.shape[1]), len(x)))
   out = dict(step=int(step), total_var=round(float(lam.sum()), 4), part_ratio=round(pr, 2),
              var_frac=[round(float(v), 3) for v in (lam / lam.sum())[:4]],
              pcs_expr=[explained(pcs[:, k], f.expression) for k in range(4)],
