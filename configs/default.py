@@ -85,9 +85,6 @@ def get_config() -> ml_collections.ConfigDict:
   # the pixel gradient is ~1/70 of the D-judged terms' and G never learns to
   # reconstruct (README.md, "What the synthetic run shows").
   config.loss.pixel_scale = 127.5
-  # Share of the pixel term weighted towards where x_tg differs from x_t (the
-  # expression; losses.focused_pixel_loss): 0 = the plain mean (the paper).
-  config.loss.pixel_focus = 0.0
   # G's D-judged terms (λ1, λ3, λ4) ramp linearly from 0 to full weight over
   # this fraction of stage 1, while the pixel term and D train from the
   # start: G learns to reconstruct while De/Di learn on real faces, and

@@ -75,24 +75,6 @@ def pixel_loss(x_bar: jnp.ndarray, x_tg: jnp.ndarray) -> jnp.ndarray:
                           - x_tg.astype(jnp.float32)))
 
 
-def focused_pixel_loss(x_bar: jnp.ndarray, x_tg: jnp.ndarray,
-                       x_t: jnp.ndarray) -> jnp.ndarray:
-  """|x_bar − x_tg|_1 weighted towards where x_tg differs from x_t.
-
-  x_t and x_tg are the same person under the same crop (DESIGN §4), so
-  d = |x_tg − x_t| (averaged over channels) is large where the expression
-  changes the face. Each pixel's error is weighted by d divided by its
-  image's mean d (weights average 1 per image, so the term keeps the plain
-  L1's scale): the part of the reconstruction that only f_e can explain
-  gets the weight the plain mean spreads over the whole face.
-  """
-  err = jnp.abs(x_bar.astype(jnp.float32) - x_tg.astype(jnp.float32))
-  d = jnp.mean(jnp.abs(x_tg.astype(jnp.float32) - x_t.astype(jnp.float32)),
-               axis=-1, keepdims=True)
-  w = d / (jnp.mean(d, axis=(1, 2, 3), keepdims=True) + 1e-6)
-  return jnp.mean(w * err)
-
-
 def check_loss_config(loss_config: ml_collections.ConfigDict) -> None:
   """Raises ValueError naming a negative λ in config.loss, or a warm-up
   fraction outside [0, 1]."""
@@ -154,7 +136,6 @@ def g_loss(de_fake: jnp.ndarray, di_fake: jnp.ndarray, x_bar: jnp.ndarray,
            x_tg: jnp.ndarray, y_e_s: jnp.ndarray, y_i_t: jnp.ndarray,
            loss_config: ml_collections.ConfigDict,
            d_scale: jnp.ndarray | float = 1.0,
-           x_t: Optional[jnp.ndarray] = None,
            ) -> Tuple[jnp.ndarray, Metrics]:
   """L_G (Eq. 2/4 of the paper as DESIGN.md §3 pins it down).
 
@@ -181,12 +162,7 @@ def g_loss(de_fake: jnp.ndarray, di_fake: jnp.ndarray, x_bar: jnp.ndarray,
   judged = (loss_config.lambda_adv * terms['g_adv']
             + loss_config.lambda_exp * terms['g_exp']
             + loss_config.lambda_id * terms['g_id'])
-  pix = terms['g_pix']
-  focus = loss_config.get('pixel_focus', 0.0)
-  if focus and x_t is not None:
-    terms['g_pix_focus'] = focused_pixel_loss(x_bar, x_tg, x_t)
-    pix = (1.0 - focus) * pix + focus * terms['g_pix_focus']
-  total = (loss_config.lambda_pix * loss_config.pixel_scale * pix
+  total = (loss_config.lambda_pix * loss_config.pixel_scale * terms['g_pix']
            + d_scale * judged)
   terms['g_total'] = total
   return total, terms
