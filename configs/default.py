@@ -85,9 +85,6 @@ def get_config() -> ml_collections.ConfigDict:
   # the pixel gradient is ~1/70 of the D-judged terms' and G never learns to
   # reconstruct (README.md, "What the synthetic run shows").
   config.loss.pixel_scale = 127.5
-  # γ of a penalty λ3·γ/2·E|∇_x CE(De(x_s), y_e^s)|² in L_D (double backprop on
-  # real faces; 0 = the paper's L_D).
-  config.loss.d_input_grad_penalty = 0.0
   # G's D-judged terms (λ1, λ3, λ4) ramp linearly from 0 to full weight over
   # this fraction of stage 1, while the pixel term and D train from the
   # start: G learns to reconstruct while De/Di learn on real faces, and

@@ -200,17 +200,6 @@ def _d_update(state: GANState, batch: Batch, x_s, x_t, x_bar, *, d_model,
     total, terms = losses.d_loss(de[:b], de[b:2 * b], di[2 * b:],
                                  batch['y_e_s'], batch['y_i_t'], loss_config)
     terms['d_exp_acc'] = losses.accuracy(de[b:2 * b], batch['y_e_s'])
-    gamma = loss_config.get('d_input_grad_penalty', 0.0)
-    if gamma:
-      # Double backprop: the squared input gradient of De's loss on each real
-      # face, so that De's gradients (what teaches G expressions) are smooth.
-      def exp_loss(x):
-        de_real, _ = d_model.apply({'params': d_params}, x)
-        return losses.cross_entropy(de_real, batch['y_e_s']) * b
-      g = jax.grad(exp_loss)(x_s)
-      terms['d_grad_pen'] = jnp.mean(jnp.sum(jnp.square(g), axis=(1, 2, 3)))
-      total = total + (loss_config.lambda_exp * 0.5 * gamma
-                       * terms['d_grad_pen'])
     return total, terms
 
   (_, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(
