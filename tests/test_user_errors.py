@@ -358,7 +358,9 @@ def locked_run(data_dir, tmp_path_factory):
   """Run A trains; run B starts on the same workdir while A holds it
   (A stopped with SIGSTOP meanwhile, so the timing cannot hide the lock)."""
   root = tmp_path_factory.mktemp('locked')
-  env = cli_runs.env(None, num_devices=1)  # The test run's compile cache.
+  # The test run's compile cache, with the 2 devices of every other tiny
+  # stage-1 run: the same compiled programs.
+  env = cli_runs.env(None, num_devices=2)
   workdir = root / 'run'
   run_a = cli_runs.Run(_train_args(data_dir, workdir), env)
   try:
