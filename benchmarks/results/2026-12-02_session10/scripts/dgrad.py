@@ -4,7 +4,7 @@ os.environ.setdefault('JAX_PLATFORMS', 'cpu')
 import numpy as np, jax, jax.numpy as jnp
 from configs import synthetic as syncfg
 from relgan_jax.stage1 import checkpointing
-from relgan_jax.model import models, losses
+from relgan_jax.model import models
 from relgan_jax.data import records, loading, input_pipeline
 config = syncfg.get_config()
 run = sys.argv[1]
