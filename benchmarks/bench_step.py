@@ -49,7 +49,6 @@ from benchmarks import stage1_programs
 from configs import default
 from relgan_jax import cli
 from relgan_jax.model import layers
-from relgan_jax.model import models
 from relgan_jax.stage1 import host_malloc
 
 flags.DEFINE_integer('batch', 16, 'Global batch size B.')
@@ -113,44 +112,6 @@ def peak_tflops(device_kind: str, dtype: str):
 # --- Analytic FLOPs (DESIGN.md §2) -------------------------------------------
 
 
-def _conv(side: int, cin: int, cout: int) -> int:
-  return 2 * side * side * 9 * cin * cout
-
-
-def analytic_forward_flops(image_size: int, width: float, ne: int,
-                           ni: int, f_e_dim: int = 30, f_i_dim: int = 50):
-  """(G_fwd, D_fwd): multiply-add FLOPs of one image's forward pass."""
-  ch = lambda c: models.conv_channels(c, width)
-  s = image_size
-
-  def encoder(features):
-    flops, cin, side = 0, 3, s
-    for c in models.ENCODER_CHANNELS:
-      flops += _conv(side, cin, ch(c))
-      cin, side = ch(c), side // 2
-    return flops + 2 * side * side * cin * features
-
-  c0 = ch(models.DECODER_CHANNELS[0])
-  side = s // 32
-  decoder = 2 * (f_e_dim + f_i_dim) * side * side * c0
-  cin = c0
-  for c in models.DECODER_CHANNELS:
-    side *= 2
-    decoder += _conv(side, cin, ch(c))
-    cin = ch(c)
-  decoder += _conv(side, cin, 3)
-  g_fwd = encoder(f_e_dim) + encoder(f_i_dim) + decoder
-
-  d_fwd, cin, side = 0, 3, s
-  for c in models.DISCRIMINATOR_CHANNELS:
-    d_fwd += _conv(side, cin, ch(c))
-    cin, side = ch(c), side // 2
-  shared = models.DISCRIMINATOR_SHARED
-  d_fwd += 2 * side * side * cin * shared
-  for outputs in (ne + 1, ni):
-    dims = (shared, *models.DISCRIMINATOR_HEAD, outputs)
-    d_fwd += sum(2 * a * b for a, b in zip(dims[:-1], dims[1:]))
-  return g_fwd, d_fwd
 
 
 # --- Measurements ------------------------------------------------------------
@@ -243,9 +204,9 @@ def main(argv):
     matmul_flops.append(matmul())
 
   median = statistics.median(totals)
-  g_fwd, d_fwd = analytic_forward_flops(s, FLAGS.width, FLAGS.ne, FLAGS.ni,
-                                        config.model.f_e_dim,
-                                        config.model.f_i_dim)
+  g_fwd, d_fwd = stage1_programs.analytic_forward_flops(
+      s, FLAGS.width, FLAGS.ne, FLAGS.ni, config.model.f_e_dim,
+      config.model.f_i_dim, d_width=config.model.d_width or FLAGS.width)
   analytic = b * (4 * g_fwd + 12 * d_fwd)
   achieved = analytic / median
   ms = lambda x: round(1e3 * x, 1)

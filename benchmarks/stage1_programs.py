@@ -4,7 +4,7 @@ Shared by bench_step.py, profile_step.py and time_step_once.py (no flags here,
 so each script keeps its own).
 """
 
-from typing import Any, List, NamedTuple
+from typing import Any, List, NamedTuple, Optional
 
 from absl import app
 import numpy as np
@@ -18,6 +18,49 @@ class Stage1Setup(NamedTuple):
   state: Any  # The initial GANState.
   steps: Any  # gan_steps.Steps: the jitted, mesh-mapped update programs.
   batch: Any  # One sharded batch of random uint8 faces and labels.
+
+
+def _conv(side: int, cin: int, cout: int) -> int:
+  return 2 * side * side * 9 * cin * cout
+
+
+def analytic_forward_flops(image_size: int, width: float, ne: int,
+                           ni: int, f_e_dim: int = 30, f_i_dim: int = 50,
+                           d_width: Optional[float] = None):
+  """(G_fwd, D_fwd): multiply-add FLOPs of one image's forward pass
+  (DESIGN.md §2; D's channels scaled by d_width, default G's width)."""
+  ch = lambda c: models.conv_channels(c, width)
+  d_ch = lambda c: models.conv_channels(c, d_width or width)
+  s = image_size
+
+  def encoder(features):
+    flops, cin, side = 0, 3, s
+    for c in models.ENCODER_CHANNELS:
+      flops += _conv(side, cin, ch(c))
+      cin, side = ch(c), side // 2
+    return flops + 2 * side * side * cin * features
+
+  c0 = ch(models.DECODER_CHANNELS[0])
+  side = s // 32
+  decoder = 2 * (f_e_dim + f_i_dim) * side * side * c0
+  cin = c0
+  for c in models.DECODER_CHANNELS:
+    side *= 2
+    decoder += _conv(side, cin, ch(c))
+    cin = ch(c)
+  decoder += _conv(side, cin, 3)
+  g_fwd = encoder(f_e_dim) + encoder(f_i_dim) + decoder
+
+  d_fwd, cin, side = 0, 3, s
+  for c in models.DISCRIMINATOR_CHANNELS:
+    d_fwd += _conv(side, cin, d_ch(c))
+    cin, side = d_ch(c), side // 2
+  shared = models.DISCRIMINATOR_SHARED
+  d_fwd += 2 * side * side * cin * shared
+  for outputs in (ne + 1, ni):
+    dims = (shared, *models.DISCRIMINATOR_HEAD, outputs)
+    d_fwd += sum(2 * a * b for a, b in zip(dims[:-1], dims[1:]))
+  return g_fwd, d_fwd
 
 
 # What one iteration runs, as train.train_gan runs it ('iteration'), or as it
