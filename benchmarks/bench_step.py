@@ -109,11 +109,6 @@ def peak_tflops(device_kind: str, dtype: str):
   return None, None
 
 
-# --- Analytic FLOPs (DESIGN.md §2) -------------------------------------------
-
-
-
-
 # --- Measurements ------------------------------------------------------------
 
 
