@@ -201,7 +201,7 @@ def main(argv):
   median = statistics.median(totals)
   g_fwd, d_fwd = stage1_programs.analytic_forward_flops(
       s, FLAGS.width, FLAGS.ne, FLAGS.ni, config.model.f_e_dim,
-      config.model.f_i_dim, d_width=config.model.d_width or FLAGS.width)
+      config.model.f_i_dim, d_width=config.model.d_width)
   analytic = b * (4 * g_fwd + 12 * d_fwd)
   achieved = analytic / median
   ms = lambda x: round(1e3 * x, 1)

@@ -28,7 +28,8 @@ def analytic_forward_flops(image_size: int, width: float, ne: int,
                            ni: int, f_e_dim: int = 30, f_i_dim: int = 50,
                            d_width: Optional[float] = None):
   """(G_fwd, D_fwd): multiply-add FLOPs of one image's forward pass
-  (DESIGN.md §2; D's channels scaled by d_width, default G's width)."""
+  (DESIGN.md §2). D's channels scale with d_width, which means what
+  config.model.d_width means: 0 (or None) = G's width."""
   ch = lambda c: models.conv_channels(c, width)
   d_ch = lambda c: models.conv_channels(c, d_width or width)
   s = image_size

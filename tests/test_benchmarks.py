@@ -20,5 +20,7 @@ def test_discriminator_flops_follow_d_width():
   g_eighth, d_default = flops(32, 0.125, ne=7, ni=64)
   g_same, d_full = flops(32, 0.125, ne=7, ni=64, d_width=1.0)
   assert (d_default, d_full) == (_D_EIGHTH, _D_FULL)
+  # config.model.d_width's 0 = G's width, as bench_step passes it.
+  assert flops(32, 0.125, ne=7, ni=64, d_width=0.0)[1] == _D_EIGHTH
   assert _D_FULL == 11_669_504
   assert g_same == g_eighth  # D's width does not change G's count.
