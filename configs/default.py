@@ -90,6 +90,14 @@ def get_config() -> ml_collections.ConfigDict:
   # start: G learns to reconstruct while De/Di learn on real faces, and
   # relies on them once they carry signal. 0 = the paper's constant weights.
   config.loss.d_terms_warmup = 0.1
+  # λ5, not in the paper: an expression-contrast term on f(e) in L_G
+  # (supervised contrastive over f(e) of x_s and x_tg, two people with one
+  # expression, and the rest of the batch; relgan_jax/model/losses.py): it
+  # tells Ges directly what reenactment tells it through Gde and De. At 500
+  # its gradient on Ges is of the order of the reenactment terms' (at 50 it
+  # was ~10x smaller and did little). 0 = the paper's L_G (README.md).
+  config.loss.lambda_fe_contrast = 500.0
+  config.loss.fe_contrast_temperature = 0.1  # Cosine similarity / this.
 
   # --- Stage 1: adversarial reenactment training (DESIGN.md §4) ---------------
   config.train = ml_collections.ConfigDict()

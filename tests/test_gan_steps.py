@@ -24,6 +24,7 @@ def _config():
   # tolerances are set for their size (grey-level units scale the gradients,
   # and the round-off of cancelling sums such as a bias before a norm, by 127.5).
   config.loss.pixel_scale = 1.0
+  config.loss.lambda_fe_contrast = 1.0  # On, at the same scale.
   config.train.g_boost_start = 0.5
   config.train.g_steps_per_d_step = 2
   return config
@@ -147,8 +148,8 @@ def test_steps_own_params_one_vs_two_devices_no_retrace_no_nan():
   _assert_only_updates(s1, s2, 'g', 'd')
   assert (_adam_count(s2.d_opt_state), _adam_count(s2.g_opt_state)) == (1, 1)
   assert int(s2.step) == 1  # step counts iterations (D updates).
-  assert {'g_total', 'g_adv', 'g_pix', 'g_exp', 'g_id', 'g_grad_norm'} <= set(
-      g_metrics)
+  assert {'g_total', 'g_adv', 'g_pix', 'g_exp', 'g_id', 'g_fe_contrast',
+          'g_grad_norm'} <= set(g_metrics)
 
   # The same D and G updates on a 2-device mesh (as the fused iteration,
   # from the same s0) give the same state.
@@ -179,6 +180,29 @@ def test_steps_own_params_one_vs_two_devices_no_retrace_no_nan():
   assert int(final.step) == total
   assert _adam_count(final.g_opt_state) == 6
   assert all(np.all(np.isfinite(x)) for x in jax.tree.leaves(final))
+
+
+def test_expression_contrast_reaches_ges_only():
+  """With every term of the paper's L_G and L_D at 0 and only λ5 on, a G
+  step changes every weight of Ges and no parameter of Get, Gde or D."""
+  config = _config()
+  for name in ('lambda_adv', 'lambda_pix', 'lambda_exp', 'lambda_id'):
+    config.loss[name] = 0.0
+  mesh, state, (_, _, g_step) = _setup(config, 1, numpy_init=True)
+  s0 = jax.device_get(state)
+  state, metrics = _run(g_step, state, gan_steps.shard_batch(_batch(0), mesh))
+  s1 = jax.device_get(state)
+  changed = _changed(s0.g_params, s1.g_params)
+  # Every weight of Ges moves (a conv bias that GroupNorm follows has a zero
+  # gradient, here exactly 0).
+  ges_kernels = [c for path, c in jax.tree_util.tree_leaves_with_path(
+      changed['Ges']) if path[-1].key == 'kernel']
+  assert len(ges_kernels) == 6 and all(ges_kernels)
+  assert not any(jax.tree.leaves((changed['Get'], changed['Gde'])))
+  assert not any(jax.tree.leaves(_changed(s0.d_params, s1.d_params)))
+  assert metrics['g_fe_contrast'] > 0
+  np.testing.assert_allclose(metrics['g_total'], metrics['g_fe_contrast'],
+                             rtol=1e-6)
 
 
 def test_batchnorm_generator_one_vs_two_devices():

@@ -1,6 +1,9 @@
 """Each loss term against a value computed by hand in numpy."""
 
+import jax
+from jax import lax
 import jax.numpy as jnp
+from jax.sharding import PartitionSpec as P
 import ml_collections
 import numpy as np
 import pytest
@@ -17,7 +20,8 @@ X_BAR = np.array([0.5, -0.25, 1.0, 0.0], np.float32).reshape(1, 1, 2, 2)
 X_TG = np.array([0.0, 0.25, -1.0, 0.5], np.float32).reshape(1, 1, 2, 2)
 LAMBDAS = ml_collections.ConfigDict(dict(
     lambda_adv=0.7, lambda_pix=20.0, lambda_exp=50.0, lambda_id=30.0,
-    pixel_scale=1.0, d_terms_warmup=0.0))
+    pixel_scale=1.0, d_terms_warmup=0.0, lambda_fe_contrast=0.0,
+    fe_contrast_temperature=0.1))
 
 
 def _softmax(z):
@@ -137,6 +141,77 @@ def test_negative_lambda_is_rejected():
   bad.lambda_id = -1.0
   with pytest.raises(ValueError, match='config.loss.lambda_id'):
     losses.check_loss_config(bad)
+
+
+def test_negative_contrast_weight_and_zero_temperature_are_rejected():
+  bad = ml_collections.ConfigDict(dict(LAMBDAS))
+  bad.lambda_fe_contrast = -1.0
+  with pytest.raises(ValueError, match='config.loss.lambda_fe_contrast'):
+    losses.check_loss_config(bad)
+  bad.lambda_fe_contrast, bad.fe_contrast_temperature = 1.0, 0.0
+  with pytest.raises(ValueError, match='fe_contrast_temperature'):
+    losses.check_loss_config(bad)
+
+
+# Four codes: two pairs of orthogonal directions (cosines 1 within a pair, 0
+# across). For anchor 0 the others score [1, 0, 0] / T, its positive is code
+# 1: l_0 = -log(e^{1/T} / (e^{1/T} + 2)); every anchor alike.
+CODES = np.array([[2.0, 0.0], [0.5, 0.0], [0.0, 3.0], [0.0, 1.0]], np.float32)
+
+
+def test_expression_contrast_by_hand():
+  for t in (1.0, 0.5):
+    expected = -np.log(np.exp(1 / t) / (np.exp(1 / t) + 2))
+    np.testing.assert_allclose(
+        losses.expression_contrast(CODES, np.array([0, 0, 1, 1]), t),
+        expected, rtol=1e-6)
+  # Scale-free: shrinking the codes cannot lower it.
+  np.testing.assert_allclose(
+      losses.expression_contrast(1e-3 * CODES, np.array([0, 0, 1, 1]), 1.0),
+      np.log(np.e + 2) - 1, rtol=1e-5)
+  # Labels that pair codes across the directions: the positive scores 0, the
+  # negatives 1 and 0 (anchor 0: others [1, 0, 0], positive code 2).
+  np.testing.assert_allclose(
+      losses.expression_contrast(CODES, np.array([0, 1, 0, 1]), 1.0),
+      -np.log(1 / (np.e + 2)), rtol=1e-6)
+
+
+def test_expression_contrast_unknown_labels_and_no_positive():
+  # Codes 2, 3 unknown: no anchors, but negatives of anchors 0 and 1.
+  np.testing.assert_allclose(
+      losses.expression_contrast(CODES, np.array([0, 0, -1, -1]), 1.0),
+      np.log(np.e + 2) - 1, rtol=1e-6)
+  # Nobody has a positive: 0, with finite gradients.
+  labels = np.array([0, 1, 2, -1])
+  assert float(losses.expression_contrast(CODES, labels, 0.1)) == 0.0
+  grad = jax.grad(losses.expression_contrast)(jnp.asarray(CODES), labels,
+                                               0.1)
+  assert np.all(np.isfinite(grad))
+
+
+def test_expression_contrast_over_devices_equals_one_device():
+  """With axis_name every device computes the loss over the whole batch (the
+  same value). Each device's gradient of its share of the codes is then the
+  device count times the one-device gradient (the gather's transpose sums the
+  devices' identical losses), which the caller's pmean of the parameter
+  gradients divides out again."""
+  rng = np.random.default_rng(0)
+  codes = rng.standard_normal((8, 5)).astype(np.float32)
+  labels = np.array([0, 1, 2, 0, 1, 2, 0, -1])
+  value, grad = jax.value_and_grad(losses.expression_contrast)(
+      codes, labels, 0.2)
+  mesh = jax.sharding.Mesh(np.asarray(jax.devices()[:2]), ('data',))
+
+  def per_device(f, y):
+    v, g = jax.value_and_grad(losses.expression_contrast)(
+        f, y, 0.2, axis_name='data')
+    return lax.pmean(v, 'data'), g
+  mapped = jax.shard_map(per_device, mesh=mesh,
+                         in_specs=(P('data'), P('data')),
+                         out_specs=(P(), P('data')))
+  value2, grad2 = jax.jit(mapped)(codes, labels)
+  np.testing.assert_allclose(value2, value, rtol=1e-6)
+  np.testing.assert_allclose(grad2 / 2, grad, rtol=1e-5, atol=1e-7)
 
 
 def test_accuracy():

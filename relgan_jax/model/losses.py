@@ -11,6 +11,16 @@ logits. CE = softmax cross-entropy.
         + λ4·CE(Di(x_bar), y_i^t)
   L_adv = −log(1 − softmax(De(x_bar))[fake])
 
+An expression-contrast term on f(e) (not in the paper; README, "Choices")
+is added to L_G when λ5 = config.loss.lambda_fe_contrast > 0:
+
+  L_G += λ5·SupCon(f(e) of [x_s; x_tg], labels [y_e^s; y_e^s])
+
+(`expression_contrast`). Every pair holds two faces of different people with
+one expression (x_s, x_tg): the term says directly what the reenactment says
+through Gde and De, that f(e) follows the expression and not the person. It
+reaches Ges only.
+
 G's three terms that are judged by D (adv, exp, id) are scaled by
 `d_terms_scale` (1 by default): a linear warm-up from 0 over the first
 config.loss.d_terms_warmup of stage 1 (`warmup_steps`), so that G learns to
@@ -25,6 +35,7 @@ identities) is left out of its cross-entropy; a term with no known label is 0.
 
 from typing import Dict, Optional, Tuple
 
+from jax import lax
 import jax.numpy as jnp
 import jax.nn
 import ml_collections
@@ -79,10 +90,13 @@ def check_loss_config(loss_config: ml_collections.ConfigDict) -> None:
   """Raises ValueError naming a negative λ in config.loss, or a warm-up
   fraction outside [0, 1]."""
   for name in ('lambda_adv', 'lambda_pix', 'lambda_exp', 'lambda_id',
-               'pixel_scale'):
+               'lambda_fe_contrast', 'pixel_scale'):
     if loss_config[name] < 0:
       raise ValueError(f'config.loss.{name} must be >= 0, got '
                        f'{loss_config[name]}.')
+  if loss_config.fe_contrast_temperature <= 0:
+    raise ValueError('config.loss.fe_contrast_temperature must be > 0, got '
+                     f'{loss_config.fe_contrast_temperature}.')
   warmup = loss_config.d_terms_warmup
   if not 0.0 <= warmup <= 1.0:
     raise ValueError(f'config.loss.d_terms_warmup must be in [0, 1] (a '
@@ -166,6 +180,52 @@ def g_loss(de_fake: jnp.ndarray, di_fake: jnp.ndarray, x_bar: jnp.ndarray,
            + d_scale * judged)
   terms['g_total'] = total
   return total, terms
+
+
+def expression_contrast(f_e: jnp.ndarray, labels: jnp.ndarray,
+                        temperature: float,
+                        axis_name: Optional[str] = None) -> jnp.ndarray:
+  """Supervised contrastive loss (Khosla et al., 2020) over a batch of codes.
+
+  Codes are compared by cosine similarity / temperature. For each anchor i
+  with at least one positive (another example with the same label >= 0):
+    l_i = −mean over positives p of log( e^{s_ip} / Σ_{k≠i} e^{s_ik} ),
+  and the loss is the mean of l_i over those anchors (0 if there are none).
+  Unknown labels (< 0) are neither anchors nor positives, but still
+  negatives. Scale-free: shrinking f(e) cannot lower it.
+
+  Args:
+    f_e: [N, D] codes.
+    labels: [N] int expression labels (< 0 = unknown).
+    temperature: the softmax temperature (> 0).
+    axis_name: inside shard_map, the mapped axis: the loss is then computed
+      over the codes of every device (all-gathered), the same value on each
+      device, so that it does not depend on how the batch is split (the
+      gradient reaches each device's codes through the gather's transpose;
+      the caller averages the parameter gradients over the axis, as always).
+
+  Returns:
+    A float32 scalar.
+  """
+  z = f_e.astype(jnp.float32)
+  if axis_name is not None:
+    z = lax.all_gather(z, axis_name, tiled=True)
+    labels = lax.all_gather(labels, axis_name, tiled=True)
+  z = z * lax.rsqrt(jnp.sum(z * z, axis=-1, keepdims=True) + 1e-12)
+  n = z.shape[0]
+  self_pair = jnp.eye(n, dtype=bool)
+  # A large negative, not -inf, keeps the self-pair out of the softmax
+  # without an inf in the backward pass.
+  logits = jnp.where(self_pair, -1e9, z @ z.T / temperature)
+  log_p = logits - jax.nn.logsumexp(logits, axis=-1, keepdims=True)
+  positive = ((labels[:, None] == labels[None, :]) & ~self_pair
+              & (labels[:, None] >= 0))
+  num_positive = jnp.sum(positive, axis=-1)
+  per_anchor = (-jnp.sum(jnp.where(positive, log_p, 0.0), axis=-1)
+                / jnp.maximum(num_positive, 1))
+  anchor = num_positive > 0
+  return (jnp.sum(jnp.where(anchor, per_anchor, 0.0))
+          / jnp.maximum(jnp.sum(anchor), 1))
 
 
 def accuracy(logits: jnp.ndarray, labels: jnp.ndarray,

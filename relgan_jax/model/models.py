@@ -208,6 +208,14 @@ class Generator(nn.Module):
                train: bool = False) -> jnp.ndarray:
     return self.Gde(self.Ges(x_s, train), self.Get(x_t, train), train)
 
+  def reenact_and_encode(self, x_s: jnp.ndarray, x_t: jnp.ndarray,
+                         others: jnp.ndarray, train: bool = False):
+    """(x_bar, f_e): x_bar = G(x_s, x_t) and f_e = Ges([x_s; others]), one
+    Ges pass for both (stage 1's expression-contrast term reads the f_e)."""
+    f_e = self.Ges(jnp.concatenate([x_s, others]), train)
+    x_bar = self.Gde(f_e[:x_s.shape[0]], self.Get(x_t, train), train)
+    return x_bar, f_e
+
   def encode_expression(self, x: jnp.ndarray, train: bool = False):
     """f_e = Ges(x)."""
     return self.Ges(x, train)

@@ -154,13 +154,23 @@ def g_variables(state) -> Dict[str, Any]:
   return variables
 
 
-def _reenact(g_model, variables, x_s, x_t):
-  """x_bar in training mode; also returns updated BatchNorm stats (or {})."""
+def _reenact(g_model, variables, x_s, x_t, others=None):
+  """(x_bar, f_e or None), new BatchNorm stats (or {}), in training mode.
+
+  With `others`, also f_e = Ges([x_s; others]) (Generator.reenact_and_encode).
+  """
+  if others is None:
+    method, args = None, (x_s, x_t)
+  else:
+    method, args = g_model.reenact_and_encode, (x_s, x_t, others)
   if 'batch_stats' in variables:
-    x_bar, mutated = g_model.apply(variables, x_s, x_t, train=True,
-                                   mutable=['batch_stats'])
-    return x_bar, mutated['batch_stats']
-  return g_model.apply(variables, x_s, x_t, train=True), {}
+    out, mutated = g_model.apply(variables, *args, train=True, method=method,
+                                 mutable=['batch_stats'])
+    stats = mutated['batch_stats']
+  else:
+    out, stats = g_model.apply(variables, *args, train=True,
+                               method=method), {}
+  return (out if others is not None else (out, None)), stats
 
 
 def _varying(tree):
@@ -176,14 +186,39 @@ def _inputs(batch: Batch):
   return normalize(batch['x_s']), normalize(batch['x_t'])
 
 
-def _g_forward(state: GANState, x_s, x_t, *, g_model):
-  """x_bar = G(x_s, x_t) in training mode, as a function of G's params:
-  (x_bar, vjp w.r.t. the (device-varying) params, new BatchNorm stats or {})."""
-  def reenact(g_params):
-    return _reenact(g_model, {**g_variables(state), 'params': g_params}, x_s,
-                    x_t)
+class GForward(NamedTuple):
+  """G's forward pass in training mode, as a function of G's params.
 
-  return jax.vjp(reenact, _varying(state.g_params), has_aux=True)
+  x_bar: the reenacted faces; contrast: the expression-contrast term on f(e)
+  (0 when λ5 = 0); vjp: pulls (dL/dx_bar, dL/dcontrast) back to G's
+  (device-varying) params; batch_stats: new BatchNorm statistics (or {}).
+  """
+  x_bar: jnp.ndarray
+  contrast: jnp.ndarray
+  vjp: Callable
+  batch_stats: Any
+
+
+def _g_forward(state: GANState, batch: Batch, x_s, x_t, *, g_model,
+               loss_config) -> GForward:
+  """x_bar = G(x_s, x_t) and, when λ5 > 0, the expression-contrast term over
+  f_e of [x_s; x_tg] (both of expression y_e_s, different people)."""
+  with_contrast = loss_config.lambda_fe_contrast > 0
+
+  def forward(g_params):
+    variables = {**g_variables(state), 'params': g_params}
+    x_tg = input_pipeline.normalize(batch['x_tg']) if with_contrast else None
+    (x_bar, f_e), stats = _reenact(g_model, variables, x_s, x_t, x_tg)
+    if not with_contrast:
+      return (x_bar, jnp.zeros((), jnp.float32)), stats
+    labels = jnp.concatenate([batch['y_e_s'], batch['y_e_s']])
+    contrast = losses.expression_contrast(
+        f_e, labels, loss_config.fe_contrast_temperature, axis_name=AXIS)
+    return (x_bar, contrast), stats
+
+  (x_bar, contrast), vjp, stats = jax.vjp(
+      forward, _varying(state.g_params), has_aux=True)
+  return GForward(x_bar, contrast, vjp, stats)
 
 
 def _d_update(state: GANState, batch: Batch, x_s, x_t, x_bar, *, d_model,
@@ -227,14 +262,21 @@ def _g_update(state: GANState, batch: Batch, g_forward, *, d_model, g_tx,
               loss_config) -> Tuple[GANState, Metrics]:
   """The G update from G's forward pass `g_forward` (= _g_forward(state)):
   dL_G/dx_bar against the state's D, pulled back through G, then Adam."""
-  x_bar, g_vjp, new_stats = g_forward
   d_scale = losses.d_terms_scale(state.step, loss_config.d_terms_ramp_steps)
   (_, metrics), dx_bar = jax.value_and_grad(_g_objective, has_aux=True)(
-      x_bar, state.d_params, batch, d_scale, d_model=d_model,
+      g_forward.x_bar, state.d_params, batch, d_scale, d_model=d_model,
       loss_config=loss_config)
-  (grads,) = g_vjp(dx_bar)
+  # L_G = (the terms above) + λ5·contrast: the contrast's cotangent is λ5
+  # (written from `contrast` so that it has the output's device-varying type).
+  lambda_contrast = loss_config.lambda_fe_contrast
+  (grads,) = g_forward.vjp((dx_bar,
+                            g_forward.contrast * 0.0 + lambda_contrast))
   grads = lax.pmean(grads, AXIS)
   metrics = lax.pmean(metrics, AXIS)
+  if lambda_contrast > 0:
+    metrics['g_fe_contrast'] = lax.pmean(g_forward.contrast, AXIS)
+    metrics['g_total'] = (metrics['g_total']
+                          + lambda_contrast * metrics['g_fe_contrast'])
   metrics['g_grad_norm'] = optax.tree.norm(grads)
   metrics['g_d_terms_scale'] = d_scale
   updates, g_opt_state = g_tx.update(grads, state.g_opt_state, state.g_params)
@@ -243,7 +285,8 @@ def _g_update(state: GANState, batch: Batch, g_forward, *, d_model, g_tx,
                             g_opt_state=g_opt_state)
   if state.g_batch_stats:
     # BatchNorm averaged its statistics over AXIS; pmean makes that explicit.
-    new_state = new_state.replace(g_batch_stats=lax.pmean(new_stats, AXIS))
+    new_state = new_state.replace(
+        g_batch_stats=lax.pmean(g_forward.batch_stats, AXIS))
   return new_state, metrics
 
 
@@ -257,7 +300,7 @@ def d_step_fn(state: GANState, batch: Batch, *, g_model, d_model, d_tx,
   its BatchNorm statistics, if any, are not updated here.
   """
   x_s, x_t = _inputs(batch)
-  x_bar, _ = _reenact(g_model, g_variables(state), x_s, x_t)
+  (x_bar, _), _ = _reenact(g_model, g_variables(state), x_s, x_t)
   return _d_update(state, batch, x_s, x_t, x_bar, d_model=d_model, d_tx=d_tx,
                    loss_config=loss_config)
 
@@ -269,7 +312,8 @@ def g_step_fn(state: GANState, batch: Batch, *, g_model, d_model, g_tx,
   L_G = λ1·L_adv + λ2·|x_bar − x_tg|_1 + λ3·CE(De(x_bar), y_e_s)
         + λ4·CE(Di(x_bar), y_i_t), differentiated w.r.t. G's params only.
   """
-  g_forward = _g_forward(state, *_inputs(batch), g_model=g_model)
+  g_forward = _g_forward(state, batch, *_inputs(batch), g_model=g_model,
+                         loss_config=loss_config)
   return _g_update(state, batch, g_forward, d_model=d_model, g_tx=g_tx,
                    loss_config=loss_config)
 
@@ -287,8 +331,9 @@ def iteration_fn(state: GANState, batch: Batch, *, g_model, d_model, g_tx,
   per iteration; G dominates the FLOPs (DESIGN.md §2).
   """
   x_s, x_t = _inputs(batch)
-  g_forward = _g_forward(state, x_s, x_t, g_model=g_model)
-  state, d_metrics = _d_update(state, batch, x_s, x_t, g_forward[0],
+  g_forward = _g_forward(state, batch, x_s, x_t, g_model=g_model,
+                         loss_config=loss_config)
+  state, d_metrics = _d_update(state, batch, x_s, x_t, g_forward.x_bar,
                                d_model=d_model, d_tx=d_tx,
                                loss_config=loss_config)
   state, g_metrics = _g_update(state, batch, g_forward, d_model=d_model,
