@@ -69,6 +69,9 @@ flags.DEFINE_enum('program', 'iteration', ['iteration', 'separate'],
                   "'separate': a D step program, then a G step program (G's "
                   'forward pass run twice; the formulation before the fused '
                   'iteration).')
+flags.DEFINE_float('lambda_fe_contrast', None,
+                  "λ5, the expression-contrast term's weight (default: the "
+                  "config's; 0 times the paper's L_G alone).")
 flags.DEFINE_integer('steps', 5, 'Timed iterations (after one warm-up).')
 flags.DEFINE_integer('num_devices', 0, 'Devices in the data mesh (0 = all).')
 flags.DEFINE_integer('ne', 6, 'Expression classes Ne.')
@@ -144,8 +147,8 @@ def _cpu_model() -> str:
 
 def config_from_flags():
   """The default config with this script's --image_size, --width, --dtype,
-  --conv_impl, --norm, --d_width, --d_norm and --batch (shared with
-  profile_step.py)."""
+  --conv_impl, --norm, --d_width, --d_norm, --lambda_fe_contrast and --batch
+  (shared with profile_step.py)."""
   config = default.get_config()
   config.model.image_size = FLAGS.image_size
   config.model.width = FLAGS.width
@@ -158,6 +161,8 @@ def config_from_flags():
     config.model.d_width = FLAGS.d_width
   if FLAGS.d_norm:
     config.model.d_norm = FLAGS.d_norm
+  if FLAGS.lambda_fe_contrast is not None:
+    config.loss.lambda_fe_contrast = FLAGS.lambda_fe_contrast
   config.train.batch_size = FLAGS.batch
   return config
 
@@ -202,7 +207,12 @@ def main(argv):
   g_fwd, d_fwd = stage1_programs.analytic_forward_flops(
       s, FLAGS.width, FLAGS.ne, FLAGS.ni, config.model.f_e_dim,
       config.model.f_i_dim, d_width=config.model.d_width)
-  analytic = b * (4 * g_fwd + 12 * d_fwd)
+  # With the expression-contrast term G's step also runs Ges forward and
+  # backward (~3x forward) on x_tg.
+  ges_fwd = (stage1_programs.analytic_encoder_flops(
+      s, FLAGS.width, config.model.f_e_dim)
+             if config.loss.lambda_fe_contrast > 0 else 0)
+  analytic = b * (4 * g_fwd + 12 * d_fwd + 3 * ges_fwd)
   achieved = analytic / median
   ms = lambda x: round(1e3 * x, 1)
   result = {
@@ -215,7 +225,9 @@ def main(argv):
       'batch': b, 'image_size': s, 'width': FLAGS.width,
       'dtype': FLAGS.dtype, 'conv_impl': config.model.conv_impl,
       'norm': config.model.norm, 'd_width': config.model.d_width,
-      'd_norm': config.model.d_norm, 'xla_flags': os.environ.get('XLA_FLAGS', ''),
+      'd_norm': config.model.d_norm,
+      'lambda_fe_contrast': config.loss.lambda_fe_contrast,
+      'xla_flags': os.environ.get('XLA_FLAGS', ''),
       'malloc_tuned': host_malloc.is_tuned(),
       'images_per_s': round(b / median, 2),
       'program': FLAGS.program,
@@ -225,7 +237,8 @@ def main(argv):
       'flops_per_iteration': {'xla_cost_analysis': xla_flops,
                               'analytic': analytic,
                               'analytic_g_fwd_per_image': g_fwd,
-                              'analytic_d_fwd_per_image': d_fwd},
+                              'analytic_d_fwd_per_image': d_fwd,
+                              'analytic_contrast_ges_fwd_per_image': ges_fwd},
       'achieved_tflops': round(achieved / 1e12, 4),
       'achieved_tflops_xla_count': round(xla_flops / median / 1e12, 4),
   }

@@ -24,6 +24,17 @@ def _conv(side: int, cin: int, cout: int) -> int:
   return 2 * side * side * 9 * cin * cout
 
 
+def analytic_encoder_flops(image_size: int, width: float,
+                           features: int) -> int:
+  """Multiply-add FLOPs of one image through an encoder (Ges: features =
+  f_e_dim; Get: f_i_dim)."""
+  flops, cin, side = 0, 3, image_size
+  for c in models.ENCODER_CHANNELS:
+    flops += _conv(side, cin, models.conv_channels(c, width))
+    cin, side = models.conv_channels(c, width), side // 2
+  return flops + 2 * side * side * cin * features
+
+
 def analytic_forward_flops(image_size: int, width: float, ne: int,
                            ni: int, f_e_dim: int = 30, f_i_dim: int = 50,
                            d_width: Optional[float] = None):
@@ -34,13 +45,6 @@ def analytic_forward_flops(image_size: int, width: float, ne: int,
   d_ch = lambda c: models.conv_channels(c, d_width or width)
   s = image_size
 
-  def encoder(features):
-    flops, cin, side = 0, 3, s
-    for c in models.ENCODER_CHANNELS:
-      flops += _conv(side, cin, ch(c))
-      cin, side = ch(c), side // 2
-    return flops + 2 * side * side * cin * features
-
   c0 = ch(models.DECODER_CHANNELS[0])
   side = s // 32
   decoder = 2 * (f_e_dim + f_i_dim) * side * side * c0
@@ -50,7 +54,8 @@ def analytic_forward_flops(image_size: int, width: float, ne: int,
     decoder += _conv(side, cin, ch(c))
     cin = ch(c)
   decoder += _conv(side, cin, 3)
-  g_fwd = encoder(f_e_dim) + encoder(f_i_dim) + decoder
+  g_fwd = (analytic_encoder_flops(s, width, f_e_dim)
+           + analytic_encoder_flops(s, width, f_i_dim) + decoder)
 
   d_fwd, cin, side = 0, 3, s
   for c in models.DISCRIMINATOR_CHANNELS:

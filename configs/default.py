@@ -1,4 +1,6 @@
-r"""Base configuration: the paper's settings (DESIGN.md §2-§5).
+r"""Base configuration: the paper's settings (DESIGN.md §2-§5), except where a
+field's comment says why not (loss.pixel_scale, loss.d_terms_warmup,
+loss.lambda_fe_contrast, stage2.baseline_lr).
 
 Dataset configs import this module and change what differs. Every field here can
 be overridden on the command line, e.g.

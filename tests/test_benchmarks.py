@@ -24,3 +24,12 @@ def test_discriminator_flops_follow_d_width():
   assert flops(32, 0.125, ne=7, ni=64, d_width=0.0)[1] == _D_EIGHTH
   assert _D_FULL == 11_669_504
   assert g_same == g_eighth  # D's width does not change G's count.
+
+
+def test_encoder_flops_by_hand():
+  # Ges at 32x32, width 1/8: convs 3->8, 8->16, 16->32, 32->64, 64->64 at
+  # 32, 16, 8, 4, 2 px, then the Dense from 1x1x64 to f(e)'s 30.
+  expected = (2 * 32 * 32 * 9 * 3 * 8 + 2 * 16 * 16 * 9 * 8 * 16
+              + 2 * 8 * 8 * 9 * 16 * 32 + 2 * 4 * 4 * 9 * 32 * 64
+              + 2 * 2 * 2 * 9 * 64 * 64 + 2 * 64 * 30)
+  assert stage1_programs.analytic_encoder_flops(32, 0.125, 30) == expected
