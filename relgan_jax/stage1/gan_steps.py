@@ -310,7 +310,8 @@ def g_step_fn(state: GANState, batch: Batch, *, g_model, d_model, g_tx,
   """One G update on this device's share of the batch (inside shard_map).
 
   L_G = λ1·L_adv + λ2·|x_bar − x_tg|_1 + λ3·CE(De(x_bar), y_e_s)
-        + λ4·CE(Di(x_bar), y_i_t), differentiated w.r.t. G's params only.
+        + λ4·CE(Di(x_bar), y_i_t) [+ λ5·SupCon(f_e of x_s, x_tg)],
+  differentiated w.r.t. G's params only (the last term reaches Ges only).
   """
   g_forward = _g_forward(state, batch, *_inputs(batch), g_model=g_model,
                          loss_config=loss_config)
