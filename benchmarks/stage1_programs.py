@@ -30,8 +30,9 @@ def analytic_encoder_flops(image_size: int, width: float,
   f_e_dim; Get: f_i_dim)."""
   flops, cin, side = 0, 3, image_size
   for c in models.ENCODER_CHANNELS:
-    flops += _conv(side, cin, models.conv_channels(c, width))
-    cin, side = models.conv_channels(c, width), side // 2
+    cout = models.conv_channels(c, width)
+    flops += _conv(side, cin, cout)
+    cin, side = cout, side // 2
   return flops + 2 * side * side * cin * features
 
 

@@ -87,8 +87,8 @@ def pixel_loss(x_bar: jnp.ndarray, x_tg: jnp.ndarray) -> jnp.ndarray:
 
 
 def check_loss_config(loss_config: ml_collections.ConfigDict) -> None:
-  """Raises ValueError naming a negative λ in config.loss, or a warm-up
-  fraction outside [0, 1]."""
+  """Raises ValueError naming a negative λ in config.loss, a contrast
+  temperature <= 0, or a warm-up fraction outside [0, 1]."""
   for name in ('lambda_adv', 'lambda_pix', 'lambda_exp', 'lambda_id',
                'lambda_fe_contrast', 'pixel_scale'):
     if loss_config[name] < 0:

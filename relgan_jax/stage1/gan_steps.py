@@ -154,23 +154,14 @@ def g_variables(state) -> Dict[str, Any]:
   return variables
 
 
-def _reenact(g_model, variables, x_s, x_t, others=None):
-  """(x_bar, f_e or None), new BatchNorm stats (or {}), in training mode.
-
-  With `others`, also f_e = Ges([x_s; others]) (Generator.reenact_and_encode).
-  """
-  if others is None:
-    method, args = None, (x_s, x_t)
-  else:
-    method, args = g_model.reenact_and_encode, (x_s, x_t, others)
+def _reenact(g_model, variables, *args, method=None):
+  """G applied to `args` in training mode (its __call__, x_bar = G(x_s, x_t),
+  or `method`): (output, updated BatchNorm stats or {})."""
   if 'batch_stats' in variables:
     out, mutated = g_model.apply(variables, *args, train=True, method=method,
                                  mutable=['batch_stats'])
-    stats = mutated['batch_stats']
-  else:
-    out, stats = g_model.apply(variables, *args, train=True,
-                               method=method), {}
-  return (out if others is not None else (out, None)), stats
+    return out, mutated['batch_stats']
+  return g_model.apply(variables, *args, train=True, method=method), {}
 
 
 def _varying(tree):
@@ -207,10 +198,12 @@ def _g_forward(state: GANState, batch: Batch, x_s, x_t, *, g_model,
 
   def forward(g_params):
     variables = {**g_variables(state), 'params': g_params}
-    x_tg = input_pipeline.normalize(batch['x_tg']) if with_contrast else None
-    (x_bar, f_e), stats = _reenact(g_model, variables, x_s, x_t, x_tg)
     if not with_contrast:
+      x_bar, stats = _reenact(g_model, variables, x_s, x_t)
       return (x_bar, jnp.zeros((), jnp.float32)), stats
+    x_tg = input_pipeline.normalize(batch['x_tg'])
+    (x_bar, f_e), stats = _reenact(g_model, variables, x_s, x_t, x_tg,
+                                   method=g_model.reenact_and_encode)
     labels = jnp.concatenate([batch['y_e_s'], batch['y_e_s']])
     contrast = losses.expression_contrast(
         f_e, labels, loss_config.fe_contrast_temperature, axis_name=AXIS)
@@ -300,7 +293,7 @@ def d_step_fn(state: GANState, batch: Batch, *, g_model, d_model, d_tx,
   its BatchNorm statistics, if any, are not updated here.
   """
   x_s, x_t = _inputs(batch)
-  (x_bar, _), _ = _reenact(g_model, g_variables(state), x_s, x_t)
+  x_bar, _ = _reenact(g_model, g_variables(state), x_s, x_t)
   return _d_update(state, batch, x_s, x_t, x_bar, d_model=d_model, d_tx=d_tx,
                    loss_config=loss_config)
 
