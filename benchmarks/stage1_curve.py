@@ -5,7 +5,11 @@ configs/synthetic_full.py, which keeps one every 1,000 iterations), exports
 Ges, trains the stage-2 MLP on f(e) of each fold's training people (centre
 crops + config.stage2.mlp_augment_views augmented views, as the protocol does)
 and measures it on the fold's unseen people; also nearest-neighbour retrieval
-in f(e) (relgan_jax.evaluation.disentanglement.retrieval). Writes JSON and a PNG:
+in f(e) (relgan_jax.evaluation.disentanglement.retrieval) and, with
+--transfer (the default), the reenactment measures of the report
+(disentanglement.reenactment_measures: expression transfer read by the fold's
+CNN baseline, trained once per fold as the protocol trains it, and identity
+kept). Writes JSON and a PNG:
 
   python -m benchmarks.stage1_curve --config=configs/synthetic_full.py \
       --stage1_dir=runs/synthetic_full/pretrain --data_dir=data/synthetic \
@@ -29,11 +33,13 @@ from relgan_jax import cli  # noqa: E402
 from relgan_jax.data import loading  # noqa: E402
 from relgan_jax.data import folds as folds_lib  # noqa: E402
 from relgan_jax.data import records  # noqa: E402
+from relgan_jax.evaluation import baseline as baseline_lib  # noqa: E402
 from relgan_jax.evaluation import disentanglement  # noqa: E402
 from relgan_jax.evaluation import features  # noqa: E402
 from relgan_jax.evaluation import run_files  # noqa: E402
 from relgan_jax.evaluation import stage2  # noqa: E402
 from relgan_jax.stage1 import checkpointing  # noqa: E402
+from relgan_jax.stage1 import gan_steps  # noqa: E402
 
 config_flags.DEFINE_config_file('config', None, 'The run config.',
                                 lock_config=True)
@@ -42,6 +48,9 @@ flags.DEFINE_string('data_dir', None, 'The evaluated prepared set.',
                     required=True)
 flags.DEFINE_string('out', 'stage1_curve', 'Output path without extension.')
 flags.DEFINE_list('folds', ['0', '1'], 'Folds to evaluate.')
+flags.DEFINE_bool('transfer', True, 'Also measure expression transfer and '
+                  'identity kept at every checkpoint (trains each fold\'s '
+                  'CNN baseline once).')
 FLAGS = flags.FLAGS
 
 
@@ -50,16 +59,23 @@ def checkpoint_steps(stage1_dir: str) -> list[int]:
   return sorted(int(d) for d in os.listdir(root) if d.isdigit())
 
 
-def evaluate(config, dataset, g_params, fold: int, seed: int) -> dict:
+def fold_split(config, dataset, fold: int):
+  """The fold's (train, test) records as the protocol selects them."""
+  train_idx, test_idx = folds_lib.split_indices(dataset, fold)
+  return (loading.select_records(dataset, train_idx, config),
+          loading.select_records(dataset, test_idx, config))
+
+
+def evaluate(config, dataset, g_variables, fold: int, seed: int,
+             baseline=None) -> dict:
   with tempfile.TemporaryDirectory() as tmp:
     path = os.path.join(tmp, 'encoder')
-    run_files.export_encoder(g_params, config, path)
+    run_files.export_encoder(g_variables['params'], config, path,
+                             g_batch_stats=g_variables.get('batch_stats'))
     module, variables = run_files.load_encoder(path,
                                                    return_variables=True)
   encode = features.ges_encoder_fn(module, variables)
-  train_idx, test_idx = folds_lib.split_indices(dataset, fold)
-  train_idx = loading.select_records(dataset, train_idx, config)
-  test_idx = loading.select_records(dataset, test_idx, config)
+  train_idx, test_idx = fold_split(config, dataset, fold)
   train = features.extract_features(encode, dataset, train_idx, config)
   test = features.extract_features(encode, dataset, test_idx, config)
   views = features.augmented_features(
@@ -74,6 +90,12 @@ def evaluate(config, dataset, g_params, fold: int, seed: int) -> dict:
   mean, std = stage2.standardizer(train.f)
   result.update(disentanglement.retrieval(test.f, test.expression,
                                           test.identity, mean, std))
+  if baseline is not None:
+    found = disentanglement.fold_reenactment(
+        config, dataset, test_idx, test, g_variables, baseline,
+        num_classes=num_classes, seed=seed)
+    result.update({key: found[key] for key in ('expression_transfer',
+                                               'identity_kept')})
   return result
 
 
@@ -81,13 +103,19 @@ def main(argv):
   del argv
   config = FLAGS.config
   dataset = records.PreparedDataset(FLAGS.data_dir)
+  folds = [int(k) for k in FLAGS.folds]
+  baselines = {k: None for k in folds}
+  if FLAGS.transfer:  # As the protocol trains it: the fold's seed.
+    baselines = {k: baseline_lib.train_baseline(
+        config, dataset, fold_split(config, dataset, k)[0],
+        len(dataset.expression_classes), seed=config.seed + k) for k in folds}
   rows = []
   for step in checkpoint_steps(FLAGS.stage1_dir):
     state, _ = checkpointing.load_state_tree(
         os.path.join(checkpointing.checkpoint_dir(FLAGS.stage1_dir),
                      str(step)))
-    per_fold = [evaluate(config, dataset, state['g_params'], int(k),
-                         config.seed + int(k)) for k in FLAGS.folds]
+    per_fold = [evaluate(config, dataset, gan_steps.g_variables(state), k,
+                         config.seed + k, baselines[k]) for k in folds]
     row = {'step': step}
     for key in per_fold[0]:
       row[key] = float(np.mean([r[key] for r in per_fold]))
@@ -101,10 +129,13 @@ def main(argv):
   steps = [r['step'] for r in rows]
   ax.plot(steps, [r['accuracy'] for r in rows], 'o-',
           label='MLP on f(e), unseen people')
-  for key, style in (('same_expression', 's--'), ('same_person', '^:')):
+  for key, style, label in (
+      ('same_expression', 's--', 'nearest neighbour: same expression'),
+      ('same_person', '^:', 'nearest neighbour: same person'),
+      ('expression_transfer', 'D-', 'expression transfer (baseline reads x̄)'),
+      ('identity_kept', 'v:', 'identity kept (x̄ nearest to x_t\'s person)')):
     if key in rows[0]:
-      ax.plot(steps, [r[key] for r in rows], style,
-              label=f'nearest neighbour: {key.replace("_", " ")}')
+      ax.plot(steps, [r[key] for r in rows], style, label=label)
   ax.set_xlabel('stage-1 iterations')
   ax.set_ylabel('%')
   ax.set_ylim(0, 100)

@@ -428,16 +428,29 @@ def run_fold(config: ml_collections.ConfigDict, dataset, train_indices,
                                                    test.identity)
   result['reenactment'] = None
   if g_variables is not None:
-    images = input_pipeline.centre_crops(dataset, test_indices, config, eval_bs)
-    assert len(images) == len(test)  # Both in the order of test_indices.
-    pairs = transfer_pairs(
-        test.expression, test.identity,
-        dataset.manifest['expression_classes'],
-        targets_per_source=s2.transfer_targets,
-        max_pairs=s2.transfer_max_pairs, seed=seed)
-    reenact_fn, classify_fn = reenactment_fns(config, g_variables,
-                                              handoff.get('baseline'))
-    result['reenactment'] = reenactment_measures(
-        reenact_fn, images, test.expression, test.identity, pairs,
-        num_classes=num_classes, classify_fn=classify_fn, batch_size=eval_bs)
+    result['reenactment'] = fold_reenactment(
+        config, dataset, test_indices, test, g_variables,
+        handoff.get('baseline'), num_classes=num_classes, seed=seed)
   return result
+
+
+def fold_reenactment(config: ml_collections.ConfigDict, dataset, test_indices,
+                     test: stage2.Features, g_variables,
+                     baseline: Optional[tuple[nn.Module, Any]], *,
+                     num_classes: int, seed: int) -> Optional[dict[str, Any]]:
+  """`reenactment_measures` of G on a fold's test people: the seeded
+  `transfer_pairs` (config.stage2.transfer_*) among `test` (their features,
+  in the order of test_indices), x_bar of their centre crops, read by
+  `baseline` ((module, variables) of the fold's CNN, or None)."""
+  s2 = config.stage2
+  eval_bs = max(s2.mlp_batch_size, 8)
+  images = input_pipeline.centre_crops(dataset, test_indices, config, eval_bs)
+  assert len(images) == len(test)  # Both in the order of test_indices.
+  pairs = transfer_pairs(
+      test.expression, test.identity, dataset.manifest['expression_classes'],
+      targets_per_source=s2.transfer_targets,
+      max_pairs=s2.transfer_max_pairs, seed=seed)
+  reenact_fn, classify_fn = reenactment_fns(config, g_variables, baseline)
+  return reenactment_measures(
+      reenact_fn, images, test.expression, test.identity, pairs,
+      num_classes=num_classes, classify_fn=classify_fn, batch_size=eval_bs)
