@@ -38,7 +38,8 @@ d = ((z[:, None] - z[None]) ** 2).sum(-1); np.fill_diagonal(d, np.inf)
 nn = d.argmin(1)
 # Transfer with the cached fold-0 baseline.
 bpath = '/work/exp/baseline_f0.msgpack'
-module = bl.build_baseline(config, 7)
+bconfig = syncfg.get_config(); bconfig.data.dir = data_dir
+module = bl.build_baseline(bconfig, 7)
 if os.path.exists(bpath):
   size = config.model.image_size
   import jax.numpy as jnp
