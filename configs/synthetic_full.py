@@ -11,10 +11,12 @@ be drawn (benchmarks/stage1_curve.py):
   python -m relgan_jax.main --config=configs/synthetic_full.py \
       --workdir=runs/synthetic_full
 
-Why the width: what limits the reenactment is how sharply Gde draws (the
-baseline reads real faces blurred by 1 px at 59 %), and at width 0.25 the
-pixel L1 stays at 0.16-0.19 for all 6,000 iterations; at 0.5 it reaches 0.12,
-and f(e) reads 95 % instead of 91 % with far less identity in it (README.md).
+Why the width: at width 0.25 Gde's pixel L1 stays at 0.16-0.19 for all
+6,000 iterations; at 0.5 it reaches 0.12, and f(e) reads 95 % instead of
+91 % with far less identity in it (linear leakage 57 % instead of 84 %).
+Expression transfer does not follow (52.5 against 53.7 %): what limits it
+is how sharply Gde draws, and the baseline reads real faces blurred by 1 px
+at only 59 % (README.md).
 Everything else is configs/synthetic.py: the same data, D, losses, warm-up
 and boost fractions.
 """
