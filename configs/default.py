@@ -87,6 +87,11 @@ def get_config() -> ml_collections.ConfigDict:
   # the pixel gradient is ~1/70 of the D-judged terms' and G never learns to
   # reconstruct (README.md, "What the synthetic run shows").
   config.loss.pixel_scale = 127.5
+  # Not in the paper: α > 0 weights the pixel term's error at each pixel by
+  # where x_tg differs from x_t (one person, one geometric draw: where the
+  # expression changes the face), the weights averaging to 1 per image
+  # (losses.pixel_loss). 0 = the paper's plain mean absolute error.
+  config.loss.pixel_change_weight = 0.0
   # G's D-judged terms (λ1, λ3, λ4) ramp linearly from 0 to full weight over
   # this fraction of stage 1, while the pixel term and D train from the
   # start: G learns to reconstruct while De/Di learn on real faces, and

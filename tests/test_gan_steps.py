@@ -25,6 +25,7 @@ def _config():
   # and the round-off of cancelling sums such as a bias before a norm, by 127.5).
   config.loss.pixel_scale = 1.0
   config.loss.lambda_fe_contrast = 1.0  # On, at the same scale.
+  config.loss.pixel_change_weight = 4.0  # The weighted pixel term (reads x_t).
   config.train.g_boost_start = 0.5
   config.train.g_steps_per_d_step = 2
   return config

@@ -21,7 +21,8 @@ X_TG = np.array([0.0, 0.25, -1.0, 0.5], np.float32).reshape(1, 1, 2, 2)
 LAMBDAS = ml_collections.ConfigDict(dict(
     lambda_adv=0.7, lambda_pix=20.0, lambda_exp=50.0, lambda_id=30.0,
     pixel_scale=1.0, d_terms_warmup=0.0, lambda_fe_contrast=0.0,
-    fe_contrast_temperature=0.1))
+    fe_contrast_temperature=0.1,
+    pixel_change_weight=0.0))
 
 
 def _softmax(z):
@@ -89,6 +90,32 @@ def test_d_loss_weights_and_terms():
   np.testing.assert_allclose(terms['d_total'], total)
 
 
+def test_pixel_change_weight_by_hand():
+  """7x7 faces, x_tg = x_t but for the centre pixel: the 5x5 window spreads
+  the change over the 25 pixels around it, c = 49/25 there and 0 elsewhere;
+  with α = 1 their error weighs (1 + 49/25)/2 = 1.48, the others' 0.5 (mean
+  weight 1)."""
+  x_t = np.zeros((1, 7, 7, 3), np.float32)
+  x_tg = x_t.copy()
+  x_tg[0, 3, 3] = 1.0
+  c = np.asarray(losses.change_map(x_tg, x_t))[0, ..., 0]
+  block = np.zeros((7, 7), bool)
+  block[1:6, 1:6] = True
+  np.testing.assert_allclose(c[block], 49 / 25, rtol=1e-6)
+  np.testing.assert_allclose(c[~block], 0.0)
+  for (row, col), weight in [((3, 3), 1.48), ((0, 0), 0.5), ((1, 5), 1.48)]:
+    x_bar = x_tg.copy()
+    x_bar[0, row, col] += 1.0  # Error 1 in each channel of one pixel.
+    np.testing.assert_allclose(losses.pixel_loss(x_bar, x_tg, x_t, 1.0),
+                               weight / 49, rtol=1e-6)
+    np.testing.assert_allclose(losses.pixel_loss(x_bar, x_tg), 1 / 49,
+                               rtol=1e-6)
+  # The weights are constants: x_t and x_tg get no gradient through them.
+  x_bar = x_tg + 0.5
+  grad_t = jax.grad(lambda t: losses.pixel_loss(x_bar, x_tg, t, 1.0))(x_t)
+  np.testing.assert_array_equal(grad_t, 0.0)
+
+
 def test_g_loss_weights_and_terms():
   x_bar = np.broadcast_to(X_BAR, (2, 1, 2, 2))
   x_tg = np.broadcast_to(X_TG, (2, 1, 2, 2))
@@ -136,10 +163,11 @@ def test_d_terms_warmup_schedule():
     losses.check_loss_config(config)
 
 
-def test_negative_lambda_is_rejected():
+@pytest.mark.parametrize('name', ['lambda_id', 'pixel_change_weight'])
+def test_negative_lambda_is_rejected(name):
   bad = ml_collections.ConfigDict(dict(LAMBDAS))
-  bad.lambda_id = -1.0
-  with pytest.raises(ValueError, match='config.loss.lambda_id'):
+  bad[name] = -1.0
+  with pytest.raises(ValueError, match=f'config.loss.{name}'):
     losses.check_loss_config(bad)
 
 

@@ -80,17 +80,43 @@ def adversarial_loss(de_logits: jnp.ndarray) -> jnp.ndarray:
                   - jax.nn.logsumexp(de_logits[:, :-1], axis=-1))
 
 
-def pixel_loss(x_bar: jnp.ndarray, x_tg: jnp.ndarray) -> jnp.ndarray:
-  """|x_bar − x_tg|_1 as the mean absolute error over all pixels/channels."""
-  return jnp.mean(jnp.abs(x_bar.astype(jnp.float32)
-                          - x_tg.astype(jnp.float32)))
+def pixel_loss(x_bar: jnp.ndarray, x_tg: jnp.ndarray,
+               x_t: Optional[jnp.ndarray] = None,
+               change_weight: float = 0.0) -> jnp.ndarray:
+  """|x_bar − x_tg|_1 as the mean absolute error over all pixels/channels.
+
+  With `change_weight` α > 0 (and x_t given), each pixel's error is weighted
+  by (1 + α·c / mean(c)) / (1 + α), c = |x_tg − x_t| averaged over channels
+  and a 5x5 neighbourhood: x_t and x_tg are one person under one geometric
+  draw, so c marks where the expression changes the face. The weights
+  average to 1 per image (the term keeps its scale) and are constants.
+  """
+  error = jnp.abs(x_bar.astype(jnp.float32) - x_tg.astype(jnp.float32))
+  if not change_weight:
+    return jnp.mean(error)
+  if x_t is None:
+    raise ValueError('pixel_loss: change_weight > 0 needs x_t.')
+  change = change_map(x_tg, x_t)
+  weight = (1.0 + change_weight * change) / (1.0 + change_weight)
+  return jnp.mean(error * weight)
+
+
+def change_map(x_tg: jnp.ndarray, x_t: jnp.ndarray) -> jnp.ndarray:
+  """c / mean(c) per image, [B, S, S, 1], c = |x_tg − x_t| averaged over
+  channels and a 5x5 window (zeros beyond the border); constant for G."""
+  diff = jnp.mean(jnp.abs(x_tg.astype(jnp.float32) - x_t.astype(jnp.float32)),
+                  axis=-1, keepdims=True)
+  local = lax.reduce_window(diff, 0.0, lax.add, (1, 5, 5, 1), (1, 1, 1, 1),
+                            'SAME') / 25.0
+  mean = jnp.mean(local, axis=(1, 2, 3), keepdims=True)
+  return lax.stop_gradient(local / jnp.maximum(mean, 1e-6))
 
 
 def check_loss_config(loss_config: ml_collections.ConfigDict) -> None:
   """Raises ValueError naming a negative λ in config.loss, a contrast
   temperature <= 0, or a warm-up fraction outside [0, 1]."""
   for name in ('lambda_adv', 'lambda_pix', 'lambda_exp', 'lambda_id',
-               'lambda_fe_contrast', 'pixel_scale'):
+               'lambda_fe_contrast', 'pixel_scale', 'pixel_change_weight'):
     if loss_config[name] < 0:
       raise ValueError(f'config.loss.{name} must be >= 0, got '
                        f'{loss_config[name]}.')
@@ -150,6 +176,7 @@ def g_loss(de_fake: jnp.ndarray, di_fake: jnp.ndarray, x_bar: jnp.ndarray,
            x_tg: jnp.ndarray, y_e_s: jnp.ndarray, y_i_t: jnp.ndarray,
            loss_config: ml_collections.ConfigDict,
            d_scale: jnp.ndarray | float = 1.0,
+           x_t: Optional[jnp.ndarray] = None,
            ) -> Tuple[jnp.ndarray, Metrics]:
   """L_G (Eq. 2/4 of the paper as DESIGN.md §3 pins it down).
 
@@ -162,6 +189,7 @@ def g_loss(de_fake: jnp.ndarray, di_fake: jnp.ndarray, x_bar: jnp.ndarray,
     y_i_t: identity labels of x_t [B] (< 0 = unknown).
     loss_config: config.loss (the λs).
     d_scale: multiplies λ1, λ3 and λ4 (the D-judged terms; `d_terms_scale`).
+    x_t: the target faces, for config.loss.pixel_change_weight > 0.
 
   Returns:
     (L_G, metrics with the unweighted terms g_adv, g_pix, g_exp, g_id and
@@ -169,7 +197,7 @@ def g_loss(de_fake: jnp.ndarray, di_fake: jnp.ndarray, x_bar: jnp.ndarray,
   """
   terms = {
       'g_adv': adversarial_loss(de_fake),
-      'g_pix': pixel_loss(x_bar, x_tg),
+      'g_pix': pixel_loss(x_bar, x_tg, x_t, loss_config.pixel_change_weight),
       'g_exp': cross_entropy(de_fake, y_e_s),
       'g_id': cross_entropy(di_fake, y_i_t),
   }

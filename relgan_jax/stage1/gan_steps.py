@@ -248,7 +248,8 @@ def _g_objective(x_bar, d_params, batch: Batch, d_scale, *, d_model,
   """L_G as a function of x_bar (D's params fixed): (L_G, terms)."""
   de, di = d_model.apply({'params': d_params}, x_bar)
   return losses.g_loss(de, di, x_bar, input_pipeline.normalize(batch['x_tg']),
-                       batch['y_e_s'], batch['y_i_t'], loss_config, d_scale)
+                       batch['y_e_s'], batch['y_i_t'], loss_config, d_scale,
+                       x_t=input_pipeline.normalize(batch['x_t']))
 
 
 def _g_update(state: GANState, batch: Batch, g_forward, *, d_model, g_tx,
