@@ -66,10 +66,6 @@ def get_config() -> ml_collections.ConfigDict:
   # head faster on small data; configs/synthetic.py).
   config.model.d_norm = 'none'
   config.model.norm = 'group'  # 'group' | 'batch' | 'none' (generator only).
-  # What Gde's last conv draws: 'image' (the whole face, DESIGN §2) |
-  # 'residual' (the change from the target face x_t: x_bar = tanh(atanh(x_t)
-  # + r); models.Gde, README "Choices").
-  config.model.gde_output = 'image'
   config.model.f_e_dim = 30
   config.model.f_i_dim = 50
   config.model.dtype = 'float32'  # Compute dtype: 'float32' | 'bfloat16'.

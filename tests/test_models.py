@@ -188,37 +188,7 @@ def test_bad_inputs_name_the_config_field():
   config.model.norm = 'layer'
   with pytest.raises(ValueError, match='config.model.norm'):
     models.check_model_config(config.model)
-  config = default_config.get_config()
-  config.model.gde_output = 'delta'
-  with pytest.raises(ValueError, match='config.model.gde_output'):
-    models.check_model_config(config.model)
   g = models.Generator(image_size=32, width=0.125)
   with pytest.raises(ValueError, match=r'\[B, 32, 32, 3\]'):
     g.init(jax.random.key(0), jnp.zeros((1, 64, 64, 3)), jnp.zeros(
         (1, 64, 64, 3)))
-
-
-def test_residual_gde_starts_from_x_t_and_learns_the_change():
-  """gde_output='residual': the same parameters as 'image' (checkpoints
-  interchange), x_bar = x_t at initialisation (up to the ±(1 − 1e-3) clip),
-  the pixel term's gradient reaches the zero-initialised last conv, and
-  decoding without x_t names the config field."""
-  x_s, x_t = (jax.random.uniform(jax.random.key(k), (2, 32, 32, 3),
-                                 minval=-1.0, maxval=1.0) for k in (1, 2))
-  image = models.Generator(image_size=32, width=0.125)
-  residual = models.Generator(image_size=32, width=0.125,
-                              gde_output='residual')
-  variables = residual.init(jax.random.key(0), x_s, x_t)
-  shapes = lambda v: jax.tree.map(jnp.shape, v)
-  assert shapes(variables) == shapes(image.init(jax.random.key(0), x_s, x_t))
-  x_bar = residual.apply(variables, x_s, x_t)
-  np.testing.assert_allclose(x_bar, jnp.clip(x_t, -0.999, 0.999), atol=1e-6)
-  x_tg = -x_t
-  grads = jax.grad(lambda p: jnp.mean(jnp.abs(
-      residual.apply({'params': p}, x_s, x_t) - x_tg)))(variables['params'])
-  assert np.any(grads['Gde']['to_rgb']['kernel'] != 0)
-  assert np.any(grads['Gde']['to_rgb']['bias'] != 0)
-  f_e = jnp.zeros((2, 30))
-  f_i = jnp.zeros((2, 50))
-  with pytest.raises(ValueError, match='config.model.gde_output'):
-    residual.apply(variables, f_e, f_i, method='decode')

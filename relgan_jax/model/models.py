@@ -40,9 +40,6 @@ DISCRIMINATOR_CHANNELS = (16, 32, 64, 128)
 DISCRIMINATOR_SHARED = 1024
 DISCRIMINATOR_HEAD = (512, 256)
 NORMS = ('group', 'batch', 'none')
-GDE_OUTPUTS = ('image', 'residual')
-# x_t is mapped to tanh's input space with atanh(clip(x_t, ±(1 − eps))).
-_RESIDUAL_EPS = 1e-3
 D_NORMS = ('none', 'group')  # No BatchNorm in D: real and fake batches differ.
 LEAKY_SLOPE = 0.2
 
@@ -157,14 +154,6 @@ class Gde(nn.Module):
 
   Dense -> (S/32, S/32, C) -> ReLU -> five up blocks (nearest 2x -> Conv 3x3 ->
   norm -> ReLU) -> Conv 3x3 to 3 channels -> tanh.
-
-  `output` = 'image' (DESIGN §2): the last conv draws the whole face.
-  'residual': it draws the change from the target face instead,
-  x_bar = tanh(atanh(x_t) + r) with r the last conv's output, zero-initialised
-  so that x_bar = x_t at the start (x_t's pixels clipped to ±(1 − 1e-3)
-  before atanh). Gde then starts from x_t's person and the pixel term's error
-  is the expression difference x_tg − x_t, which only f_e can explain (the
-  idea of GANimation's input-preserving generator). Needs x_t.
   """
   image_size: int = 96
   width: float = 1.0
@@ -172,14 +161,10 @@ class Gde(nn.Module):
   dtype: Dtype = jnp.float32
   bn_axis_name: Optional[str] = None
   ops: layers.Ops = layers.PLAIN
-  output: str = 'image'
 
   @nn.compact
-  def __call__(self, f_e: jnp.ndarray, f_i: jnp.ndarray, train: bool = False,
-               x_t: Optional[jnp.ndarray] = None) -> jnp.ndarray:
-    if self.output == 'residual' and x_t is None:
-      raise ValueError("Gde: output='residual' draws the change from the "
-                       'target face and needs x_t (config.model.gde_output).')
+  def __call__(self, f_e: jnp.ndarray, f_i: jnp.ndarray,
+               train: bool = False) -> jnp.ndarray:
     if self.image_size % 32:
       raise ValueError(f'Gde: image_size={self.image_size} is not a multiple '
                        'of 32 (config.model.image_size).')
@@ -196,15 +181,8 @@ class Gde(nn.Module):
                           axis_name=self.bn_axis_name, name=f'norm{i}',
                           ops=self.ops)
       h = nn.relu(h)
-    if self.output == 'image':
-      h = self.ops.conv(3, (3, 3), dtype=self.dtype, name='to_rgb')(h)
-      return jnp.tanh(h.astype(jnp.float32))
-    zeros = nn.initializers.zeros
-    r = self.ops.conv(3, (3, 3), dtype=self.dtype, kernel_init=zeros,
-                      bias_init=zeros, name='to_rgb')(h)
-    limit = 1.0 - _RESIDUAL_EPS
-    base = jnp.arctanh(jnp.clip(x_t.astype(jnp.float32), -limit, limit))
-    return jnp.tanh(base + r.astype(jnp.float32))
+    h = self.ops.conv(3, (3, 3), dtype=self.dtype, name='to_rgb')(h)
+    return jnp.tanh(h.astype(jnp.float32))
 
 
 class Generator(nn.Module):
@@ -217,7 +195,6 @@ class Generator(nn.Module):
   f_i_dim: int = 50
   bn_axis_name: Optional[str] = None
   ops: layers.Ops = layers.PLAIN
-  gde_output: str = 'image'
 
   def setup(self):
     common = dict(image_size=self.image_size, width=self.width,
@@ -225,19 +202,18 @@ class Generator(nn.Module):
                   bn_axis_name=self.bn_axis_name, ops=self.ops)
     self.Ges = Ges(f_e_dim=self.f_e_dim, **common)
     self.Get = Get(f_i_dim=self.f_i_dim, **common)
-    self.Gde = Gde(output=self.gde_output, **common)
+    self.Gde = Gde(**common)
 
   def __call__(self, x_s: jnp.ndarray, x_t: jnp.ndarray,
                train: bool = False) -> jnp.ndarray:
-    return self.Gde(self.Ges(x_s, train), self.Get(x_t, train), train,
-                    x_t=x_t)
+    return self.Gde(self.Ges(x_s, train), self.Get(x_t, train), train)
 
   def reenact_and_encode(self, x_s: jnp.ndarray, x_t: jnp.ndarray,
                          others: jnp.ndarray, train: bool = False):
     """(x_bar, f_e): x_bar = G(x_s, x_t) and f_e = Ges([x_s; others]), one
     Ges pass for both (stage 1's expression-contrast term reads the f_e)."""
     f_e = self.Ges(jnp.concatenate([x_s, others]), train)
-    x_bar = self.Gde(f_e[:x_s.shape[0]], self.Get(x_t, train), train, x_t=x_t)
+    x_bar = self.Gde(f_e[:x_s.shape[0]], self.Get(x_t, train), train)
     return x_bar, f_e
 
   def encode_expression(self, x: jnp.ndarray, train: bool = False):
@@ -248,11 +224,9 @@ class Generator(nn.Module):
     """f_i = Get(x)."""
     return self.Get(x, train)
 
-  def decode(self, f_e: jnp.ndarray, f_i: jnp.ndarray, train: bool = False,
-             x_t: Optional[jnp.ndarray] = None):
-    """x_bar = Gde(f_e, f_i) (and x_t, the face f_i came from, which
-    gde_output='residual' draws on)."""
-    return self.Gde(f_e, f_i, train, x_t=x_t)
+  def decode(self, f_e: jnp.ndarray, f_i: jnp.ndarray, train: bool = False):
+    """x_bar = Gde(f_e, f_i)."""
+    return self.Gde(f_e, f_i, train)
 
 
 class _DHead(nn.Module):
@@ -368,9 +342,6 @@ def check_model_config(model_config: ml_collections.ConfigDict) -> None:
   if model_config.norm not in NORMS:
     raise ValueError(f'config.model.norm must be one of {NORMS}, got '
                      f'{model_config.norm!r}.')
-  if model_config.gde_output not in GDE_OUTPUTS:
-    raise ValueError(f'config.model.gde_output must be one of {GDE_OUTPUTS}, '
-                     f'got {model_config.gde_output!r}.')
   if model_config.dtype not in ('float32', 'bfloat16', 'float16'):
     raise ValueError('config.model.dtype must be float32 | bfloat16 | float16, '
                      f'got {model_config.dtype!r}.')
@@ -398,9 +369,7 @@ def build_generator(config: ml_collections.ConfigDict,
   return Generator(image_size=m.image_size, width=m.width, norm=m.norm,
                    dtype=jnp.dtype(m.dtype), f_e_dim=m.f_e_dim,
                    f_i_dim=m.f_i_dim, bn_axis_name=bn_axis_name,
-                   ops=layer_ops(m.conv_impl),
-                   # A checkpoint from before gde_output existed drew images.
-                   gde_output=m.get('gde_output', 'image'))
+                   ops=layer_ops(m.conv_impl))
 
 
 def build_discriminator(config: ml_collections.ConfigDict,

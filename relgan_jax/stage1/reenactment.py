@@ -38,8 +38,7 @@ def reenact_all_pairs(g_model: models.Generator, g_variables, x_s: jnp.ndarray,
   f_i = g_model.apply(g_variables, x_t, method='encode_identity')
   rows, cols = f_e.shape[0], f_i.shape[0]
   x_bar = g_model.apply(g_variables, jnp.repeat(f_e, cols, axis=0),
-                        jnp.tile(f_i, (rows, 1)), method='decode',
-                        x_t=jnp.tile(x_t, (rows, 1, 1, 1)))
+                        jnp.tile(f_i, (rows, 1)), method='decode')
   return x_bar.reshape((rows, cols) + x_bar.shape[1:])
 
 
