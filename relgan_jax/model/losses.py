@@ -11,6 +11,10 @@ logits. CE = softmax cross-entropy.
         + λ4·CE(Di(x_bar), y_i^t)
   L_adv = −log(1 − softmax(De(x_bar))[fake])
 
+The pixel term's error may be weighted per pixel by where x_tg differs from
+x_t (config.loss.pixel_change_weight > 0; not in the paper, `pixel_loss`);
+at 0, the default, it is the paper's mean absolute error.
+
 An expression-contrast term on f(e) (not in the paper; README, "Choices")
 is added to L_G when λ5 = config.loss.lambda_fe_contrast > 0:
 
