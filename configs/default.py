@@ -105,6 +105,11 @@ def get_config() -> ml_collections.ConfigDict:
   # was ~10x smaller and did little). 0 = the paper's L_G (README.md).
   config.loss.lambda_fe_contrast = 500.0
   config.loss.fe_contrast_temperature = 0.1  # Cosine similarity / this.
+  # λ6, not in the paper: a perceptual term, |R(x_bar) − R(x_tg)| over the
+  # block activations of a frozen expression reader R (the CNN baseline's
+  # network trained on stage 1's own real faces before stage 1; config.reader,
+  # relgan_jax/stage1/expression_reader.py). 0 = no reader (README.md).
+  config.loss.lambda_reader = 0.0
 
   # --- Stage 1: adversarial reenactment training (DESIGN.md §4) ---------------
   config.train = ml_collections.ConfigDict()
@@ -127,6 +132,11 @@ def get_config() -> ml_collections.ConfigDict:
   # step and exits with status 143; if that takes longer than this, it exits
   # without the checkpoint (relgan_jax/stage1/preemption.py).
   config.train.preemption_grace_secs = 9.0
+
+  # --- The expression reader R (only when loss.lambda_reader > 0) ------------
+  config.reader = ml_collections.ConfigDict()
+  config.reader.epochs = 20  # Passes over stage 1's records (x_s and x_tg).
+  config.reader.lr = 1e-3  # Adam, as the CNN baseline's.
 
   # --- Stage 2: recognition on the frozen f(e) (DESIGN.md §5) -----------------
   config.stage2 = ml_collections.ConfigDict()

@@ -135,12 +135,20 @@ def check_train(config: ml_collections.ConfigDict,
           f'divisible by the {count} {what}; use a multiple of {count}.')
 
 
+def check_reader(config: ml_collections.ConfigDict) -> None:
+  """config.reader (read only when loss.lambda_reader > 0)."""
+  if config.loss.lambda_reader > 0:
+    _positive_real(config, 'reader.epochs')
+    _positive_real(config, 'reader.lr')
+
+
 def check_stage1(config: ml_collections.ConfigDict,
                  num_devices: Optional[int] = None,
                  num_processes: Optional[int] = None) -> None:
-  """What `train.train_gan` needs: model, loss and train sections."""
+  """What `train.train_gan` needs: model, loss, reader and train sections."""
   check_model(config)
   check_loss(config)
+  check_reader(config)
   check_train(config, num_devices, num_processes)
 
 

@@ -126,3 +126,28 @@ def test_relative_workdir_saves_and_loads(tmp_path, monkeypatch):
   assert os.path.isdir(tmp_path / 'runs' / 'x' / 'checkpoints' / '1')
   tree, _ = checkpointing.load_state_tree(os.path.join('runs', 'x'))
   np.testing.assert_array_equal(tree['w'], state['w'])
+
+
+def test_state_saved_before_the_reader_field_restores(tmp_path):
+  """A checkpoint written before GANState had its `reader` field (a dict of
+  the other fields, as orbax stored the older dataclass) restores into
+  today's state without a reader; a reader the checkpoint lacks while this
+  run has one is a mismatch, not silently fresh."""
+  config = tiny.get_config()
+  state = _state(config, num_identities=4, seed=0)
+  assert state.reader == {}
+  old = {f: getattr(state, f) for f in ('step', 'g_params', 'g_batch_stats',
+                                        'd_params', 'g_opt_state',
+                                        'd_opt_state', 'rng')}
+  manager = checkpointing.make_manager(str(tmp_path))
+  checkpointing.save(manager, 3, old, None, {'num_identities': 4})
+  manager.wait_until_finished()
+  abstract = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype),
+                          state)
+  restored, meta = checkpointing.restore(manager, abstract)
+  assert isinstance(restored, gan_steps.GANState) and meta['step'] == 3
+  chex.assert_trees_all_equal(jax.device_get(restored), state)
+
+  reader = {'params': {'w': jax.ShapeDtypeStruct((2,), jnp.float32)}}
+  with pytest.raises(ValueError):
+    checkpointing.restore(manager, abstract.replace(reader=reader))

@@ -115,6 +115,14 @@ def test_cross_field_checks():
   config.protocol.pretrained_checkpoint = 'runs/other'
   with pytest.raises(cli.ConfigError, match='choose one'):
     config_checks.check_config(config)
+  # The reader's fields are read only when it is on.
+  config = tiny.get_config()
+  config.reader.epochs = 0
+  config_checks.check_config(config)
+  config.loss.lambda_reader = 1.0
+  with pytest.raises(cli.ConfigError,
+                     match=r'config.reader.epochs .*must be a finite number > 0'):
+    config_checks.check_config(config)
 
 
 def test_data_without_identities_needs_a_pretrained_stage1():

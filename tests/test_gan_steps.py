@@ -12,6 +12,8 @@ import optax
 
 from configs import tiny
 from relgan_jax.model import models
+from relgan_jax.model import losses
+from relgan_jax.stage1 import expression_reader
 from relgan_jax.stage1 import gan_steps
 from relgan_jax.stage1 import train
 
@@ -51,10 +53,12 @@ def _setup(config, num_devices, decorate=lambda f: f, numpy_init=False):
   t = config.train
   g_tx = optax.adam(t.g_lr, b1=t.b1, b2=t.b2, eps=1e-3)
   d_tx = optax.adam(t.d_lr, b1=t.b1, b2=t.b2, eps=1e-3)
+  reader_model = (expression_reader.build(config, NE)
+                  if config.loss.lambda_reader > 0 else None)
   if numpy_init:  # Skips compiling the initialiser.
     abstract = jax.eval_shape(functools.partial(
         gan_steps.create_state, g_model=g_model, d_model=d_model, g_tx=g_tx,
-        d_tx=d_tx), jax.random.PRNGKey(0))
+        d_tx=d_tx, reader_model=reader_model), jax.random.PRNGKey(0))
     rng = np.random.default_rng(0)
     params = lambda tree: jax.tree.map(
         lambda a: (0.05 * rng.standard_normal(a.shape)).astype(a.dtype), tree)
@@ -67,12 +71,13 @@ def _setup(config, num_devices, decorate=lambda f: f, numpy_init=False):
         step=np.int32(0), g_params=params(abstract.g_params),
         d_params=params(abstract.d_params), g_batch_stats=stats,
         g_opt_state=zeros(abstract.g_opt_state),
-        d_opt_state=zeros(abstract.d_opt_state), rng=zeros(abstract.rng))
+        d_opt_state=zeros(abstract.d_opt_state), rng=zeros(abstract.rng),
+        reader=params(abstract.reader))
     state = jax.device_put(state, NamedSharding(mesh, P()))
   else:
     state = gan_steps.init_state(config, g_model, d_model, g_tx, d_tx, mesh)
   steps = gan_steps.make_steps(config, g_model, d_model, g_tx, d_tx, mesh,
-                               decorate=decorate)
+                               decorate=decorate, reader_model=reader_model)
   return mesh, state, steps
 
 
@@ -204,6 +209,42 @@ def test_expression_contrast_reaches_ges_only():
   assert metrics['g_fe_contrast'] > 0
   np.testing.assert_allclose(metrics['g_total'], metrics['g_fe_contrast'],
                              rtol=1e-6)
+
+
+def test_reader_term_reaches_all_of_g_only_and_the_reader_stays_frozen():
+  """With only λ6 on, a G step moves every kernel of Ges, Get and Gde (the
+  term reads x_bar), no parameter of D and nothing of the reader; its value
+  is the reader's block distance between G's x_bar and x_tg."""
+  config = _config()
+  for name in ('lambda_adv', 'lambda_pix', 'lambda_exp', 'lambda_id',
+               'lambda_fe_contrast'):
+    config.loss[name] = 0.0
+  config.loss.lambda_reader = 2.0
+  mesh, state, (_, _, g_step) = _setup(config, 1, numpy_init=True)
+  s0 = jax.device_get(state)
+  batch = _batch(0)
+  state, metrics = _run(g_step, state, gan_steps.shard_batch(batch, mesh))
+  s1 = jax.device_get(state)
+  changed = _changed(s0.g_params, s1.g_params)
+  for net in ('Ges', 'Get', 'Gde'):
+    kernels = [c for path, c in jax.tree_util.tree_leaves_with_path(
+        changed[net]) if path[-1].key == 'kernel']
+    assert kernels and all(kernels), net
+  assert not any(jax.tree.leaves(_changed(s0.d_params, s1.d_params)))
+  chex.assert_trees_all_equal(s1.reader, s0.reader)
+  # The metric, recomputed outside the step from the state it started from.
+  g_model = models.build_generator(config)
+  reader_model = expression_reader.build(config, NE)
+  to_unit = lambda x: np.asarray(x, np.float32) / 127.5 - 1.0
+  x_bar = g_model.apply(gan_steps.g_variables(s0), to_unit(batch['x_s']),
+                        to_unit(batch['x_t']), train=True)
+  fake = expression_reader.block_features(reader_model, s0.reader, x_bar)
+  real = expression_reader.block_features(reader_model, s0.reader,
+                                          to_unit(batch['x_tg']))
+  assert len(fake) == 5
+  expected = float(losses.reader_feature_loss(fake, real))
+  np.testing.assert_allclose(metrics['g_reader'], expected, rtol=1e-5)
+  np.testing.assert_allclose(metrics['g_total'], 2.0 * expected, rtol=1e-5)
 
 
 def test_batchnorm_generator_one_vs_two_devices():

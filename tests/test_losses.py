@@ -22,7 +22,7 @@ LAMBDAS = ml_collections.ConfigDict(dict(
     lambda_adv=0.7, lambda_pix=20.0, lambda_exp=50.0, lambda_id=30.0,
     pixel_scale=1.0, d_terms_warmup=0.0, lambda_fe_contrast=0.0,
     fe_contrast_temperature=0.1,
-    pixel_change_weight=0.0))
+    pixel_change_weight=0.0, lambda_reader=0.0))
 
 
 def _softmax(z):
@@ -116,6 +116,26 @@ def test_pixel_change_weight_by_hand():
   np.testing.assert_array_equal(grad_t, 0.0)
 
 
+def test_reader_feature_loss_by_hand():
+  """Two blocks: block 0 real [1, -3] (mean |.| 2), fake [2, -2] (error 1
+  per element): 1/2; block 1 real [[4]], fake [[1]]: 3/4. Mean 0.625. The
+  gradient reaches the fake activations only: sign(fake − real) / (elements
+  · mean|real| · blocks)."""
+  real = [np.array([[1.0, -3.0]]), np.array([[4.0]])]
+  fake = [np.array([[2.0, -2.0]]), np.array([[1.0]])]
+  np.testing.assert_allclose(losses.reader_feature_loss(fake, real), 0.625,
+                             rtol=1e-6)
+  grad_fake, grad_real = jax.grad(losses.reader_feature_loss, (0, 1))(fake,
+                                                                       real)
+  np.testing.assert_allclose(grad_fake[0], [[1 / 8, 1 / 8]], rtol=1e-6)
+  np.testing.assert_allclose(grad_fake[1], [[-1 / 8]], rtol=1e-6)
+  for g in grad_real:
+    np.testing.assert_array_equal(g, 0.0)
+  np.testing.assert_allclose(losses.reader_feature_loss(real, real), 0.0)
+  with pytest.raises(ValueError, match='blocks'):
+    losses.reader_feature_loss(fake, real[:1])
+
+
 def test_g_loss_weights_and_terms():
   x_bar = np.broadcast_to(X_BAR, (2, 1, 2, 2))
   x_tg = np.broadcast_to(X_TG, (2, 1, 2, 2))
@@ -163,7 +183,8 @@ def test_d_terms_warmup_schedule():
     losses.check_loss_config(config)
 
 
-@pytest.mark.parametrize('name', ['lambda_id', 'pixel_change_weight'])
+@pytest.mark.parametrize('name', ['lambda_id', 'pixel_change_weight',
+                                  'lambda_reader'])
 def test_negative_lambda_is_rejected(name):
   bad = ml_collections.ConfigDict(dict(LAMBDAS))
   bad[name] = -1.0

@@ -12,7 +12,9 @@ import pytest
 from configs import tiny
 from relgan_jax.data import input_pipeline
 from relgan_jax.data import records
+from relgan_jax.model import losses
 from relgan_jax.stage1 import checkpointing
+from relgan_jax.stage1 import expression_reader
 from relgan_jax.stage1 import metric_writers
 from relgan_jax.stage1 import train
 
@@ -103,3 +105,39 @@ def test_train_gan_writes_events_checkpoints_and_resumes(data_dir, tmp_path):
                      r'checkpoint: step 2'):
     train.train_gan(config, bad_dir, dataset, indices)
   assert checkpointing.make_manager(bad_dir, read_only=True).latest_step() == 2
+
+
+def test_expression_reader_is_trained_once_then_frozen_and_checkpointed(
+    data_dir, tmp_path):
+  """With loss.lambda_reader > 0 (2 CPU devices): the reader is trained on
+  the run's records before step 1 (its cross-entropy on them falls), the
+  steps leave it as it is, the checkpoint holds it, and a resumed run
+  restores it instead of training another."""
+  workdir = str(tmp_path / 'reader')
+  config = _config(data_dir, num_steps=2)
+  config.loss.d_terms_warmup = 0.0
+  config.train.image_summary_every = 0
+  config.loss.lambda_reader = 1.0
+  config.reader.epochs = 40
+  dataset = records.PreparedDataset(data_dir)
+  indices = np.arange(len(dataset))
+  state = jax.device_get(train.train_gan(config, workdir, dataset, indices))
+
+  model = expression_reader.build(config, 7)
+  fresh = expression_reader.init(model, jax.random.fold_in(
+      jax.random.PRNGKey(config.seed), 1))
+  batch = next(input_pipeline.stage1_dataset(dataset, indices, config,
+                                             seed=5))
+  x = input_pipeline.normalize(np.concatenate([batch['x_s'], batch['x_tg']]))
+  y = np.concatenate([batch['y_e_s'], batch['y_e_s']])
+  ce = lambda v: float(losses.cross_entropy(
+      model.apply(v, x, train=False), y))
+  assert ce(state.reader) < ce(fresh) - 0.05
+
+  saved, meta = checkpointing.load_state_tree(workdir)
+  assert meta['step'] == 2
+  chex.assert_trees_all_equal(saved['reader'], state.reader)
+  # Resumed (nothing left to train): the saved reader, not a new one.
+  config.reader.epochs = 1  # A retrained reader would differ.
+  restored = train.train_gan(config, workdir, dataset, indices)
+  chex.assert_trees_all_equal(jax.device_get(restored).reader, state.reader)

@@ -30,11 +30,7 @@ from relgan_jax.model import models
 def build_baseline(config: ml_collections.ConfigDict,
                    num_classes: int) -> models.CNNBaseline:
   """The paper's "CNN (baseline)": the Ges trunk + one Dense to Ne."""
-  m = config.model
-  return models.CNNBaseline(image_size=m.image_size, width=m.width,
-                            norm=m.norm, dtype=jnp.dtype(m.dtype),
-                            num_expressions=num_classes,
-                            ops=models.layer_ops(m.conv_impl))
+  return models.build_classifier(config, num_classes)
 
 
 def augmented_batches(dataset, record_indices, config, *, batch_size: int,

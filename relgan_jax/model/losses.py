@@ -25,6 +25,13 @@ one expression (x_s, x_tg): the term says directly what the reenactment says
 through Gde and De, that f(e) follows the expression and not the person. It
 reaches Ges only.
 
+A perceptual term in a frozen expression network's features (not in the
+paper) is added to L_G when λ6 = config.loss.lambda_reader > 0:
+
+  L_G += λ6·reader_feature_loss(R(x_bar), R(x_tg))
+
+(`reader_feature_loss`; R and why: relgan_jax/stage1/expression_reader.py).
+
 G's three terms that are judged by D (adv, exp, id) are scaled by
 `d_terms_scale` (1 by default): a linear warm-up from 0 over the first
 config.loss.d_terms_warmup of stage 1 (`warmup_steps`), so that G learns to
@@ -37,7 +44,7 @@ probability is ever subtracted from 1. A label < 0 (unknown, e.g. SFEW's
 identities) is left out of its cross-entropy; a term with no known label is 0.
 """
 
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 from jax import lax
 import jax.numpy as jnp
@@ -116,11 +123,34 @@ def change_map(x_tg: jnp.ndarray, x_t: jnp.ndarray) -> jnp.ndarray:
   return lax.stop_gradient(local / jnp.maximum(mean, 1e-6))
 
 
+def reader_feature_loss(fake_blocks: Sequence[jnp.ndarray],
+                        real_blocks: Sequence[jnp.ndarray]) -> jnp.ndarray:
+  """The expression reader's perceptual term (config.loss.lambda_reader):
+
+    mean over blocks k of mean|a_k − b_k| / mean|b_k|,
+
+  a_k, b_k the frozen reader's block-k activations of x_bar and of x_tg
+  (stage1/expression_reader.py). Dividing by the real face's mean activation
+  gives every block the same say whatever its scale; b_k is a constant
+  target.
+  """
+  if len(fake_blocks) != len(real_blocks) or not fake_blocks:
+    raise ValueError(f'reader_feature_loss: {len(fake_blocks)} and '
+                     f'{len(real_blocks)} blocks.')
+  errors = []
+  for fake, real in zip(fake_blocks, real_blocks):
+    real = lax.stop_gradient(real.astype(jnp.float32))
+    error = jnp.mean(jnp.abs(fake.astype(jnp.float32) - real))
+    errors.append(error / jnp.maximum(jnp.mean(jnp.abs(real)), 1e-6))
+  return sum(errors) / len(errors)
+
+
 def check_loss_config(loss_config: ml_collections.ConfigDict) -> None:
   """Raises ValueError naming a negative λ in config.loss, a contrast
   temperature <= 0, or a warm-up fraction outside [0, 1]."""
   for name in ('lambda_adv', 'lambda_pix', 'lambda_exp', 'lambda_id',
-               'lambda_fe_contrast', 'pixel_scale', 'pixel_change_weight'):
+               'lambda_fe_contrast', 'pixel_scale', 'pixel_change_weight',
+               'lambda_reader'):
     if loss_config[name] < 0:
       raise ValueError(f'config.loss.{name} must be >= 0, got '
                        f'{loss_config[name]}.')

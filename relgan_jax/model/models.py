@@ -91,7 +91,8 @@ def normalize_layer(kind: str, x: jnp.ndarray, train: bool, *, dtype: Dtype,
 class EncoderTrunk(nn.Module):
   """Five down blocks (Conv 3x3 -> norm -> LeakyReLU(0.2) -> 2x2 avg pool).
 
-  Returns the flattened (image_size/32)^2 * C5 features.
+  Returns the flattened (image_size/32)^2 * C5 features; sows each block's
+  activation before its pooling as intermediates 'block0'..'block4'.
   """
   image_size: int = 96
   width: float = 1.0
@@ -111,6 +112,9 @@ class EncoderTrunk(nn.Module):
                           axis_name=self.bn_axis_name, name=f'norm{i}',
                           ops=self.ops)
       x = nn.leaky_relu(x, LEAKY_SLOPE)
+      # Kept only when applied with mutable=['intermediates'] (the expression
+      # reader's perceptual term, relgan_jax/stage1/expression_reader.py).
+      self.sow('intermediates', f'block{i}', x)
       x = self.ops.avg_pool(x)
     return x.reshape(x.shape[0], -1)
 
@@ -387,3 +391,14 @@ def build_discriminator(config: ml_collections.ConfigDict,
                        num_expressions=num_expressions,
                        num_identities=num_identities,
                        ops=layer_ops(m.conv_impl))
+
+
+def build_classifier(config: ml_collections.ConfigDict,
+                     num_expressions: int) -> CNNBaseline:
+  """The CNN baseline's network at G's width and norm (config.model): the
+  paper's "CNN (baseline)" and the expression reader of stage 1."""
+  m = config.model
+  return CNNBaseline(image_size=m.image_size, width=m.width, norm=m.norm,
+                     dtype=jnp.dtype(m.dtype),
+                     num_expressions=num_expressions,
+                     ops=layer_ops(m.conv_impl))

@@ -2,7 +2,8 @@
 
 A stage-1 checkpoint lives in `workdir/checkpoints/<step>/` with three items:
   state: the whole `gan_steps.GANState` pytree (G and D params, both optax
-    states, step, rng), saved with orbax StandardSave;
+    states, step, rng, the frozen expression reader when there is one), saved
+    with orbax StandardSave;
   data:  the grain iterator state (one JSON file per process), so a resumed run
     continues at the same data position;
   meta:  JSON: Ne, Ni, the identity map, config.model, the step.
@@ -11,6 +12,7 @@ The trained parts handed on from a run (Ges alone, the stage-2 MLP) are in
 relgan_jax/evaluation/run_files.py.
 """
 
+import dataclasses
 import os
 from typing import Any, Dict, Optional, Tuple
 
@@ -88,7 +90,11 @@ def restore(manager: ocp.CheckpointManager, abstract_state: Any,
   step = manager.latest_step() if step is None else step
   if step is None:
     raise FileNotFoundError(f'No checkpoint in {manager.directory}.')
-  items = {STATE: ocp.args.StandardRestore(abstract_state),
+  # A checkpoint written before a state field existed restores when that
+  # field holds nothing here (e.g. GANState.reader = {} without a reader).
+  target, absent = _saved_part(abstract_state,
+                               epath.Path(manager.directory) / str(step))
+  items = {STATE: ocp.args.StandardRestore(target),
            META: ocp.args.JsonRestore()}
   if data_iter is not None:
     data_dir = epath.Path(manager.directory) / str(step) / DATA
@@ -108,7 +114,27 @@ def restore(manager: ocp.CheckpointManager, abstract_state: Any,
           '--workdir, e.g. with protocol.pretrained_checkpoint).')
     items[DATA] = _data_args(data_iter, save=False)
   restored = manager.restore(step, args=ocp.args.Composite(**items))
-  return restored[STATE], restored[META]
+  state = restored[STATE]
+  if absent:
+    state = abstract_state.replace(**state)
+  return state, restored[META]
+
+
+def _saved_part(abstract_state: Any, step_dir: epath.Path):
+  """(the restore target, names of its leafless dataclass fields that the
+  checkpoint at step_dir lacks): the target is abstract_state itself, or,
+  when such fields exist, a dict of its other fields."""
+  if not dataclasses.is_dataclass(abstract_state):
+    return abstract_state, []
+  tree = ocp.PyTreeCheckpointHandler().metadata(step_dir / STATE)
+  saved = getattr(tree, 'tree', tree)
+  fields = [f.name for f in dataclasses.fields(abstract_state)]
+  absent = [name for name in fields if name not in saved
+            and not jax.tree.leaves(getattr(abstract_state, name))]
+  if not absent:
+    return abstract_state, []
+  return {name: getattr(abstract_state, name) for name in fields
+          if name not in absent}, absent
 
 
 def load_state_tree(path: str) -> Tuple[Dict[str, Any], Dict[str, Any]]:

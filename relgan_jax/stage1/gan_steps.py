@@ -27,7 +27,7 @@ Conventions:
 """
 
 import functools
-from typing import Any, Callable, Dict, Mapping, NamedTuple, Tuple
+from typing import Any, Callable, Dict, Mapping, NamedTuple, Optional, Tuple
 
 import flax
 import jax
@@ -42,6 +42,7 @@ from relgan_jax.data import input_pipeline
 from relgan_jax.model import layers
 from relgan_jax.model import losses
 from relgan_jax.model import models
+from relgan_jax.stage1 import expression_reader
 
 AXIS = 'data'
 BATCH_KEYS = ('x_s', 'x_t', 'x_tg', 'y_e_s', 'y_i_t')
@@ -64,6 +65,8 @@ class GANState:
     g_opt_state: G's optax (Adam) state.
     d_opt_state: D's optax (Adam) state.
     rng: the base PRNG key (raw uint32[2]); steps use fold_in(rng, step).
+    reader: the frozen expression reader's variables when
+      config.loss.lambda_reader > 0 (stage1/expression_reader.py), else {}.
   """
   step: jnp.ndarray
   g_params: Any
@@ -72,6 +75,7 @@ class GANState:
   g_opt_state: Any
   d_opt_state: Any
   rng: jnp.ndarray
+  reader: Any = flax.struct.field(default_factory=dict)
 
 
 def optimizer_hparams(config: ml_collections.ConfigDict) -> Tuple:
@@ -95,8 +99,14 @@ def make_mesh(devices=None) -> Mesh:
 
 
 def create_state(rng: jnp.ndarray, g_model: models.Generator,
-                 d_model: models.Discriminator, g_tx, d_tx) -> GANState:
-  """Fresh parameters and optimiser states (call under jit)."""
+                 d_model: models.Discriminator, g_tx, d_tx,
+                 reader_model: Optional[models.CNNBaseline] = None
+                 ) -> GANState:
+  """Fresh parameters and optimiser states (call under jit); with
+  `reader_model`, an untrained expression reader too (its key does not
+  change G's and D's)."""
+  reader = ({} if reader_model is None else
+            expression_reader.init(reader_model, jax.random.fold_in(rng, 1)))
   rng, g_key, d_key = jax.random.split(rng, 3)
   x = jnp.zeros((1, g_model.image_size, g_model.image_size, 3), jnp.float32)
   g_vars = g_model.init(g_key, x, x)
@@ -105,12 +115,14 @@ def create_state(rng: jnp.ndarray, g_model: models.Generator,
       step=jnp.zeros((), jnp.int32), g_params=g_vars['params'],
       g_batch_stats=g_vars.get('batch_stats', {}), d_params=d_params,
       g_opt_state=g_tx.init(g_vars['params']), d_opt_state=d_tx.init(d_params),
-      rng=rng)
+      rng=rng, reader=reader)
 
 
-def init_program(g_model, d_model, g_tx, d_tx, mesh: Mesh) -> Callable:
+def init_program(g_model, d_model, g_tx, d_tx, mesh: Mesh,
+                 reader_model=None) -> Callable:
   return jax.jit(functools.partial(create_state, g_model=g_model,
-                                   d_model=d_model, g_tx=g_tx, d_tx=d_tx),
+                                   d_model=d_model, g_tx=g_tx, d_tx=d_tx,
+                                   reader_model=reader_model),
                  out_shardings=NamedSharding(mesh, P()))
 
 
@@ -243,23 +255,35 @@ def _d_update(state: GANState, batch: Batch, x_s, x_t, x_bar, *, d_model,
   return new_state, metrics
 
 
-def _g_objective(x_bar, d_params, batch: Batch, d_scale, *, d_model,
-                 loss_config):
-  """L_G as a function of x_bar (D's params fixed): (L_G, terms)."""
+def _g_objective(x_bar, d_params, reader, batch: Batch, d_scale, *, d_model,
+                 reader_model, loss_config):
+  """L_G as a function of x_bar (D's params and the reader fixed):
+  (L_G, terms)."""
   de, di = d_model.apply({'params': d_params}, x_bar)
-  return losses.g_loss(de, di, x_bar, input_pipeline.normalize(batch['x_tg']),
-                       batch['y_e_s'], batch['y_i_t'], loss_config, d_scale,
-                       x_t=input_pipeline.normalize(batch['x_t']))
+  x_tg = input_pipeline.normalize(batch['x_tg'])
+  total, terms = losses.g_loss(de, di, x_bar, x_tg, batch['y_e_s'],
+                               batch['y_i_t'], loss_config, d_scale,
+                               x_t=input_pipeline.normalize(batch['x_t']))
+  if loss_config.lambda_reader > 0:
+    # One pass of R over [x_bar; x_tg].
+    blocks = expression_reader.block_features(
+        reader_model, reader, jnp.concatenate([x_bar, x_tg]))
+    b = x_bar.shape[0]
+    terms['g_reader'] = losses.reader_feature_loss(
+        [a[:b] for a in blocks], [a[b:] for a in blocks])
+    total = total + loss_config.lambda_reader * terms['g_reader']
+    terms['g_total'] = total
+  return total, terms
 
 
-def _g_update(state: GANState, batch: Batch, g_forward, *, d_model, g_tx,
-              loss_config) -> Tuple[GANState, Metrics]:
+def _g_update(state: GANState, batch: Batch, g_forward, *, d_model,
+              reader_model, g_tx, loss_config) -> Tuple[GANState, Metrics]:
   """The G update from G's forward pass `g_forward` (= _g_forward(state)):
   dL_G/dx_bar against the state's D, pulled back through G, then Adam."""
   d_scale = losses.d_terms_scale(state.step, loss_config.d_terms_ramp_steps)
   (_, metrics), dx_bar = jax.value_and_grad(_g_objective, has_aux=True)(
-      g_forward.x_bar, state.d_params, batch, d_scale, d_model=d_model,
-      loss_config=loss_config)
+      g_forward.x_bar, state.d_params, state.reader, batch, d_scale,
+      d_model=d_model, reader_model=reader_model, loss_config=loss_config)
   # L_G = (the terms above) + λ5·contrast: the contrast's cotangent is λ5
   # (written from `contrast` so that it has the output's device-varying type).
   lambda_contrast = loss_config.lambda_fe_contrast
@@ -300,21 +324,25 @@ def d_step_fn(state: GANState, batch: Batch, *, g_model, d_model, d_tx,
 
 
 def g_step_fn(state: GANState, batch: Batch, *, g_model, d_model, g_tx,
-              loss_config) -> Tuple[GANState, Metrics]:
+              loss_config, reader_model=None) -> Tuple[GANState, Metrics]:
   """One G update on this device's share of the batch (inside shard_map).
 
   L_G = λ1·L_adv + λ2·|x_bar − x_tg|_1 + λ3·CE(De(x_bar), y_e_s)
-        + λ4·CE(Di(x_bar), y_i_t) [+ λ5·SupCon(f_e of x_s, x_tg)],
-  differentiated w.r.t. G's params only (the last term reaches Ges only).
+        + λ4·CE(Di(x_bar), y_i_t) [+ λ5·SupCon(f_e of x_s, x_tg)]
+        [+ λ6·|R(x_bar) − R(x_tg)|],
+  differentiated w.r.t. G's params only (the contrast reaches Ges only; the
+  reader R is frozen).
   """
   g_forward = _g_forward(state, batch, *_inputs(batch), g_model=g_model,
                          loss_config=loss_config)
-  return _g_update(state, batch, g_forward, d_model=d_model, g_tx=g_tx,
+  return _g_update(state, batch, g_forward, d_model=d_model,
+                   reader_model=reader_model, g_tx=g_tx,
                    loss_config=loss_config)
 
 
 def iteration_fn(state: GANState, batch: Batch, *, g_model, d_model, g_tx,
-                 d_tx, loss_config) -> Tuple[GANState, Metrics]:
+                 d_tx, loss_config, reader_model=None
+                 ) -> Tuple[GANState, Metrics]:
   """d_step_fn, then g_step_fn, on the same batch, with G's forward pass run
   once instead of twice.
 
@@ -332,7 +360,8 @@ def iteration_fn(state: GANState, batch: Batch, *, g_model, d_model, g_tx,
                                d_model=d_model, d_tx=d_tx,
                                loss_config=loss_config)
   state, g_metrics = _g_update(state, batch, g_forward, d_model=d_model,
-                               g_tx=g_tx, loss_config=loss_config)
+                               reader_model=reader_model, g_tx=g_tx,
+                               loss_config=loss_config)
   return state, {**d_metrics, **g_metrics}
 
 
@@ -368,7 +397,8 @@ class Steps(NamedTuple):
 
 def make_steps(config: ml_collections.ConfigDict, g_model, d_model, g_tx,
                d_tx, mesh: Mesh, *, total_steps: int = 0,
-               decorate: Callable = lambda f: f) -> Steps:
+               decorate: Callable = lambda f: f,
+               reader_model: Optional[models.CNNBaseline] = None) -> Steps:
   """The jitted, mesh-mapped update programs (compiled on first call).
 
   Args:
@@ -380,14 +410,19 @@ def make_steps(config: ml_collections.ConfigDict, g_model, d_model, g_tx,
     total_steps: stage 1's length in iterations (for the warm-up).
     decorate: applied to each per-device function before mapping (tests use
       chex.assert_max_traces).
+    reader_model: the expression reader's network (needed when
+      config.loss.lambda_reader > 0; its variables are the state's).
   """
   loss_config = config.loss.to_dict()
   loss_config['d_terms_ramp_steps'] = losses.warmup_steps(config.loss,
                                                           total_steps)
+  if loss_config['lambda_reader'] > 0 and reader_model is None:
+    raise ValueError('config.loss.lambda_reader > 0 needs the reader_model.')
   common = dict(g_model=g_model, d_model=d_model,
                 loss_config=ml_collections.FrozenConfigDict(loss_config))
   programs = (functools.partial(decorate(iteration_fn), g_tx=g_tx, d_tx=d_tx,
-                                **common),
+                                reader_model=reader_model, **common),
               functools.partial(decorate(d_step_fn), d_tx=d_tx, **common),
-              functools.partial(decorate(g_step_fn), g_tx=g_tx, **common))
+              functools.partial(decorate(g_step_fn), g_tx=g_tx,
+                                reader_model=reader_model, **common))
   return Steps(*(_map_over_mesh(fn, mesh) for fn in programs))

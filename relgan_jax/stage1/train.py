@@ -25,6 +25,7 @@ from relgan_jax.data import input_pipeline
 from relgan_jax.model import models
 from relgan_jax.stage1 import checkpointing
 from relgan_jax.stage1 import distributed
+from relgan_jax.stage1 import expression_reader
 from relgan_jax.stage1 import gan_steps
 from relgan_jax.stage1 import metric_writers
 from relgan_jax.stage1 import preemption
@@ -42,17 +43,38 @@ class _Programs(NamedTuple):
 
 
 @functools.lru_cache(maxsize=2)
-def _stage1_programs(g_model, d_model, opt_hparams: Tuple,
+def _stage1_programs(g_model, d_model, reader_model, opt_hparams: Tuple,
                      loss_config: ml_collections.FrozenConfigDict,
                      mesh, total_steps: int) -> _Programs:
   """The jitted programs of one (models, optimisers, losses, mesh): cached, so
   that further runs in the same process (folds, resumes) do not recompile."""
   g_tx, d_tx = gan_steps.adams(*opt_hparams)
   config = ml_collections.ConfigDict({'loss': loss_config.as_configdict()})
-  return _Programs(gan_steps.init_program(g_model, d_model, g_tx, d_tx, mesh),
+  return _Programs(gan_steps.init_program(g_model, d_model, g_tx, d_tx, mesh,
+                                          reader_model),
                    gan_steps.make_steps(config, g_model, d_model, g_tx, d_tx,
-                                        mesh, total_steps=total_steps),
+                                        mesh, total_steps=total_steps,
+                                        reader_model=reader_model),
                    reenactment.reenact_program(g_model, mesh))
+
+
+def _train_reader(config, reader_model, variables, dataset, train_indices,
+                  mesh):
+  """The expression reader trained on stage 1's records (its own data order,
+  seed + 1), before stage 1's first step."""
+  steps = expression_reader.num_steps(config, len(train_indices))
+  logging.info('Expression reader: %d steps on %d records.', steps,
+               len(train_indices))
+  started = time.monotonic()
+  stream = input_pipeline.stage1_dataset(dataset, train_indices, config,
+                                         seed=config.seed + 1)
+  batches = (gan_steps.shard_batch(b, mesh) for b in stream)
+  variables = expression_reader.train(
+      config, reader_model, variables, batches, steps,
+      await_each_step=jax.default_backend() == 'cpu' and mesh.size > 1)
+  logging.info('Expression reader trained in %.0f s.',
+               time.monotonic() - started)
+  return variables
 
 
 # --- Schedule and checks ------------------------------------------------------
@@ -191,7 +213,9 @@ def train_gan(config: ml_collections.ConfigDict, workdir: str, dataset,
   d_model = models.build_discriminator(config, num_expressions,
                                        num_identities)
   total_steps = num_train_steps(config, len(train_indices))
-  programs = _stage1_programs(g_model, d_model,
+  reader_model = (expression_reader.build(config, num_expressions)
+                  if config.loss.lambda_reader > 0 else None)
+  programs = _stage1_programs(g_model, d_model, reader_model,
                               gan_steps.optimizer_hparams(config),
                               ml_collections.FrozenConfigDict(config.loss),
                               mesh, total_steps)
@@ -227,6 +251,9 @@ def train_gan(config: ml_collections.ConfigDict, workdir: str, dataset,
     state = programs.init(key)
     if init_checkpoint:
       state = checkpointing.warm_start(state, init_checkpoint, mesh)
+    if reader_model is not None:  # Trained on this run's records, then frozen.
+      state = state.replace(reader=_train_reader(
+          config, reader_model, state.reader, dataset, train_indices, mesh))
   start_step = int(jax.device_get(state.step))
 
   # --- Update programs, metrics, summaries ---
