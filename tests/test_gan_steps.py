@@ -53,7 +53,7 @@ def _setup(config, num_devices, decorate=lambda f: f, numpy_init=False):
   t = config.train
   g_tx = optax.adam(t.g_lr, b1=t.b1, b2=t.b2, eps=1e-3)
   d_tx = optax.adam(t.d_lr, b1=t.b1, b2=t.b2, eps=1e-3)
-  reader_model = (expression_reader.build(config, NE)
+  reader_model = (models.build_classifier(config, NE)
                   if config.loss.lambda_reader > 0 else None)
   if numpy_init:  # Skips compiling the initialiser.
     abstract = jax.eval_shape(functools.partial(
@@ -234,7 +234,7 @@ def test_reader_term_reaches_all_of_g_only_and_the_reader_stays_frozen():
   chex.assert_trees_all_equal(s1.reader, s0.reader)
   # The metric, recomputed outside the step from the state it started from.
   g_model = models.build_generator(config)
-  reader_model = expression_reader.build(config, NE)
+  reader_model = models.build_classifier(config, NE)
   to_unit = lambda x: np.asarray(x, np.float32) / 127.5 - 1.0
   x_bar = g_model.apply(gan_steps.g_variables(s0), to_unit(batch['x_s']),
                         to_unit(batch['x_t']), train=True)

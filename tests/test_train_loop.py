@@ -13,6 +13,7 @@ from configs import tiny
 from relgan_jax.data import input_pipeline
 from relgan_jax.data import records
 from relgan_jax.model import losses
+from relgan_jax.model import models
 from relgan_jax.stage1 import checkpointing
 from relgan_jax.stage1 import expression_reader
 from relgan_jax.stage1 import metric_writers
@@ -123,7 +124,7 @@ def test_expression_reader_is_trained_once_then_frozen_and_checkpointed(
   indices = np.arange(len(dataset))
   state = jax.device_get(train.train_gan(config, workdir, dataset, indices))
 
-  model = expression_reader.build(config, 7)
+  model = models.build_classifier(config, 7)
   fresh = expression_reader.init(model, jax.random.fold_in(
       jax.random.PRNGKey(config.seed), 1))
   batch = next(input_pipeline.stage1_dataset(dataset, indices, config,

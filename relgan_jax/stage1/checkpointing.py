@@ -92,12 +92,12 @@ def restore(manager: ocp.CheckpointManager, abstract_state: Any,
     raise FileNotFoundError(f'No checkpoint in {manager.directory}.')
   # A checkpoint written before a state field existed restores when that
   # field holds nothing here (e.g. GANState.reader = {} without a reader).
-  target, absent = _saved_part(abstract_state,
-                               epath.Path(manager.directory) / str(step))
+  step_dir = epath.Path(manager.directory) / str(step)
+  target, absent = _saved_part(abstract_state, step_dir)
   items = {STATE: ocp.args.StandardRestore(target),
            META: ocp.args.JsonRestore()}
   if data_iter is not None:
-    data_dir = epath.Path(manager.directory) / str(step) / DATA
+    data_dir = step_dir / DATA
     if not data_dir.exists():
       raise FileNotFoundError(
           f'Checkpoint {manager.directory}/{step} has no data iterator state '

@@ -1,10 +1,10 @@
 """The expression reader R: a frozen expression network for G's perceptual
 term (not in the paper; config.loss.lambda_reader, README "Choices").
 
-R is the CNN baseline's network (the Ges trunk + Dense to Ne, DESIGN §2),
-trained before stage 1 to classify the expressions of stage 1's own real
-faces (x_s and x_tg of the stage-1 batches, both labelled y_e_s), then frozen
-in the stage-1 state (`GANState.reader`). G's term
+R is the CNN baseline's network (`models.build_classifier`: the Ges trunk +
+Dense to Ne, DESIGN §2), trained before stage 1 to classify the expressions
+of stage 1's own real faces (x_s and x_tg of the stage-1 batches, both
+labelled y_e_s), then frozen in the stage-1 state (`GANState.reader`). G's term
 
   λ6 · losses.reader_feature_loss(R's block activations of x_bar, of x_tg)
 
@@ -33,12 +33,6 @@ import optax
 
 from relgan_jax.data import input_pipeline
 from relgan_jax.model import models
-
-
-def build(config: ml_collections.ConfigDict,
-          num_expressions: int) -> models.CNNBaseline:
-  """R's network: the CNN baseline's, at G's width (config.model)."""
-  return models.build_classifier(config, num_expressions)
 
 
 def init(model: models.CNNBaseline, rng: jnp.ndarray) -> Any:

@@ -59,7 +59,7 @@ def _stage1_programs(g_model, d_model, reader_model, opt_hparams: Tuple,
 
 
 def _train_reader(config, reader_model, variables, dataset, train_indices,
-                  mesh):
+                  mesh, await_each_step: bool):
   """The expression reader trained on stage 1's records (its own data order,
   seed + 1), before stage 1's first step."""
   steps = expression_reader.num_steps(config, len(train_indices))
@@ -71,7 +71,7 @@ def _train_reader(config, reader_model, variables, dataset, train_indices,
   batches = (gan_steps.shard_batch(b, mesh) for b in stream)
   variables = expression_reader.train(
       config, reader_model, variables, batches, steps,
-      await_each_step=jax.default_backend() == 'cpu' and mesh.size > 1)
+      await_each_step=await_each_step)
   logging.info('Expression reader trained in %.0f s.',
                time.monotonic() - started)
   return variables
@@ -213,7 +213,7 @@ def train_gan(config: ml_collections.ConfigDict, workdir: str, dataset,
   d_model = models.build_discriminator(config, num_expressions,
                                        num_identities)
   total_steps = num_train_steps(config, len(train_indices))
-  reader_model = (expression_reader.build(config, num_expressions)
+  reader_model = (models.build_classifier(config, num_expressions)
                   if config.loss.lambda_reader > 0 else None)
   programs = _stage1_programs(g_model, d_model, reader_model,
                               gan_steps.optimizer_hparams(config),
@@ -227,6 +227,10 @@ def train_gan(config: ml_collections.ConfigDict, workdir: str, dataset,
                'devices (%d processes).', len(train_indices), num_expressions,
                num_identities, total_steps, config.train.batch_size,
                mesh.size, jax.process_count())
+
+  # On CPU, a queued multi-device all-reduce can deadlock XLA's rendezvous:
+  # wait for each step there (GPU/TPU keep the asynchronous dispatch).
+  await_each_step = jax.default_backend() == 'cpu' and mesh.size > 1
 
   # --- Input ---
   train_iter = input_pipeline.stage1_dataset(dataset, train_indices, config,
@@ -253,7 +257,8 @@ def train_gan(config: ml_collections.ConfigDict, workdir: str, dataset,
       state = checkpointing.warm_start(state, init_checkpoint, mesh)
     if reader_model is not None:  # Trained on this run's records, then frozen.
       state = state.replace(reader=_train_reader(
-          config, reader_model, state.reader, dataset, train_indices, mesh))
+          config, reader_model, state.reader, dataset, train_indices, mesh,
+          await_each_step))
   start_step = int(jax.device_get(state.step))
 
   # --- Update programs, metrics, summaries ---
@@ -264,9 +269,6 @@ def train_gan(config: ml_collections.ConfigDict, workdir: str, dataset,
   if config.train.image_summary_every > 0:
     summary = reenactment.ReenactmentSummary(
         config, dataset, train_indices, programs.reenact, mesh)
-  # On CPU, a queued multi-device all-reduce can deadlock XLA's rendezvous:
-  # wait for each step there (GPU/TPU keep the asynchronous dispatch).
-  await_each_step = jax.default_backend() == 'cpu' and mesh.size > 1
   means = _MetricsMean()
 
   def record(step, device_metrics):
