@@ -20,10 +20,9 @@ Why the reader: without it expression transfer stopped at 52.5 % (53.7 at
 width 0.25) from ~3,000 iterations on, with Gde's faces too blurred for the
 baseline to read (it reads real faces blurred by 1 px at 59 %); matching
 x_tg in an expression network's features (relgan_jax/stage1/
-expression_reader.py) took it to 63.3 % (session 16, README.md; that run
-trained the reader with the CNN baseline's trainer, the landed code trains it
-on the stage-1 batches and has been run to 2,000 iterations only, where it
-read 50.0 % against that run's 57.0 %). In the
+expression_reader.py) took it to 67.9 % (73.4 / 62.4 on the two folds;
+session 17, README.md; session 16's prototype, whose reader was trained by
+the CNN baseline's trainer, read 63.3 %). In the
 demo's 1,500 iterations at width 0.25 the same term moved transfer by ~2
 points (within the seeds' spread) for ~100 s of reader training and ~25 %
 more time per iteration, so configs/synthetic.py leaves it off.
