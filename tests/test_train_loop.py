@@ -1,5 +1,6 @@
 """The stage-1 loop on a tiny synthetic prepared set: events, checkpoints, an
-exact restore + continued training, and a diverged run stopped."""
+exact restore + continued training, the expression reader trained once and
+kept frozen, and a diverged run stopped."""
 
 import json
 import os
@@ -33,9 +34,24 @@ def _config(data_dir, num_steps):
   return config
 
 
+def _reader_cross_entropy(config, dataset, indices, variables) -> float:
+  """The reader's cross-entropy on x_s and x_tg of one stage-1 batch."""
+  model = models.build_classifier(config, 7)
+  batch = next(input_pipeline.stage1_dataset(dataset, indices, config,
+                                             seed=5))
+  x = input_pipeline.normalize(np.concatenate([batch['x_s'], batch['x_tg']]))
+  y = np.concatenate([batch['y_e_s'], batch['y_e_s']])
+  return float(losses.cross_entropy(model.apply(variables, x, train=False), y))
+
+
 def test_train_gan_writes_events_checkpoints_and_resumes(data_dir, tmp_path):
+  """On 2 CPU devices, with G's expression-reader term on (one run covers
+  both: each train_gan compiles the stage-1 programs, the suite's costliest
+  step)."""
   workdir = str(tmp_path / 'run')
   config = _config(data_dir, num_steps=2)
+  config.loss.lambda_reader = 1.0
+  config.reader.epochs = 40
   dataset = records.PreparedDataset(data_dir)
   indices = np.arange(len(dataset))
 
@@ -43,10 +59,18 @@ def test_train_gan_writes_events_checkpoints_and_resumes(data_dir, tmp_path):
   host_state = jax.device_get(state)
   assert int(host_state.step) == 2
   assert all(np.all(np.isfinite(x)) for x in jax.tree.leaves(host_state))
+  # The reader was trained on the run's records before step 1: its
+  # cross-entropy on them is lower than a fresh reader's (same init key).
+  fresh = expression_reader.init(models.build_classifier(config, 7),
+                                 jax.random.fold_in(
+                                     jax.random.PRNGKey(config.seed), 1))
+  assert (_reader_cross_entropy(config, dataset, indices, host_state.reader)
+          < _reader_cross_entropy(config, dataset, indices, fresh) - 0.05)
 
   # TensorBoard scalars for every logged step, and the reenactment grid.
   scalars = metric_writers.read_scalars(os.path.join(workdir, 'tensorboard'))
-  for name in ('d_total', 'g_total', 'g_pix', 'd_grad_norm', 'steps_per_sec'):
+  for name in ('d_total', 'g_total', 'g_pix', 'g_reader', 'd_grad_norm',
+               'steps_per_sec'):
     assert [s for s, _ in scalars[name]] == [1, 2], name
   events = ''.join(os.listdir(os.path.join(workdir, 'tensorboard')))
   assert 'tfevents' in events
@@ -65,8 +89,14 @@ def test_train_gan_writes_events_checkpoints_and_resumes(data_dir, tmp_path):
 
   # A new train_gan on the same workdir rebuilds everything from disk (the
   # same in a fresh process, after SIGTERM and SIGKILL: tests/test_resume.py).
-  # 1. Restore (num_steps already reached: nothing to train) == saved state.
+  # 1. Restore (num_steps already reached: nothing to train) == saved state,
+  # the reader included: the saved one, not a new one (a reader retrained
+  # for 1 epoch would differ).
   config.train.image_summary_every = 0
+  saved, meta = checkpointing.load_state_tree(workdir)
+  assert meta['step'] == 2
+  chex.assert_trees_all_equal(saved['reader'], host_state.reader)
+  config.reader.epochs = 1
   restored = train.train_gan(config, workdir, dataset, indices)
   chex.assert_trees_all_equal(jax.device_get(restored), host_state)
   # 2. The saved iterator position: the next batch is batch 3 of the stream.
@@ -77,10 +107,12 @@ def test_train_gan_writes_events_checkpoints_and_resumes(data_dir, tmp_path):
       restored)
   checkpointing.restore(manager, abstract, it)
   chex.assert_trees_all_equal(next(it), expected_batch)
-  # 3. Training continues from step 2.
+  # 3. Training continues from step 2; the steps leave the reader as it is.
   config.train.num_steps = 3
   continued = train.train_gan(config, workdir, dataset, indices)
   assert int(continued.step) == 3
+  chex.assert_trees_all_equal(jax.device_get(continued).reader,
+                              host_state.reader)
   assert checkpointing.make_manager(workdir, read_only=True).latest_step() == 3
 
   # A run resumed from a state whose D weights hold a NaN (what a diverged
@@ -106,39 +138,3 @@ def test_train_gan_writes_events_checkpoints_and_resumes(data_dir, tmp_path):
                      r'checkpoint: step 2'):
     train.train_gan(config, bad_dir, dataset, indices)
   assert checkpointing.make_manager(bad_dir, read_only=True).latest_step() == 2
-
-
-def test_expression_reader_is_trained_once_then_frozen_and_checkpointed(
-    data_dir, tmp_path):
-  """With loss.lambda_reader > 0 (2 CPU devices): the reader is trained on
-  the run's records before step 1 (its cross-entropy on them falls), the
-  steps leave it as it is, the checkpoint holds it, and a resumed run
-  restores it instead of training another."""
-  workdir = str(tmp_path / 'reader')
-  config = _config(data_dir, num_steps=2)
-  config.loss.d_terms_warmup = 0.0
-  config.train.image_summary_every = 0
-  config.loss.lambda_reader = 1.0
-  config.reader.epochs = 40
-  dataset = records.PreparedDataset(data_dir)
-  indices = np.arange(len(dataset))
-  state = jax.device_get(train.train_gan(config, workdir, dataset, indices))
-
-  model = models.build_classifier(config, 7)
-  fresh = expression_reader.init(model, jax.random.fold_in(
-      jax.random.PRNGKey(config.seed), 1))
-  batch = next(input_pipeline.stage1_dataset(dataset, indices, config,
-                                             seed=5))
-  x = input_pipeline.normalize(np.concatenate([batch['x_s'], batch['x_tg']]))
-  y = np.concatenate([batch['y_e_s'], batch['y_e_s']])
-  ce = lambda v: float(losses.cross_entropy(
-      model.apply(v, x, train=False), y))
-  assert ce(state.reader) < ce(fresh) - 0.05
-
-  saved, meta = checkpointing.load_state_tree(workdir)
-  assert meta['step'] == 2
-  chex.assert_trees_all_equal(saved['reader'], state.reader)
-  # Resumed (nothing left to train): the saved reader, not a new one.
-  config.reader.epochs = 1  # A retrained reader would differ.
-  restored = train.train_gan(config, workdir, dataset, indices)
-  chex.assert_trees_all_equal(jax.device_get(restored).reader, state.reader)
