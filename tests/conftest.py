@@ -25,9 +25,17 @@ if 'RELGAN_TEST_XLA_FLAGS' not in os.environ:
 # Must be set before JAX initialises its backends: every test process sees two
 # CPU devices, so the multi-device tests can build a 2-device `data` mesh while
 # single-device tests use `jax.devices()[:1]`.
-os.environ['XLA_FLAGS'] = ' '.join([
-    os.environ.get('XLA_FLAGS', ''), '--xla_force_host_platform_device_count=2',
-    os.environ['RELGAN_TEST_XLA_FLAGS']]).strip()
+# Added once: pytest-xdist's workers inherit the controller's environment, and
+# a flag written twice would give their programs other persistent-cache keys
+# (JAX hashes XLA_FLAGS word by word) than the same programs compiled by the
+# command lines that tests start (tests/cli_runs.py), which then could not
+# share them.
+_xla_flags = os.environ.get('XLA_FLAGS', '').split()
+for _flag in ('--xla_force_host_platform_device_count=2',
+              *os.environ['RELGAN_TEST_XLA_FLAGS'].split()):
+  if _flag not in _xla_flags:
+    _xla_flags.append(_flag)
+os.environ['XLA_FLAGS'] = ' '.join(_xla_flags)
 os.environ.setdefault('JAX_PLATFORMS', 'cpu')
 # Command lines started by tests run with the tuned malloc from the start:
 # `python -m relgan_jax.main` would otherwise re-execute itself to get it
