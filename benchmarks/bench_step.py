@@ -61,7 +61,7 @@ flags.DEFINE_enum('conv_impl', None, list(layers.IMPLS),
 flags.DEFINE_string('norm', None, "Generator norm (default: the config's).")
 flags.DEFINE_float('d_width', None,
                    "D's conv width multiplier (default: the config's, which "
-                   'follows --width; configs/synthetic.py uses 1.0).')
+                   'follows --width; configs/synthetic.py uses 0.5).')
 flags.DEFINE_string('d_norm', None, "D's norm (default: the config's; "
                     "configs/synthetic.py uses 'group').")
 flags.DEFINE_enum('program', 'iteration', ['iteration', 'separate'],
