@@ -34,14 +34,15 @@ def _config(data_dir, num_steps):
   return config
 
 
-def _reader_cross_entropy(config, dataset, indices, variables) -> float:
-  """The reader's cross-entropy on x_s and x_tg of one stage-1 batch."""
-  model = models.build_classifier(config, 7)
+def _cross_entropy_on_a_batch(model, config, dataset, indices):
+  """reader variables -> the reader's cross-entropy on x_s and x_tg of one
+  stage-1 batch (drawn once)."""
   batch = next(input_pipeline.stage1_dataset(dataset, indices, config,
                                              seed=5))
   x = input_pipeline.normalize(np.concatenate([batch['x_s'], batch['x_tg']]))
   y = np.concatenate([batch['y_e_s'], batch['y_e_s']])
-  return float(losses.cross_entropy(model.apply(variables, x, train=False), y))
+  return lambda variables: float(losses.cross_entropy(
+      model.apply(variables, x, train=False), y))
 
 
 def test_train_gan_writes_events_checkpoints_and_resumes(data_dir, tmp_path):
@@ -61,11 +62,11 @@ def test_train_gan_writes_events_checkpoints_and_resumes(data_dir, tmp_path):
   assert all(np.all(np.isfinite(x)) for x in jax.tree.leaves(host_state))
   # The reader was trained on the run's records before step 1: its
   # cross-entropy on them is lower than a fresh reader's (same init key).
-  fresh = expression_reader.init(models.build_classifier(config, 7),
-                                 jax.random.fold_in(
-                                     jax.random.PRNGKey(config.seed), 1))
-  assert (_reader_cross_entropy(config, dataset, indices, host_state.reader)
-          < _reader_cross_entropy(config, dataset, indices, fresh) - 0.05)
+  reader_model = models.build_classifier(config, 7)
+  ce = _cross_entropy_on_a_batch(reader_model, config, dataset, indices)
+  fresh = expression_reader.init(reader_model, jax.random.fold_in(
+      jax.random.PRNGKey(config.seed), 1))
+  assert ce(host_state.reader) < ce(fresh) - 0.05
 
   # TensorBoard scalars for every logged step, and the reenactment grid.
   scalars = metric_writers.read_scalars(os.path.join(workdir, 'tensorboard'))
