@@ -2,6 +2,7 @@
 layers (layers.PLAIN) do, values and grads; one place picks between them."""
 
 import functools
+
 import flax.linen as nn
 import jax
 from jax import lax
