@@ -1,4 +1,6 @@
 #!/bin/bash
+# Setup: /tmp/s18ab/on and /tmp/s18ab/off hold copies of the tree (git ls-files), "on" with checkpointing.py
+# as before 90fedb0; /tmp/s18tiny/data is the tests' tiny synthetic set (conftest.data_dir's arguments).
 # Interleaved A/B of a tiny 2-device stage-1 command line: orbax replica-parallel save on (old) / off (new).
 export XLA_FLAGS="--xla_force_host_platform_device_count=2 --xla_cpu_use_fusion_emitters=false" JAX_PLATFORMS=cpu JAX_DISABLE_MOST_OPTIMIZATIONS=1
 export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0 JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES=0
