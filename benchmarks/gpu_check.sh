@@ -6,7 +6,11 @@
 # autotuning flag at B256 bfloat16), OUT_DIR/demo.log and OUT_DIR/summary.json
 # (the demo config end to end: wall seconds, report figures). Sized to finish
 # in <= 8 minutes on one H100/H200 (each bench run: start-up, compile, 10
-# timed iterations; the demo is cut off at DEMO_TIMEOUT seconds).
+# timed iterations; the demo is cut off at DEMO_TIMEOUT seconds, each bench
+# run at BENCH_TIMEOUT, and no bench run starts after DEADLINE_S seconds).
+#
+# DEMO_DIR (default OUT_DIR/demo_run) is where the demo writes its workdir
+# and data; point it outside OUT_DIR when only a few files can come back.
 #
 # TINY=1 runs the same sequence at tiny shapes on any machine (CPU included),
 # to prove the script works where no GPU is lent:
@@ -27,12 +31,30 @@ else
   size=96; width=1.0; batches=(64 256); big=256; steps=10
   demo=(--config=configs/synthetic.py); demo_timeout=${DEMO_TIMEOUT:-240}
 fi
+bench_timeout=${BENCH_TIMEOUT:-150}  # one bench_step run, start-up and compile included
+deadline=${DEADLINE_S:-0}  # > 0: start no bench_step run after this many seconds
 start=$(date +%s)
+demo_dir=${DEMO_DIR:-$out/demo_run}
+$py - > "$out/versions.txt" 2>&1 <<'PY'
+import importlib.metadata as md, platform
+import jax
+print('python', platform.python_version())
+for name in ('jax', 'jaxlib', 'flax', 'optax', 'orbax-checkpoint', 'grain', 'numpy'):
+  try:
+    print(name, md.version(name))
+  except md.PackageNotFoundError:
+    print(name, 'missing')
+print('devices', jax.devices())
+PY
 
 bench() {  # bench LABEL [bench_step flags...]
   local label=$1; shift
+  if (( deadline > 0 && $(date +%s) - start > deadline )); then
+    echo "{\"label\": \"$label\", \"error\": \"skipped: past DEADLINE_S\"}" >> "$out/bench.jsonl"
+    return
+  fi
   echo "== bench_step $label $*" >&2
-  if line=$($py -m benchmarks.bench_step --image_size=$size --width=$width \
+  if line=$(timeout "$bench_timeout" $py -m benchmarks.bench_step --image_size=$size --width=$width \
               --steps=$steps --ne=6 --ni=101 "$@" 2>>"$out/bench.err" | tail -1); then
     echo "{\"label\": \"$label\", \"result\": $line}" >> "$out/bench.jsonl"
   else
@@ -40,8 +62,23 @@ bench() {  # bench LABEL [bench_step flags...]
   fi
 }
 
+# The figure the issue asks for first (MFU at the big batch in bfloat16), the
+# demo next, the variants last: a run cut short keeps what matters most.
+bench "B$big bfloat16" --batch=$big --dtype=bfloat16
+bench "B$big float32" --batch=$big --dtype=float32
+
+echo "== demo ${demo[*]} (cut off at ${demo_timeout} s)" >&2
+rm -rf "$demo_dir"
+t0=$(date +%s)
+timeout "$demo_timeout" $py -m relgan_jax.main "${demo[@]}" \
+  --workdir="$demo_dir" --config.data.dir="$demo_dir/data" \
+  > "$out/demo.log" 2>&1
+demo_status=$?
+demo_s=$(( $(date +%s) - t0 ))
+
 for b in "${batches[@]}"; do
-  for dtype in float32 bfloat16; do
+  [[ $b == "$big" ]] && continue
+  for dtype in bfloat16 float32; do
     bench "B$b $dtype" --batch=$b --dtype=$dtype
   done
 done
@@ -49,20 +86,16 @@ bench "B$big bfloat16 conv_impl=fast" --batch=$big --dtype=bfloat16 --conv_impl=
 XLA_FLAGS="${XLA_FLAGS:-} --xla_gpu_autotune_level=4" \
   bench "B$big bfloat16 xla_gpu_autotune_level=4" --batch=$big --dtype=bfloat16
 
-echo "== demo ${demo[*]} (cut off at ${demo_timeout} s)" >&2
-rm -rf "$out/demo_run"
-t0=$(date +%s)
-timeout "$demo_timeout" $py -m relgan_jax.main "${demo[@]}" \
-  --workdir="$out/demo_run" --config.data.dir="$out/demo_run/data" \
-  > "$out/demo.log" 2>&1
-demo_status=$?
-demo_s=$(( $(date +%s) - t0 ))
+for f in report.md reenactment_grid.png; do
+  [[ -f "$demo_dir/$f" ]] && [[ "$demo_dir" != "$out/demo_run" ]] && cp "$demo_dir/$f" "$out/demo_$f"
+done
 
-$py - "$out" "$demo_status" "$demo_s" "$(( $(date +%s) - start ))" <<'PY'
+$py - "$out" "$demo_dir" "$demo_status" "$demo_s" "$(( $(date +%s) - start ))" <<'PY'
 import json, os, sys
-out, status, demo_s, total_s = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+out, demo_dir = sys.argv[1], sys.argv[2]
+status, demo_s, total_s = (int(a) for a in sys.argv[3:6])
 bench = [json.loads(l) for l in open(os.path.join(out, 'bench.jsonl')) if l.strip()]
-report = os.path.join(out, 'demo_run', 'report.json')
+report = os.path.join(demo_dir, 'report.json')
 summary = dict(
     total_seconds=total_s,
     bench=[dict(label=b['label'], **{k: b.get('result', {}).get(k) for k in (
