@@ -26,7 +26,8 @@ from relgan_jax.data import records
 from relgan_jax.stage1 import train
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHIPPED = ('default', 'tiny', 'synthetic', 'synthetic_full', 'bu3dfe',
+SHIPPED = ('default', 'tiny', 'synthetic', 'synthetic_full', 'synthetic_gpu',
+           'bu3dfe',
            'bu4dfe', 'ckplus', 'oulu_casia', 'sfew')
 
 
