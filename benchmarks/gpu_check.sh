@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The GPU figures in one go (issue 16), for a session that is lent a GPU:
 #   bash benchmarks/gpu_check.sh [OUT_DIR]
-# writes OUT_DIR/bench.jsonl (one bench_step JSON per line: B64 and B256 at
-# 96x96 width 1, float32 and bfloat16, with MFU; conv_impl=fast and an XLA
-# autotuning flag at B256 bfloat16), OUT_DIR/demo.log and OUT_DIR/summary.json
-# (the demo config end to end: wall seconds, report figures). Sized to finish
+# writes OUT_DIR/versions.txt, OUT_DIR/bench.jsonl (one bench_step JSON per
+# line: B256 and B64 at 96x96 width 1, bfloat16 and float32, with MFU;
+# conv_impl=fast and an XLA autotuning flag at B256 bfloat16), OUT_DIR/demo.log
+# and OUT_DIR/summary.json (the demo config end to end: wall seconds, report
+# figures). Sized to finish
 # in <= 8 minutes on one H100/H200 (each bench run: start-up, compile, 10
 # timed iterations; the demo is cut off at DEMO_TIMEOUT seconds, each bench
 # run at BENCH_TIMEOUT, and no bench run starts after DEADLINE_S seconds).

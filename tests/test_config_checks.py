@@ -27,8 +27,7 @@ from relgan_jax.stage1 import train
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHIPPED = ('default', 'tiny', 'synthetic', 'synthetic_full', 'synthetic_gpu',
-           'bu3dfe',
-           'bu4dfe', 'ckplus', 'oulu_casia', 'sfew')
+           'bu3dfe', 'bu4dfe', 'ckplus', 'oulu_casia', 'sfew')
 
 
 @pytest.mark.parametrize('name', SHIPPED)
