@@ -72,7 +72,6 @@ flags.DEFINE_integer('process_id', None,
                      'This process, 0..num_processes-1 (env JAX_PROCESS_ID).')
 flags.mark_flags_as_required(['config', 'workdir'])
 
-# Failures with a cause the user can fix: reported as one line, no traceback.
 # Failures with a cause the user can fix: reported as one line, no traceback
 # (ConfigError, DataError, CheckpointMismatchError, WorkdirError and
 # DistributedConfigError are cli.UserErrors).
