@@ -5,10 +5,10 @@
 # line: B256 and B64 at 96x96 width 1, bfloat16 and float32, with MFU;
 # conv_impl=fast and an XLA autotuning flag at B256 bfloat16), OUT_DIR/demo.log
 # and OUT_DIR/summary.json (the demo config end to end: wall seconds, report
-# figures). Sized to finish
-# in <= 8 minutes on one H100/H200 (each bench run: start-up, compile, 10
-# timed iterations; the demo is cut off at DEMO_TIMEOUT seconds, each bench
-# run at BENCH_TIMEOUT, and no bench run starts after DEADLINE_S seconds).
+# figures). Sized to finish in <= 8 minutes on one H100/H200 (each bench run:
+# start-up, compile, 10 timed iterations; the demo is cut off at DEMO_TIMEOUT
+# seconds, each bench run at BENCH_TIMEOUT, and no bench run starts after
+# DEADLINE_S seconds).
 #
 # DEMO_DIR (default OUT_DIR/demo_run) is where the demo writes its workdir
 # and data; point it outside OUT_DIR when only a few files can come back.
@@ -87,9 +87,11 @@ bench "B$big bfloat16 conv_impl=fast" --batch=$big --dtype=bfloat16 --conv_impl=
 XLA_FLAGS="${XLA_FLAGS:-} --xla_gpu_autotune_level=4" \
   bench "B$big bfloat16 xla_gpu_autotune_level=4" --batch=$big --dtype=bfloat16
 
-for f in report.md reenactment_grid.png; do
-  [[ -f "$demo_dir/$f" ]] && [[ "$demo_dir" != "$out/demo_run" ]] && cp "$demo_dir/$f" "$out/demo_$f"
-done
+if [[ "$demo_dir" != "$out/demo_run" ]]; then  # Bring the demo's pictures back.
+  for f in report.md reenactment_grid.png; do
+    [[ -f "$demo_dir/$f" ]] && cp "$demo_dir/$f" "$out/demo_$f"
+  done
+fi
 
 $py - "$out" "$demo_dir" "$demo_status" "$demo_s" "$(( $(date +%s) - start ))" <<'PY'
 import json, os, sys
