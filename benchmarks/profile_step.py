@@ -21,6 +21,7 @@ import glob
 import os
 import re
 import tempfile
+import time
 
 from absl import flags
 import jax
@@ -64,29 +65,55 @@ def _hlo_index(hlo: str):
 
 
 def _op_times(trace_dir: str, runs: int):
-  """op name -> ms per run, from the XSpace the profiler wrote."""
+  """(op name -> ms per run, device-busy ms per run or None) from the XSpace
+  the profiler wrote. On a GPU only the device's kernel events count, each
+  under the HLO instruction it runs (its `hlo_op` stat), and the busy time is
+  the union of their intervals: the wall time minus the gaps in which the GPU
+  waited for the host."""
   path = sorted(glob.glob(os.path.join(trace_dir, '**', '*.xplane.pb'),
                           recursive=True))[-1]
+  planes = list(_profile_data.ProfileData.from_file(path).planes)
+  gpu = [p for p in planes if p.name.startswith('/device:GPU')]
   times = collections.defaultdict(float)
-  for plane in _profile_data.ProfileData.from_file(path).planes:
+  intervals = []
+  for plane in gpu or planes:
     for line in plane.lines:
       for event in line.events:
         if event.name.startswith(('ThunkExecutor', 'end: ')):
           continue
-        times[event.name] += event.duration_ns / 1e6 / runs
-  return times
+        stats = dict(event.stats)
+        times[stats.get('hlo_op', event.name)] += event.duration_ns / 1e6 / runs
+        intervals.append((event.start_ns, event.end_ns))
+  if not gpu:
+    return times, None
+  busy, end = 0, None
+  for start, stop in sorted(intervals):
+    if end is None or start > end:
+      busy, end = busy + stop - start, stop
+    elif stop > end:
+      busy, end = busy + stop - end, stop
+  return times, busy / 1e6 / runs
 
 
 def _report(name, compiled, state, batch, trace_dir):
   hlo = compiled.as_text()
   index = _hlo_index(hlo)
+  os.makedirs(trace_dir, exist_ok=True)
+  with open(os.path.join(trace_dir, f'{name}.hlo.txt'), 'w') as f:
+    f.write(hlo)  # For reading the trace elsewhere.
   jax.profiler.start_trace(trace_dir)
+  t0 = time.perf_counter()
   for _ in range(FLAGS.runs):
     state, _ = compiled(state, batch)
     jax.block_until_ready(state)
+  wall_ms = (time.perf_counter() - t0) * 1e3 / FLAGS.runs
   jax.profiler.stop_trace()
-  times = {k: v for k, v in _op_times(trace_dir, FLAGS.runs).items()
-           if k in index}
+  all_times, busy_ms = _op_times(trace_dir, FLAGS.runs)
+  times = {k: v for k, v in all_times.items() if k in index}
+  if busy_ms is not None:
+    print(f'\n{name}: {wall_ms:.1f} ms wall per run (traced), device busy '
+          f'{busy_ms:.1f} ms; kernels outside the HLO index '
+          f'{sum(all_times.values()) - sum(times.values()):.1f} ms')
   kinds = collections.defaultdict(float)
   for op, ms in times.items():
     kinds[index[op][2]] += ms
