@@ -253,34 +253,37 @@ def test_reader_term_reaches_all_of_g_only_and_the_reader_stays_frozen():
   np.testing.assert_allclose(metrics['g_total'], 2.0 * expected, rtol=1e-5)
 
 
-def test_batchnorm_generator_one_vs_two_devices():
-  """With norm='batch', statistics are averaged over the 'data' axis: a G step
-  on 1 and on 2 devices gives the same params and statistics."""
-  config = _config()
-  config.model.norm = 'batch'
-  results = []
-  for num_devices in (1, 2):
-    mesh, state, (_, _, g_step) = _setup(config, num_devices,
-                                         numpy_init=True)
-    batch = gan_steps.shard_batch(_batch(0), mesh)
-    s1 = jax.device_get(state)
-    state, metrics = _run(g_step, state, batch)
-    s2 = jax.device_get(state)
-    assert all(jax.tree.leaves(_changed(s1.g_batch_stats, s2.g_batch_stats)))
-    train.check_finite(metrics, step=1)
-    results.append(s2)
-  chex.assert_trees_all_close(results[0], results[1], rtol=1e-5, atol=1e-6)
-
-
-def test_iteration_with_batchnorm_equals_d_step_then_g_step():
-  """With norm='batch' G's one forward pass in `iteration` must also give the
-  BatchNorm statistics that the separate G step computes."""
+def test_batchnorm_generator_fused_iteration_and_one_vs_two_devices():
+  """With norm='batch': G's one forward pass in `iteration` gives the
+  BatchNorm statistics that the separate G step computes, and statistics are
+  averaged over the 'data' axis (a G step on 1 and on 2 devices gives the
+  same params and statistics). One test, so that the 1-device programs are
+  compiled once."""
   config = _config()
   config.model.norm = 'batch'
   mesh, state, (iteration, d_step, g_step) = _setup(config, 1,
                                                     numpy_init=True)
   batch = gan_steps.shard_batch(_batch(0), mesh)
   s0 = jax.device_get(state)
+
+  # A G step alone on 1 device, then on 2 devices, from s0.
+  g_only = []
+  for num_devices, step in ((1, g_step), (2, None)):
+    if step is None:
+      mesh2, state, (_, _, step) = _setup(config, num_devices, numpy_init=True)
+      state = jax.device_put(s0, NamedSharding(mesh2, P()))
+      g_batch = gan_steps.shard_batch(_batch(0), mesh2)
+    else:
+      state, g_batch = jax.device_put(s0, NamedSharding(mesh, P())), batch
+    state, metrics = _run(step, state, g_batch)
+    s1 = jax.device_get(state)
+    assert all(jax.tree.leaves(_changed(s0.g_batch_stats, s1.g_batch_stats)))
+    train.check_finite(metrics, step=1)
+    g_only.append(s1)
+  chex.assert_trees_all_close(g_only[0], g_only[1], rtol=1e-5, atol=1e-6)
+
+  # The fused iteration against a D step then a G step.
+  state = jax.device_put(s0, NamedSharding(mesh, P()))
   state, d_metrics = _run(d_step, state, batch)
   state, g_metrics = _run(g_step, state, batch)
   expected = jax.device_get(state)
