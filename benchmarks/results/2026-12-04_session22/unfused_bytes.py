@@ -1,3 +1,8 @@
+"""Bytes each op of the stage-1 iteration reads and writes, before fusion (session 22).
+
+usage: PYTHONPATH=. python benchmarks/results/2026-12-04_session22/unfused_bytes.py \
+    --batch=256 --image_size=96 --width=1.0 --dtype=bfloat16 --ne=6 --ni=101 --conv_impl=xla
+"""
 import sys, re, collections
 from absl import flags
 from benchmarks import bench_step, stage1_programs
@@ -7,7 +12,7 @@ import jax
 config = bench_step.config_from_flags()
 stage1 = stage1_programs.setup(config, ne=FLAGS.ne, ni=FLAGS.ni, devices=jax.devices()[:1])
 txt = stage1.steps.iteration.lower(stage1.state, stage1.batch).as_text()
-open('/work/exp/s22/roof_lowered.mlir','w').write(txt)
+
 B={'bf16':2,'f32':4,'i32':4,'ui8':1,'i1':1,'ui32':4}
 def tbytes(t):
   m=re.match(r'tensor<([\dx]*)x?(bf16|f32|i32|ui8|i1|ui32)>',t)
