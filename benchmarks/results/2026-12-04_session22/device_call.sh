@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Session 22's one device call: a profile of the B256 bf16 96x96 width-1 step
-# (issue 16), then configs/synthetic_full.py and configs/synthetic_gpu.py with
-# the expression reader side by side (issue 14). DRY=1: tiny shapes on a CPU.
+# (issue 16), then configs/synthetic_full.py and configs/synthetic_gpu.py (both
+# with the expression reader) side by side (issue 14). DRY=1: tiny shapes on a CPU.
 set -uo pipefail
 T0=$(date +%s)
 OUT=${OUT:-/tmp/out22}; RES=/tmp/res22; mkdir -p "$OUT" "$RES"
@@ -18,7 +18,7 @@ else
   nvidia-smi > "$RES/nvidia_smi.txt" 2>&1
   prof=(--batch=256 --image_size=96 --width=1.0 --dtype=bfloat16)
   full=(--config=configs/synthetic_full.py)
-  gpur=(--config=configs/synthetic_gpu.py --config.loss.lambda_reader=300)
+  gpur=(--config=configs/synthetic_gpu.py)  # The reader is on there since session 22.
 fi
 export PYTHONUNBUFFERED=1
 echo "setup done $(el)"
