@@ -81,8 +81,8 @@ def _op_times(trace_dir: str, runs: int):
       for event in line.events:
         if event.name.startswith(('ThunkExecutor', 'end: ')):
           continue
-        stats = dict(event.stats)
-        times[stats.get('hlo_op', event.name)] += event.duration_ns / 1e6 / runs
+        op = dict(event.stats).get('hlo_op', event.name)
+        times[op] += event.duration_ns / 1e6 / runs
         intervals.append((event.start_ns, event.end_ns))
   if not gpu:
     return times, None

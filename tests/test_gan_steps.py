@@ -266,16 +266,12 @@ def test_batchnorm_generator_fused_iteration_and_one_vs_two_devices():
   batch = gan_steps.shard_batch(_batch(0), mesh)
   s0 = jax.device_get(state)
 
-  # A G step alone on 1 device, then on 2 devices, from s0.
+  # A G step alone from s0, on 1 and on 2 devices: the same state.
+  mesh2, _, (_, _, g_step2) = _setup(config, 2, numpy_init=True)
   g_only = []
-  for num_devices, step in ((1, g_step), (2, None)):
-    if step is None:
-      mesh2, state, (_, _, step) = _setup(config, num_devices, numpy_init=True)
-      state = jax.device_put(s0, NamedSharding(mesh2, P()))
-      g_batch = gan_steps.shard_batch(_batch(0), mesh2)
-    else:
-      state, g_batch = jax.device_put(s0, NamedSharding(mesh, P())), batch
-    state, metrics = _run(step, state, g_batch)
+  for step, m in ((g_step, mesh), (g_step2, mesh2)):
+    state, metrics = _run(step, jax.device_put(s0, NamedSharding(m, P())),
+                          gan_steps.shard_batch(_batch(0), m))
     s1 = jax.device_get(state)
     assert all(jax.tree.leaves(_changed(s0.g_batch_stats, s1.g_batch_stats)))
     train.check_finite(metrics, step=1)
