@@ -1,3 +1,5 @@
+"""How the notebook was executed in session 22 (paths are that session's: /tmp/fresh22 was a
+fresh clone with the README's test venv; a kernelspec k22 under JUPYTER_PATH ran its python)."""
 import os, time, nbformat
 from nbclient import NotebookClient
 os.environ['JUPYTER_PATH'] = '/work/exp/s22/nb/jupyter'
