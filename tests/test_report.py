@@ -2,6 +2,8 @@
 
 import json
 import os
+import subprocess
+import sys
 
 import ml_collections
 import numpy as np
@@ -11,6 +13,7 @@ import pytest
 from relgan_jax.evaluation import report
 from relgan_jax.stage1 import reenactment
 
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLASSES = ('anger', 'happy', 'surprise')
 
 
@@ -227,3 +230,35 @@ def test_results_from_before_the_measures_still_report():
   assert '| untrained Ges (MLP on its f(e)) | not run |' in md
   assert '| expression transfer (↑) | x̄ read by the CNN baseline | n/a |' in md
   assert '| untrained Ges f(e) | n/a |' in md
+
+
+_DRAW_IN_A_USERS_SESSION = """
+import sys
+import matplotlib
+matplotlib.use('svg')  # The user's choice (Colab: its inline backend).
+import numpy as np
+from relgan_jax import main, predict, reenact
+from relgan_jax.evaluation import protocol, report
+from relgan_jax.stage1 import reenactment, train
+assert 'matplotlib.pyplot' not in sys.modules, 'imported pyplot'
+x = np.zeros((2, 32, 32, 3), np.uint8)
+reenactment.plot_reenactment_grid(x, x, np.zeros((2, 2, 32, 32, 3), np.uint8),
+                                  sys.argv[1] + '/grid.png')
+report.plot_confusion_matrix(np.eye(2), ['a', 'b'], sys.argv[1] + '/cm.png')
+assert matplotlib.get_backend() == 'svg', matplotlib.get_backend()
+assert 'matplotlib.pyplot' not in sys.modules, 'imported pyplot'
+"""
+
+
+def test_figures_leave_the_users_matplotlib_alone(tmp_path):
+  """The package draws on Figures of its own: importing it or drawing with it
+  neither switches the session's backend (which would silence a notebook's
+  inline plots) nor imports pyplot; runs that draw nothing never import
+  matplotlib's figure code at all."""
+  out = subprocess.run([sys.executable, '-c', _DRAW_IN_A_USERS_SESSION,
+                        str(tmp_path)], cwd=REPO, capture_output=True,
+                       text=True, check=False,
+                       env=dict(os.environ, PYTHONPATH=REPO))
+  assert out.returncode == 0, out.stderr[-3000:]
+  assert os.path.getsize(tmp_path / 'grid.png') > 0
+  assert os.path.getsize(tmp_path / 'cm.png') > 0

@@ -36,13 +36,9 @@ import math
 import os
 from typing import Any, Optional, Sequence
 
-import matplotlib
+import numpy as np
 
-matplotlib.use('Agg')
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from relgan_jax.evaluation import run_files  # noqa: E402
+from relgan_jax.evaluation import run_files
 
 REPORT_KEYS = (
     'dataset', 'num_folds', 'class_names', 'relgan', 'baseline',
@@ -310,8 +306,10 @@ def plot_confusion_matrix(confusion: np.ndarray, class_names: Sequence[str],
     panels.append(('CNN baseline', np.asarray(baseline)))
   n = len(class_names)
   size = 1.0 + 0.55 * n
-  fig, axes = plt.subplots(1, len(panels), figsize=(size * len(panels), size),
-                           squeeze=False)
+  # A Figure without pyplot (as reenactment.plot_reenactment_grid).
+  from matplotlib.figure import Figure  # pylint: disable=g-import-not-at-top
+  fig = Figure(figsize=(size * len(panels), size))
+  axes = fig.subplots(1, len(panels), squeeze=False)
   for ax, (title, cm) in zip(axes[0], panels):
     rows = cm.sum(axis=1, keepdims=True)
     frac = cm / np.maximum(rows, 1)
@@ -328,7 +326,6 @@ def plot_confusion_matrix(confusion: np.ndarray, class_names: Sequence[str],
     ax.set_ylabel('true')
   fig.tight_layout()
   fig.savefig(path, dpi=110)
-  plt.close(fig)
 
 
 def _write_atomic(path: str, text: str):

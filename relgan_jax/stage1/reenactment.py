@@ -14,15 +14,11 @@ from typing import Any, Callable, Optional, Sequence
 import jax
 import jax.numpy as jnp
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
-import matplotlib
 import ml_collections
 import numpy as np
 
 from relgan_jax.data import input_pipeline
 from relgan_jax.model import models
-
-matplotlib.use('Agg')  # Files only, no display.
-import matplotlib.pyplot as plt  # noqa: E402  pylint: disable=g-import-not-at-top
 
 
 def to_uint8(x_bar):
@@ -234,7 +230,11 @@ def plot_reenactment_grid(sources: np.ndarray, targets: np.ndarray,
   scale = max(1, 96 // s)
   fig_w = canvas.shape[1] * scale / 100 + 1.2
   fig_h = canvas.shape[0] * scale / 100 + 0.8
-  fig, ax = plt.subplots(figsize=(fig_w, fig_h))
+  # A Figure without pyplot: no global backend, no figure registry, and
+  # matplotlib is imported only by a run that draws.
+  from matplotlib.figure import Figure  # pylint: disable=g-import-not-at-top
+  fig = Figure(figsize=(fig_w, fig_h))
+  ax = fig.subplots()
   ax.imshow(canvas, interpolation='nearest')
   ax.set_xticks([(c + 1) * step + 2 * pad + s / 2 for c in range(cols)],
                 list(target_labels) if target_labels is not None else
@@ -250,4 +250,3 @@ def plot_reenactment_grid(sources: np.ndarray, targets: np.ndarray,
                '(identity); cell: Gde(Ges(x_s), Get(x_t))', fontsize=8)
   fig.tight_layout()
   fig.savefig(path, dpi=100)
-  plt.close(fig)
