@@ -22,6 +22,9 @@ NE, NI, B = 3, 4, 8
 
 def _config():
   config = tiny.get_config()
+  # What a CPU run picks: the CPU formulation of the layers (custom VJPs)
+  # inside the data-parallel programs (the tiny config picks the plain ones).
+  config.model.conv_impl = 'auto'
   # Gradients in [-1, 1] pixel units: the 1- vs 2-device comparisons' round-off
   # tolerances are set for their size (grey-level units scale the gradients,
   # and the round-off of cancelling sums such as a bias before a norm, by 127.5).
