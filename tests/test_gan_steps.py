@@ -20,11 +20,13 @@ from relgan_jax.stage1 import train
 NE, NI, B = 3, 4, 8
 
 
-def _config():
+def _config(conv_impl='xla'):
+  """The tiny config; conv_impl='auto' is what a CPU run picks: the CPU
+  formulation of the layers (custom VJPs), which the 1- vs 2-device and
+  in-place tests run inside the data-parallel programs (the others, and the
+  BatchNorm 1- vs 2-device test, run the plain layers of GPUs and TPUs)."""
   config = tiny.get_config()
-  # What a CPU run picks: the CPU formulation of the layers (custom VJPs)
-  # inside the data-parallel programs (the tiny config picks the plain ones).
-  config.model.conv_impl = 'auto'
+  config.model.conv_impl = conv_impl
   # Gradients in [-1, 1] pixel units: the 1- vs 2-device comparisons' round-off
   # tolerances are set for their size (grey-level units scale the gradients,
   # and the round-off of cancelling sums such as a bias before a norm, by 127.5).
@@ -137,7 +139,7 @@ def _iteration_on_two_devices(config, s0, batch):
 
 def test_steps_own_params_one_vs_two_devices_no_retrace_no_nan():
   """One test so that the 1-device programs are compiled once."""
-  config = _config()
+  config = _config('auto')
   traced = lambda f: chex.assert_max_traces(f, n=1)
   mesh, state, (iteration, d_step, g_step) = _setup(config, 1,
                                                     decorate=traced)
@@ -298,7 +300,7 @@ def test_batchnorm_generator_fused_iteration_and_one_vs_two_devices():
 def test_cpu_iteration_updates_adam_moments_in_place():
   """gan_steps.CPU_COMPILER_OPTIONS reach the compiled iteration: no Adam
   moment of either network is copied before its in-place update."""
-  mesh, state, steps = _setup(_config(), 1, numpy_init=True)
+  mesh, state, steps = _setup(_config('auto'), 1, numpy_init=True)
   batch = gan_steps.shard_batch(_batch(0), mesh)
   hlo = steps.iteration.lower(state, batch).compile().as_text()
   entry = hlo[hlo.index('\nENTRY'):]
