@@ -133,7 +133,7 @@ def test_train_gan_writes_events_checkpoints_and_resumes(data_dir, tmp_path):
   checkpointing.save(manager, 2, bad, it, {'num_expressions': 7,
                                            'num_identities': 4})
   manager.wait_until_finished()
-  config.train.num_steps = 4
+  # num_steps stays 3: the same programs as the continued run above.
   config.train.checkpoint_every = 1
   with pytest.raises(train.NonFiniteLossError,
                      match=r'non-finite d_exp=nan.*at step 3\. Last good '
