@@ -16,7 +16,8 @@ def get_config():
   # Tiny runs are compile-bound: the plain XLA layers trace and compile in
   # ~60 % of the CPU formulation's time (conv_impl 'fast', built for real
   # shapes). Both are tested against each other (tests/test_layers.py), and
-  # the stage-1 step tests run the CPU formulation (tests/test_gan_steps.py).
+  # the 1- vs 2-device and in-place stage-1 step tests run the CPU formulation
+  # (tests/test_gan_steps.py).
   config.model.conv_impl = 'xla'
   config.train.batch_size = 8
   config.train.num_steps = 4

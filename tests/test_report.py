@@ -241,6 +241,7 @@ from relgan_jax import main, predict, reenact
 from relgan_jax.evaluation import protocol, report
 from relgan_jax.stage1 import reenactment, train
 assert 'matplotlib.pyplot' not in sys.modules, 'imported pyplot'
+assert 'matplotlib.figure' not in sys.modules, 'imported figure code'
 x = np.zeros((2, 32, 32, 3), np.uint8)
 reenactment.plot_reenactment_grid(x, x, np.zeros((2, 2, 32, 32, 3), np.uint8),
                                   sys.argv[1] + '/grid.png')
