@@ -79,6 +79,42 @@ def standardizer(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
   return mean.astype(np.float32), np.maximum(std, 1e-6).astype(np.float32)
 
 
+def _optimizer(learning_rate: float, weight_decay: float):
+  return (optax.adamw(learning_rate, weight_decay=weight_decay) if weight_decay
+          else optax.adam(learning_rate))
+
+
+@functools.partial(jax.jit,
+                   static_argnames=('module', 'learning_rate', 'weight_decay'))
+def _run_epoch(params, opt_state, z, y, batches, drop_key, epoch, *, module,
+               learning_rate, weight_decay):
+  """One epoch of Adam + CE: a scan over the minibatches `batches` [N, B]
+  (rows of z / y). The features are arguments, not constants of the program:
+  every call with the same shapes (folds, the reference rows) reuses one
+  compiled program, and a large feature set does not inflate the program."""
+  tx = _optimizer(learning_rate, weight_decay)
+
+  def step(carry, inputs):
+    params, opt_state = carry
+    i, idx = inputs
+    rng = jax.random.fold_in(jax.random.fold_in(drop_key, epoch), i)
+
+    def loss_fn(p):
+      logits = module.apply({'params': p}, z[idx], train=True,
+                            rngs={'dropout': rng})
+      return optax.softmax_cross_entropy_with_integer_labels(
+          logits, y[idx]).mean()
+
+    loss, grads = jax.value_and_grad(loss_fn)(params)
+    updates, opt_state = tx.update(grads, opt_state, params)
+    return (optax.apply_updates(params, updates), opt_state), loss
+
+  steps = jnp.arange(batches.shape[0])
+  (params, opt_state), losses = jax.lax.scan(step, (params, opt_state),
+                                             (steps, batches))
+  return params, opt_state, losses.mean()
+
+
 def train_classifier(module: nn.Module, f: np.ndarray, labels: np.ndarray, *,
                      epochs: int, batch_size: int, learning_rate: float,
                      seed: int, weight_decay: float = 0.0) -> Classifier:
@@ -100,37 +136,17 @@ def train_classifier(module: nn.Module, f: np.ndarray, labels: np.ndarray, *,
   init_key, drop_key = jax.random.split(key)
   params = jax.jit(functools.partial(module.init, train=False))(
       init_key, z[:1])['params']
-  tx = (optax.adamw(learning_rate, weight_decay=weight_decay) if weight_decay
-        else optax.adam(learning_rate))
-  opt_state = tx.init(params)
-
-  @jax.jit
-  def run_epoch(params, opt_state, batches, epoch):
-    def step(carry, inputs):
-      params, opt_state = carry
-      i, idx = inputs
-      rng = jax.random.fold_in(jax.random.fold_in(drop_key, epoch), i)
-
-      def loss_fn(p):
-        logits = module.apply({'params': p}, z[idx], train=True,
-                              rngs={'dropout': rng})
-        return optax.softmax_cross_entropy_with_integer_labels(
-            logits, y[idx]).mean()
-
-      loss, grads = jax.value_and_grad(loss_fn)(params)
-      updates, opt_state = tx.update(grads, opt_state, params)
-      return (optax.apply_updates(params, updates), opt_state), loss
-
-    steps = jnp.arange(batches.shape[0])
-    (params, opt_state), losses = jax.lax.scan(step, (params, opt_state),
-                                               (steps, batches))
-    return params, opt_state, losses.mean()
+  hparams = dict(module=module, learning_rate=float(learning_rate),
+                 weight_decay=float(weight_decay))
+  opt_state = _optimizer(hparams['learning_rate'],
+                         hparams['weight_decay']).init(params)
 
   rng = np.random.default_rng(seed)
   loss = float('nan')
   for epoch in range(epochs):
     batches = jnp.asarray(features.epoch_batches(rng, len(f), batch_size))
-    params, opt_state, loss = run_epoch(params, opt_state, batches, epoch)
+    params, opt_state, loss = _run_epoch(params, opt_state, z, y, batches,
+                                         drop_key, epoch, **hparams)
   logging.info('train_classifier %s: %d epochs, final loss %.4f',
                type(module).__name__, epochs, float(loss))
   return Classifier(module, params, mean, std)
