@@ -136,17 +136,16 @@ def train_classifier(module: nn.Module, f: np.ndarray, labels: np.ndarray, *,
   init_key, drop_key = jax.random.split(key)
   params = jax.jit(functools.partial(module.init, train=False))(
       init_key, z[:1])['params']
-  hparams = dict(module=module, learning_rate=float(learning_rate),
-                 weight_decay=float(weight_decay))
-  opt_state = _optimizer(hparams['learning_rate'],
-                         hparams['weight_decay']).init(params)
+  learning_rate, weight_decay = float(learning_rate), float(weight_decay)
+  opt_state = _optimizer(learning_rate, weight_decay).init(params)
 
   rng = np.random.default_rng(seed)
   loss = float('nan')
   for epoch in range(epochs):
     batches = jnp.asarray(features.epoch_batches(rng, len(f), batch_size))
-    params, opt_state, loss = _run_epoch(params, opt_state, z, y, batches,
-                                         drop_key, epoch, **hparams)
+    params, opt_state, loss = _run_epoch(
+        params, opt_state, z, y, batches, drop_key, epoch, module=module,
+        learning_rate=learning_rate, weight_decay=weight_decay)
   logging.info('train_classifier %s: %d epochs, final loss %.4f',
                type(module).__name__, epochs, float(loss))
   return Classifier(module, params, mean, std)
