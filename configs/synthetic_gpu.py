@@ -13,17 +13,16 @@ warm-up and boost fractions, stage 2, baseline) is configs/synthetic.py's:
   python -m relgan_jax.main --config=configs/synthetic_gpu.py --workdir=runs/synthetic_gpu
 
 Measured (README.md, "The demo at 6x on a GPU"):
-* without the reader, on one NVIDIA H200 (2026-12-04, session 21): 293 s end
-  to end; REL-GAN 92.58 +- 2.13 % against the baseline's 73.27 +- 0.71;
-  nearest neighbours in f(e) 98.2 % same expression, 80.6 % same person;
-  expression transfer 54.0 %, below the 60 % that issue 14 asks for.
-* with the reader (this config), on 2 CPU cores (session 22; stage 1 took
-  53 minutes there, not yet timed on a GPU): REL-GAN 93.53 +- 2.68 %
-  against 73.27 +- 4.97; nearest neighbours 98.2 % same expression, 80.3 %
-  same person; expression transfer 62.3 % (61.6 / 63.0 on the two folds).
-  On fold 0 transfer read 50.2 / 58.2 / 66.1 / 61.6 % at 3,000 / 4,500 /
-  6,000 / 9,000 iterations (screening probe).
-configs/synthetic_full.py is the CPU's longer run (G at width 0.5).
+* with the reader (this config), on one NVIDIA H200 (2026-12-04, session
+  24): 259 s end to end; REL-GAN 91.74 +- 3.00 % against the baseline's
+  73.10 +- 0.47; nearest neighbours in f(e) 98.1 % same expression, 82.0 %
+  same person; expression transfer 67.6 % (73.95 / 61.25 on the two folds).
+* the same on 2 CPU cores (session 22; stage 1 took 53 minutes there):
+  REL-GAN 93.53 +- 2.68 %, transfer 62.3 %.
+* without the reader, on one H200 (session 21): 293 s; REL-GAN 92.58 %,
+  transfer 54.0 %, below the 60 % that issue 14 asks for.
+configs/synthetic_full.py (G at width 0.5, 6,000 iterations) meets the same
+bars and is quicker on a GPU (176 s on the H200): the loop is overhead-bound.
 """
 
 from configs import synthetic
