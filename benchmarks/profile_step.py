@@ -106,8 +106,11 @@ def _op_times(trace_dir: str, runs: int, index: dict):
   the fusion its kernel is named after; a library kernel under its kind),
   and the busy time is the union of their intervals: the wall time minus
   the gaps in which the GPU waited for the host."""
-  path = sorted(glob.glob(os.path.join(trace_dir, '**', '*.xplane.pb'),
-                          recursive=True))[-1]
+  paths = sorted(glob.glob(os.path.join(trace_dir, '**', '*.xplane.pb'),
+                           recursive=True))
+  if not paths:
+    raise FileNotFoundError(f'No *.xplane.pb trace under {trace_dir}.')
+  path = paths[-1]
   planes = list(_profile_data.ProfileData.from_file(path).planes)
   gpu = [p for p in planes if p.name.startswith('/device:GPU')]
   times = collections.defaultdict(float)
@@ -173,12 +176,21 @@ def _report(name, trace_dir, wall_ms=None):
     print(f'  {ms:9.1f} ms  {kind:24.24s} {shape[:32]:32.32s} {layer}')
 
 
+def read_traces(root: str) -> None:
+  """Prints the report of every program traced under root (--trace_dir)."""
+  hlos = sorted(glob.glob(os.path.join(root, '*', '*.hlo.txt')))
+  if not hlos:
+    raise FileNotFoundError(
+        f'--read_trace={root}: no PROGRAM/PROGRAM.hlo.txt there; keep a trace '
+        'with --trace_dir first.')
+  for hlo in hlos:
+    _report(os.path.basename(hlo)[:-len('.hlo.txt')], os.path.dirname(hlo))
+
+
 def main(argv):
   del argv
   if FLAGS.read_trace:
-    for hlo in sorted(glob.glob(os.path.join(FLAGS.read_trace, '*',
-                                             '*.hlo.txt'))):
-      _report(os.path.basename(hlo)[:-len('.hlo.txt')], os.path.dirname(hlo))
+    read_traces(FLAGS.read_trace)
     return
   if FLAGS.malloc_tuning and jax.default_backend() == 'cpu':
     host_malloc.reexec_with_tuned_malloc()

@@ -1,6 +1,8 @@
 """benchmarks/profile_step.py reads GPU traces: kernels are matched to the
 optimised HLO's instructions, tuple-shaped fusions included."""
 
+import pytest
+
 from benchmarks import profile_step
 
 _HLO = '''\
@@ -43,3 +45,13 @@ def test_kernels_in_a_cuda_graph_are_matched_by_name():
             index) == 'lib:conv fprop'
   assert op('Memset 3', 'command_buffer_1', index) == 'lib:memset/memcpy'
   assert op('loop_add_fusion_2', 'command_buffer_1', index) == 'lib:other'
+
+
+def test_read_trace_names_what_is_missing(tmp_path):
+  with pytest.raises(FileNotFoundError, match='no PROGRAM/PROGRAM.hlo.txt'):
+    profile_step.read_traces(str(tmp_path))
+  program = tmp_path / 'iteration'
+  program.mkdir()
+  (program / 'iteration.hlo.txt').write_text(_HLO)  # HLO kept, no trace.
+  with pytest.raises(FileNotFoundError, match='No \\*.xplane.pb trace under'):
+    profile_step.read_traces(str(tmp_path))
