@@ -7,8 +7,9 @@ which leaves stage 1 1,500 iterations at width 0.25; this config gives it
 Ges trunk: twice the channels, half the paper's) and G's perceptual term in
 a frozen expression reader (loss.lambda_reader = 300): ~73 minutes end to
 end on 2 CPU cores (measured 2026-12-03; 54 without the reader), 176 s on
-one NVIDIA H200 (session 24: REL-GAN 94.3 % against 73.8 %, transfer 67.1 %). It keeps every 1,000-iteration checkpoint so that the
-curve of what stage 1 has learned can be drawn (benchmarks/stage1_curve.py):
+one NVIDIA H200 (session 24: REL-GAN 94.3 % against 73.8 %, transfer
+67.1 %). It keeps every 1,000-iteration checkpoint so that the curve of
+what stage 1 has learned can be drawn (benchmarks/stage1_curve.py):
 
   python -m relgan_jax.main --config=configs/synthetic_full.py \
       --workdir=runs/synthetic_full
