@@ -162,6 +162,30 @@ def test_target_and_ground_truth_share_geometry(data):
   assert differs >= 16  # x_s draws its own geometry.
 
 
+def test_stage1_geometry_off_reads_centre_crops_flips_kept(data):
+  fake = _SamePicture(data)
+  config = _config()
+  size = config.model.image_size
+  side = augment.margin_side(size, config.augment.margin_ratio)
+  centre, mirrored = (augment.apply(fake.image, augment.Geometry(flip=f), size,
+                                    side) for f in (False, True))
+
+  def placements(config):
+    it = input_pipeline.stage1_dataset(fake, np.arange(len(data)), config,
+                                       seed=0, shard_index=0, shard_count=1)
+    seen = collections.Counter()
+    for b in _take(it, 4):
+      for x in np.concatenate([b['x_s'], b['x_t'], b['x_tg']]):
+        seen['centre' if np.array_equal(x, centre) else
+             'mirrored' if np.array_equal(x, mirrored) else 'other'] += 1
+    return seen
+
+  config.augment.stage1_geometry = False
+  off = placements(config)
+  assert off['other'] == 0 and off['centre'] > 0 and off['mirrored'] > 0, off
+  assert placements(_config())['other'] > 0  # The default: places, angles.
+
+
 def test_eval_batches_cover_every_index_once(data):
   config = _config()
   _, test = folds.split_indices(data, 0)
