@@ -54,15 +54,16 @@ def get_config() -> ml_collections.ConfigDict:
   config.augment.five_crops = True  # Centre + 4 corners; else centre only.
   config.augment.flip = True
   config.augment.five_crop_eval = False  # Average f(e) over the five crops.
-  # Whether stage 1's faces (x_s, and x_t with x_tg) also get the crop places
-  # and rotations above, as DESIGN.md §4 and the paper do. False: stage 1
-  # reads centre crops, unrotated (flips as augment.flip), so G redraws each
-  # face in the one placement the eye alignment gives instead of 25, and D
-  # learns expressions without the placement as a nuisance; stage 2 (the
-  # MLP's views, the CNN baseline, the expression reader) is augmented either
-  # way. configs/synthetic.py: False (README.md, "Stage 1 without crop places
-  # and rotations").
-  config.augment.stage1_geometry = True
+  # Whether stage 1's faces (x_s, and x_t with x_tg) are also cropped at the
+  # five places, as DESIGN.md §4 and the paper do. False: stage 1 crops at
+  # the centre only (rotations and flips as above), so its faces keep the
+  # placement the eye alignment gave them: G redraws each face in one
+  # placement instead of five (corners shift it by ±(stored − crop)/2 px) and
+  # D learns expressions without the shift as a nuisance. Stage 2 (the MLP's
+  # views, the CNN baseline, the expression reader) uses augment.five_crops
+  # either way. configs/synthetic.py: False (README.md, "Stage 1 at the
+  # centre crop").
+  config.augment.stage1_five_crops = True
 
   # --- Networks (DESIGN.md §2) ------------------------------------------------
   config.model = ml_collections.ConfigDict()

@@ -40,10 +40,10 @@ def get_config():
   config = synthetic.get_config()
   config.model.width = 0.5
   config.loss.lambda_reader = 300.0
-  # Stage 1 with the paper's crop places and rotations, as every figure of
-  # this config was measured (session 25 turned them off in the demo; not yet
+  # Stage 1 with the paper's five crop places, as every figure of this
+  # config was measured (session 25 turned them off in the demo; not yet
   # measured here).
-  config.augment.stage1_geometry = True
+  config.augment.stage1_five_crops = True
   config.train.num_steps = 6000
   config.train.checkpoint_every = 1000
   config.train.keep_checkpoints = 6  # Every checkpoint, for the curve.

@@ -162,9 +162,10 @@ def test_target_and_ground_truth_share_geometry(data):
   assert differs >= 16  # x_s draws its own geometry.
 
 
-def test_stage1_geometry_off_reads_centre_crops_flips_kept(data):
+def test_stage1_five_crops_off_crops_at_the_centre_only(data):
   fake = _SamePicture(data)
   config = _config()
+  config.augment.rotations = (0.0,)  # Crop places alone.
   size = config.model.image_size
   side = augment.margin_side(size, config.augment.margin_ratio)
   centre, mirrored = (augment.apply(fake.image, augment.Geometry(flip=f), size,
@@ -180,10 +181,10 @@ def test_stage1_geometry_off_reads_centre_crops_flips_kept(data):
              'mirrored' if np.array_equal(x, mirrored) else 'other'] += 1
     return seen
 
-  config.augment.stage1_geometry = False
+  assert placements(config)['other'] > 0  # The default: five places.
+  config.augment.stage1_five_crops = False
   off = placements(config)
   assert off['other'] == 0 and off['centre'] > 0 and off['mirrored'] > 0, off
-  assert placements(_config())['other'] > 0  # The default: places, angles.
 
 
 def test_eval_batches_cover_every_index_once(data):

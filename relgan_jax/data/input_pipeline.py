@@ -65,12 +65,11 @@ class _Triplets:
     self.per_shard = len(self.record_indices) // shard_count
     self.size = int(config.model.image_size)
     self.side = augment.margin_side(self.size, config.augment.margin_ratio)
-    # Crop places and rotations only with augment.stage1_geometry (flips
-    # either way); stage 2 augments through features.py and baseline.py.
-    geometry = bool(config.augment.stage1_geometry)
-    self.five_crops = geometry and bool(config.augment.five_crops)
-    self.rotations = (tuple(float(r) for r in config.augment.rotations)
-                      if geometry else (0.0,))
+    # Stage 1's own switch for the crop places (configs/default.py); stage 2
+    # augments through features.py and baseline.py.
+    self.five_crops = (bool(config.augment.five_crops)
+                       and bool(config.augment.stage1_five_crops))
+    self.rotations = tuple(float(r) for r in config.augment.rotations)
     self.flip = bool(config.augment.flip)
     self.with_indices = with_indices
     self._perm: tuple[int, np.ndarray] | None = None
