@@ -2,13 +2,16 @@ r"""The built-in synthetic face set, sized for one GPU: the demo's config with
 6x its stage-1 iterations and the frozen expression reader.
 
 configs/synthetic.py fits the method into ~15 minutes of a 2-core CPU, which
-leaves stage 1 1,500 iterations; there f(e) beats the CNN baseline by a few
-points but Gde does not yet draw the expression. On one GPU the same config
+leaves stage 1 1,500 iterations; with stage 1 at the centre crop (session
+25) f(e) beats the CNN baseline by 12.6 points there and expression transfer
+reads 58.6 %. Before that change, and here (stage 1 at the five crop places,
+as measured), 1,500 iterations drew no expression. On one GPU the same config
 takes ~2 minutes (stage-1 loop ~80 iterations/s on an H200), so this config
 spends a few minutes on the same method with 9,000 iterations and G's
 perceptual term in a frozen expression reader (loss.lambda_reader = 300, as
 configs/synthetic_full.py). Everything else (data, model width 0.25, losses,
-warm-up and boost fractions, stage 2, baseline) is configs/synthetic.py's:
+warm-up and boost fractions, stage 2, baseline) is configs/synthetic.py's,
+but stage 1 crops at the five places:
 
   python -m relgan_jax.main --config=configs/synthetic_gpu.py --workdir=runs/synthetic_gpu
 
