@@ -11,7 +11,7 @@ spends a few minutes on the same method with 9,000 iterations and G's
 perceptual term in a frozen expression reader (loss.lambda_reader = 300, as
 configs/synthetic_full.py). Everything else (data, model width 0.25, losses,
 warm-up and boost fractions, stage 2, baseline) is configs/synthetic.py's,
-but stage 1 crops at the five places:
+but every stage crops at the five places:
 
   python -m relgan_jax.main --config=configs/synthetic_gpu.py --workdir=runs/synthetic_gpu
 
@@ -35,8 +35,8 @@ def get_config():
   config = synthetic.get_config()
   config.train.num_steps = 9000
   config.loss.lambda_reader = 300.0
-  # Stage 1 with the paper's five crop places, as every figure of this
+  # The paper's five crop places in every stage, as every figure of this
   # config was measured (session 25 turned them off in the demo; not yet
   # measured here).
-  config.augment.stage1_five_crops = True
+  config.augment.five_crops = True
   return config

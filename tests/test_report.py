@@ -175,6 +175,18 @@ def test_disentanglement_summary_by_hand():
   json.dumps(rep)
 
 
+def test_views_line_names_the_augmentation_in_use(tmp_path):
+  config = _config()
+  config.stage2 = ml_collections.ConfigDict({'mlp_augment_views': 8})
+  config.augment = ml_collections.ConfigDict(
+      {'five_crops': False, 'rotations': (-3.0, 0.0, 3.0), 'flip': True})
+  report.write_report(str(tmp_path), NEW_FOLDS, config,
+                      dataset_name='synthetic', class_names=CLASSES,
+                      seconds=3.0)
+  md = (tmp_path / 'report.md').read_text()
+  assert 'centre crop and 8 augmented views of it (rotation, flip:' in md
+
+
 def test_markdown_has_the_new_rows(tmp_path):
   config = _config()
   config.stage2 = ml_collections.ConfigDict({'mlp_augment_views': 8})
@@ -185,7 +197,8 @@ def test_markdown_has_the_new_rows(tmp_path):
   assert ('| untrained Ges (MLP on its f(e)) | 25.00 ± 7.07 | 20.00 | 30.00 |'
           in md)
   assert '| untrained Ges f(e) | 95.00 |' in md  # Leakage table.
-  assert 'centre crop and 8 augmented views' in md
+  assert ('centre crop and 8 augmented views of it (crop place, rotation, '
+          'flip:') in md
   assert '## Disentanglement (%)' in md
   for row in (
       '| NN same expression (↑) | REL-GAN f(e) | 65.00 ± 7.07 | 60.00 | 70.00 |',

@@ -196,8 +196,13 @@ def _views_line(config: dict[str, Any]) -> str:
     return ''
   if not views:
     return 'The MLPs train on f(e) of the training images\' centre crops.'
+  augment = config.get('augment', {})  # Absent: the defaults, all three.
+  kinds = [kind for kind, on in (
+      ('crop place', augment.get('five_crops', True)),
+      ('rotation', any(augment.get('rotations', (3.0,)))),
+      ('flip', augment.get('flip', True))) if on]
   return ('The MLPs train on f(e) of every training image\'s centre crop and '
-          f'{views} augmented views of it (crop place, rotation, flip: the '
+          f'{views} augmented views of it ({", ".join(kinds) or "none"}: the '
           'augmentation the CNN baseline trains on); test images are centre '
           'crops.')
 
