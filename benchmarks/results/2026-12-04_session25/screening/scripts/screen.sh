@@ -1,5 +1,7 @@
 #!/bin/bash
 # usage: screen.sh NAME [overrides...]: the demo's stage 1 on the pre-training people, then the recon curve + probe (fold 0)
+# probe.py: a copy of results/2026-12-03_session19/scripts/probe.py, recon_curve.py of
+# results/2026-12-04_session23/transfer_decomposition/recon_curve.py, with their scratch/output paths in /work/exp/s25.
 name=$1; shift
 cd /work/main; R=/work/exp/s25/runs; rm -rf $R/$name; s=$(date +%s)
 .venv/bin/python -m relgan_jax.main --config=configs/synthetic.py --workdir=$R/$name --mode=train_gan \
