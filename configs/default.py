@@ -61,8 +61,9 @@ def get_config() -> ml_collections.ConfigDict:
   # placement instead of five (corners shift it by ±(stored − crop)/2 px) and
   # D learns expressions without the shift as a nuisance. Stage 2 (the MLP's
   # views, the CNN baseline, the expression reader) uses augment.five_crops
-  # either way. configs/synthetic.py: False (README.md, "Stage 1 at the
-  # centre crop").
+  # either way. configs/synthetic.py turns the places off in every stage
+  # instead (augment.five_crops = False; README.md, "Stage 1 at the centre
+  # crop").
   config.augment.stage1_five_crops = True
 
   # --- Networks (DESIGN.md §2) ------------------------------------------------

@@ -2,9 +2,9 @@ r"""The built-in synthetic face set, sized for one GPU: the demo's config with
 6x its stage-1 iterations and the frozen expression reader.
 
 configs/synthetic.py fits the method into ~15 minutes of a 2-core CPU, which
-leaves stage 1 1,500 iterations; with stage 1 at the centre crop (session
-25) f(e) beats the CNN baseline by 12.6 points there and expression transfer
-reads 58.6 %. Before that change, and here (stage 1 at the five crop places,
+leaves stage 1 1,500 iterations; with every stage at the centre crop
+(session 25) f(e) beats the CNN baseline by 5.4 points there and expression
+transfer reads 64.2 %. Before that change, and here (the five crop places,
 as measured), 1,500 iterations drew no expression. On one GPU the same config
 takes ~2 minutes (stage-1 loop ~80 iterations/s on an H200), so this config
 spends a few minutes on the same method with 9,000 iterations and G's
