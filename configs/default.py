@@ -59,11 +59,11 @@ def get_config() -> ml_collections.ConfigDict:
   # the centre only (rotations and flips as above), so its faces keep the
   # placement the eye alignment gave them: G redraws each face in one
   # placement instead of five (corners shift it by ±(stored − crop)/2 px) and
-  # D learns expressions without the shift as a nuisance. Stage 2 (the MLP's
-  # views, the CNN baseline, the expression reader) uses augment.five_crops
-  # either way. configs/synthetic.py turns the places off in every stage
-  # instead (augment.five_crops = False; README.md, "Stage 1 at the centre
-  # crop").
+  # D learns expressions without the shift as a nuisance. The expression
+  # reader trains on stage 1's faces, so it follows this switch too; stage 2
+  # (the MLP's views, the CNN baseline) uses augment.five_crops either way.
+  # configs/synthetic.py turns the places off in every stage instead
+  # (augment.five_crops = False; README.md, "Stage 1 at the centre crop").
   config.augment.stage1_five_crops = True
 
   # --- Networks (DESIGN.md §2) ------------------------------------------------
