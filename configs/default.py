@@ -170,6 +170,9 @@ def get_config() -> ml_collections.ConfigDict:
   # image is x_s for this many x_t of other test people; at most max pairs.
   config.stage2.transfer_targets = 3
   config.stage2.transfer_max_pairs = 2000
+  # Expression strength: each test person's one x_t (neutral) reenacted from
+  # this many x_s of other people per expression.
+  config.stage2.strength_sources = 4
 
   # --- Protocol (DESIGN.md §5) ------------------------------------------------
   config.protocol = ml_collections.ConfigDict()

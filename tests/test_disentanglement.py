@@ -274,3 +274,6 @@ def test_run_fold_writes_every_measure(tiny_data):
     assert 0.0 <= reen[key] <= 100.0
   assert reen['baseline_real_accuracy'] == pytest.approx(
       result['baseline']['accuracy'])
+  # Wired in: a number for the untrained G (its value is
+  # tests/test_strength.py's business).
+  assert isinstance(reen['expression_strength'], float)

@@ -65,7 +65,7 @@ def _with_measures(result, k):
       'expression_transfer': v(45.0), 'baseline_real_accuracy': v(55.0),
       'expression_chance': 100 / 3, 'identity_kept': v(75.0),
       'identity_source': v(5.0), 'identity_chance': 25.0,
-      'num_pairs': 12 + k}
+      'expression_strength': v(30.0), 'num_pairs': 12 + k}
   return result
 
 
@@ -172,6 +172,7 @@ def test_disentanglement_summary_by_hand():
   assert block['identity_kept']['mean'] == pytest.approx(80.0)
   assert block['identity_source']['mean'] == pytest.approx(10.0)
   assert block['num_pairs']['per_fold'] == [12.0, 13.0]
+  assert block['expression_strength']['per_fold'] == [30.0, 40.0]
   json.dumps(rep)
 
 
@@ -217,7 +218,9 @@ def test_markdown_has_the_new_rows(tmp_path):
       "| identity kept (↑) | x̄ nearest to x_t's person | 80.00 ± 7.07 | "
       '75.00 | 85.00 |',
       "| identity source (↓) | x̄ nearest to x_s's person | 10.00 ± 7.07 | "
-      '5.00 | 15.00 |'):
+      '5.00 | 15.00 |',
+      "| expression strength (↑) | x̄ against x_t's person's photos | "
+      '35.00 ± 7.07 | 30.00 | 40.00 |'):
     assert row in md, row
   assert '(12, 13 pairs per fold)' in md
 
@@ -233,6 +236,15 @@ def test_results_from_before_the_measures_still_report():
   assert rep['untrained_ges']['std'] == 0.0
   block = rep['disentanglement']
   assert block['expression_transfer']['per_fold'] == [None, 55.0]
+  # A fold from before expression_strength: None there, the mean of the rest.
+  older = dict(NEW_FOLDS[0], reenactment={
+      k: v for k, v in NEW_FOLDS[0]['reenactment'].items()
+      if k != 'expression_strength'})
+  strength = report.summarize(
+      [older, NEW_FOLDS[1]], _config(), dataset_name='synthetic',
+      class_names=CLASSES, seconds=1.0)['disentanglement'][
+          'expression_strength']
+  assert strength == {'per_fold': [None, 40.0], 'mean': 40.0, 'std': 0.0}
   assert block['retrieval']['relgan']['same_person']['mean'] == 20.0
   md = report.markdown(rep, [old, NEW_FOLDS[1]])
   assert '| untrained Ges (MLP on its f(e)) | 30.00 ± 0.00 | n/a | 30.00 |' in md

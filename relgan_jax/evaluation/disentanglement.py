@@ -29,6 +29,8 @@ Per fold (`run_fold`), beside stage 2's accuracies:
   value standardised over the test images) is x_t's person (should be high)
   / x_s's person (should be low); identity_chance is x_t's person's share
   of the test images.
+- expression strength (`strength.py`): how much of x_t's person's own
+  change between expressions x_bar draws as x_s's expression changes.
 
 Why coarse pixels for identity: the test people are unseen, so no identity
 classifier can be trained on them without their images, and no face-
@@ -55,6 +57,7 @@ import numpy as np
 from relgan_jax.data import input_pipeline
 from relgan_jax.evaluation import baseline as baseline_lib
 from relgan_jax.evaluation import stage2
+from relgan_jax.evaluation import strength
 from relgan_jax.model import models
 from relgan_jax.stage1 import reenactment
 
@@ -441,7 +444,8 @@ def fold_reenactment(config: ml_collections.ConfigDict, dataset, test_indices,
   """`reenactment_measures` of G on a fold's test people: the seeded
   `transfer_pairs` (config.stage2.transfer_*) among `test` (their features,
   in the order of test_indices), x_bar of their centre crops, read by
-  `baseline` ((module, variables) of the fold's CNN, or None)."""
+  `baseline` ((module, variables) of the fold's CNN, or None); plus
+  'expression_strength' (`strength.py`) of x_bar from `strength_pairs`."""
   s2 = config.stage2
   eval_bs = max(s2.mlp_batch_size, 8)
   images = input_pipeline.centre_crops(dataset, test_indices, config, eval_bs)
@@ -451,6 +455,15 @@ def fold_reenactment(config: ml_collections.ConfigDict, dataset, test_indices,
       targets_per_source=s2.transfer_targets,
       max_pairs=s2.transfer_max_pairs, seed=seed)
   reenact_fn, classify_fn = reenactment_fns(config, g_variables, baseline)
-  return reenactment_measures(
+  out = reenactment_measures(
       reenact_fn, images, test.expression, test.identity, pairs,
       num_classes=num_classes, classify_fn=classify_fn, batch_size=eval_bs)
+  if out is not None:
+    persons = person_keys(test.identity)
+    src, tgt = strength.strength_pairs(
+        test.expression, persons, dataset.manifest['expression_classes'],
+        sources=s2.strength_sources, seed=seed)
+    out['expression_strength'] = strength.expression_strength(
+        _batched(reenact_fn, eval_bs, images[src], images[tgt]),
+        test.expression[src], persons[tgt], images, test.expression, persons)
+  return out

@@ -20,7 +20,8 @@ report dictionary, whose keys are exactly:
                      {same_expression: M, same_person: M},
     identity_leakage {relgan, baseline, untrained_ges, chance}: M,
     expression_transfer, baseline_real_accuracy, expression_chance,
-    identity_kept, identity_source, identity_chance, num_pairs: M,
+    identity_kept, identity_source, identity_chance, expression_strength,
+    num_pairs: M,
   config (the full config used), seconds.
 
 Folds written before a measure existed (a resumed run) count as None there:
@@ -47,7 +48,7 @@ REPORT_KEYS = (
 FEATURE_SETS = ('relgan', 'baseline', 'untrained_ges')
 REENACTMENT_KEYS = ('expression_transfer', 'baseline_real_accuracy',
                     'expression_chance', 'identity_kept', 'identity_source',
-                    'identity_chance', 'num_pairs')
+                    'identity_chance', 'expression_strength', 'num_pairs')
 
 
 def _mean_std(values: Sequence[float]) -> tuple[Optional[float], Optional[float]]:
@@ -240,7 +241,10 @@ def _disentanglement_md(block: dict[str, Any], folds: Sequence[int]
             'test images is the ceiling). Identity: how often x̄\'s nearest '
             'real test image in coarse pixels (16×16 RGB, standardised) is '
             'x_t\'s person (kept) or x_s\'s person (source); chance = x_t\'s '
-            'person\'s share of the test images.', ''] + head('of')
+            'person\'s share of the test images. Expression strength: how '
+            'much x̄ changes with x_s\'s expression, as a % of how much x_t\'s '
+            'person\'s real photos change with theirs (class means, pixels).',
+            ''] + head('of')
   for title, label, key in (
       ('expression transfer (↑)', 'x̄ read by the CNN baseline',
        'expression_transfer'),
@@ -250,7 +254,9 @@ def _disentanglement_md(block: dict[str, Any], folds: Sequence[int]
       ('identity kept (↑)', 'x̄ nearest to x_t\'s person', 'identity_kept'),
       ('identity source (↓)', 'x̄ nearest to x_s\'s person',
        'identity_source'),
-      ('identity', 'chance', 'identity_chance')):
+      ('identity', 'chance', 'identity_chance'),
+      ('expression strength (↑)', 'x̄ against x_t\'s person\'s photos',
+       'expression_strength')):
     lines.append(_row([title, label] + _measure_cells(block[key])))
   return lines + ['']
 

@@ -1,0 +1,81 @@
+"""Expression strength: how much of the target person's own change between
+expressions a reenactment draws (issue 14's "the grid's rows visibly
+differ", as a number).
+
+Paper names: `x_s` (source face: the expression), `x_t` (target face: the
+person), `x_bar = Gde(Ges(x_s), Get(x_t))`.
+
+Expression transfer (disentanglement.py) asks whether a classifier reads
+x_s's expression in x_bar; a faint, blurred mouth can pass that while the
+reenactment grid's rows look alike. This asks how much of the change a
+viewer would see is drawn: each test person keeps one x_t, the source's
+expression varies, and x_bar's change is projected on the change between
+that person's own photos of the same expressions.
+"""
+
+from typing import Optional, Sequence
+
+import numpy as np
+
+
+def strength_pairs(expressions: np.ndarray, persons: np.ndarray,
+                   class_names: Sequence[str], *, sources: int,
+                   seed: int) -> tuple[np.ndarray, np.ndarray]:
+  """(x_s, x_t positions) for `expression_strength`: one fixed x_t per person
+  (their first neutral image, else their first image) with, for each
+  expression, up to `sources` x_s of other people showing it (seeded).
+  `persons`: one key per image (`disentanglement.person_keys`)."""
+  expressions, persons = np.asarray(expressions), np.asarray(persons)
+  lowered = [str(n).lower() for n in class_names]
+  neutral = lowered.index('neutral') if 'neutral' in lowered else -1
+  rng = np.random.default_rng(seed)
+  src, tgt = [], []
+  for b in np.unique(persons):
+    own = np.flatnonzero(persons == b)
+    calm = own[expressions[own] == neutral]
+    target = int((calm if len(calm) else own)[0])
+    for e in np.unique(expressions):
+      pool = np.flatnonzero((expressions == e) & (persons != b))
+      if len(pool):
+        picked = rng.choice(pool, min(sources, len(pool)), replace=False)
+        src += sorted(int(k) for k in picked)
+        tgt += [target] * len(picked)
+  return np.asarray(src, np.int64), np.asarray(tgt, np.int64)
+
+
+def expression_strength(x_bar: np.ndarray, source_expressions: np.ndarray,
+                        target_persons: np.ndarray, images: np.ndarray,
+                        expressions: np.ndarray,
+                        persons: np.ndarray) -> Optional[float]:
+  """How much of the target person's own expression change x_bar draws, %.
+
+  For each target person b (one fixed x_t, `strength_pairs`) and each
+  expression e with x_bar and at least two photos of b: D(e), the mean of
+  the x_bar drawn from sources showing e minus the mean of those means over
+  e, and P(e), the same for b's photos showing e. The result is
+  100 * sum <D, P> / sum <P_a, P_b> (pixel dot products, summed over people
+  and expressions), where P_a and P_b are P from alternate halves of b's
+  photos: the part of x_bar's change that lies along the real change, over
+  the real change's energy. Noise in either (a source's person, texture,
+  grain) is independent of the other, so it adds nothing on average.
+  A decoder that ignores f(e) scores 0, one that draws each expression
+  where and as strongly as b's photos show it 100; a blurred drawing scores
+  in between. None when no person has two such expressions.
+  """
+  x_bar, images = (np.asarray(a, np.float64) for a in (x_bar, images))
+  drawn, real = 0.0, 0.0
+  for b in np.unique(target_persons):
+    cells = []
+    for e in np.unique(source_expressions[target_persons == b]):
+      photos = np.flatnonzero((persons == b) & (expressions == e))
+      if len(photos) >= 2:
+        cells.append((x_bar[(target_persons == b)
+                            & (source_expressions == e)].mean(0),
+                      images[photos].mean(0), images[photos[0::2]].mean(0),
+                      images[photos[1::2]].mean(0)))
+    if len(cells) < 2:
+      continue
+    d, p, p_a, p_b = (np.stack(c) - np.stack(c).mean(0) for c in zip(*cells))
+    drawn += float(np.sum(d * p))
+    real += float(np.sum(p_a * p_b))
+  return 100.0 * drawn / real if real > 0 else None

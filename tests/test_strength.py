@@ -1,0 +1,88 @@
+"""Expression strength (relgan_jax/evaluation/strength.py), counted by hand."""
+
+import numpy as np
+import pytest
+
+from relgan_jax.evaluation import strength
+
+CLASSES = ('neutral', 'happy', 'surprise')
+# Two people (0, 1), two photos of each expression (0, 1, 2). Person p's
+# photo of expression e is 10 p + 30 e on all 2x2x3 pixels, so its change
+# from the person's mean over expressions is 30 (e - 1): energy 12 * 1800.
+PERSONS = np.repeat([0, 1], 6)
+EXPRESSIONS = np.tile(np.repeat([0, 1, 2], 2), 2)
+
+
+def _faces(values, grain=None):
+  x = np.asarray(values, np.float64)[:, None, None, None] * np.ones((1, 2, 2, 3))
+  if grain is not None:  # Per-image texture on one pixel.
+    x[:, 0, 0, 0] += grain
+  return x
+
+
+PHOTOS = _faces(10 * PERSONS + 30 * EXPRESSIONS)
+
+
+def _strength(x_bar, photos=PHOTOS):
+  # x_bar[k]: person k // 3 drawn from a source showing expression k % 3.
+  return strength.expression_strength(
+      x_bar, np.tile([0, 1, 2], 2), np.repeat([0, 1], 3), photos,
+      EXPRESSIONS, PERSONS)
+
+
+def test_expression_strength_by_hand():
+  e = np.tile([0, 1, 2], 2)
+  # As large as the person's photos change, where they change: 100.
+  assert _strength(_faces(30 * e)) == pytest.approx(100.0)
+  # Half of it (15 (e - 1) against 30 (e - 1)): 50.
+  assert _strength(_faces(50 + 15 * e)) == pytest.approx(50.0)
+  # Texture that does not follow the real change (+40 on one pixel for
+  # expressions 0 and 2, none for 1: orthogonal to 30 (e - 1)) adds nothing.
+  assert _strength(_faces(50 + 15 * e, grain=40.0 * (e != 1))) == (
+      pytest.approx(50.0))
+  # The opposite change: -100. A copy of x_t ignores f(e): 0.
+  assert _strength(_faces(60 - 30 * e)) == pytest.approx(-100.0)
+  assert _strength(_faces(np.full(6, 70.0))) == 0.0
+
+
+def test_expression_strength_ignores_the_photos_own_grain():
+  # Grain: the first photo of each (person, e) gets 20 s_e on one pixel, the
+  # second 20 s_e on another, s = (1, -2, 1) (orthogonal to e - 1). A plain
+  # energy of the photos' means would count it (12 * 1800 + 1200 per
+  # person: 94.7 %); the two halves' grain is on different pixels, so their
+  # product does not.
+  s_e = np.array([1.0, -2.0, 1.0])[EXPRESSIONS]
+  first = np.arange(12) % 2 == 0
+  photos = PHOTOS.copy()
+  photos[first, 0, 0, 0] += 20 * s_e[first]
+  photos[~first, 1, 1, 0] += 20 * s_e[~first]
+  e = np.tile([0, 1, 2], 2)
+  assert _strength(_faces(30 * e), photos) == pytest.approx(100.0)
+
+
+def test_expression_strength_needs_two_expressions_with_two_photos():
+  one_photo_each = np.arange(12) % 2 == 0  # One photo per (person, e).
+  assert strength.expression_strength(
+      _faces(np.zeros(6)), np.tile([0, 1, 2], 2), np.repeat([0, 1], 3),
+      PHOTOS[one_photo_each], EXPRESSIONS[one_photo_each],
+      PERSONS[one_photo_each]) is None
+
+
+def test_strength_pairs_fix_one_neutral_target_per_person():
+  persons = np.repeat([0, 1, 2], 6)
+  expressions = np.tile([1, 0, 2, 0, 1, 2], 3)
+  src, tgt = strength.strength_pairs(expressions, persons, CLASSES,
+                                     sources=2, seed=0)
+  for b in range(3):
+    drawn = persons[tgt] == b
+    # One x_t per person: their first neutral image (position 1 of their 6).
+    assert set(tgt[drawn]) == {6 * b + 1}
+    # Two sources of other people for each expression.
+    assert np.all(persons[src[drawn]] != b)
+    assert np.bincount(expressions[src[drawn]]).tolist() == [2, 2, 2]
+  assert len(set(zip(src, tgt))) == len(src)  # No pair twice.
+  # No neutral class: the person's first image; at most the pool's size.
+  src, tgt = strength.strength_pairs(expressions, persons, ('a', 'b', 'c'),
+                                     sources=10, seed=0)
+  assert set(tgt[persons[tgt] == 0]) == {0}
+  assert np.bincount(expressions[src[persons[tgt] == 0]]).tolist() == [4, 4, 4]
