@@ -87,6 +87,11 @@ def test_notebook_runs_and_shows_its_pictures(executed):
     report = json.load(f)
   assert report['num_folds'] == 1
   assert len(report['relgan']['fold_accuracy']) == 1
+  # The report's measures reach the notebook's printout.
+  printed = ''.join(o.get('text', '') for c in _code_cells(nb)
+                    for o in c.outputs if o.output_type == 'stream')
+  strength = report['disentanglement']['expression_strength']['mean']
+  assert f'expression strength: x̄ draws {strength:.1f}%' in printed
   for name in ('reenactment_grid.png', 'confusion_matrix.png',
                'embedding.png'):
     assert Image.open(os.path.join(workdir, name)).size[0] > 100
