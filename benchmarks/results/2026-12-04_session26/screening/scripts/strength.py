@@ -1,4 +1,4 @@
-"""expression_strength of a stage-1 checkpoint on fold 0's transfer pairs. usage: strength.py WORKDIR [STEP...]"""
+"""expression_strength of a stage-1 checkpoint on fold 0's test people (strength_pairs, 4 sources). usage: [DATA=dir] strength.py WORKDIR [STEP...]"""
 import sys, os, json
 import numpy as np
 from configs import synthetic as syncfg
@@ -6,7 +6,7 @@ from relgan_jax.stage1 import checkpointing, gan_steps
 from relgan_jax.evaluation import disentanglement as dis, strength as st
 from relgan_jax.data import records, folds, loading, input_pipeline
 wd = sys.argv[1]
-config = syncfg.get_config(); config.data.dir = '/work/main/data/synthetic'
+config = syncfg.get_config(); config.data.dir = os.environ.get('DATA', '/work/main/data/synthetic')
 ds = records.PreparedDataset(config.data.dir)
 tr, te = folds.split_indices(ds, 0); te = loading.select_records(ds, te, config)
 ex = np.asarray(ds.expressions)[te]; who = np.asarray(ds.identities)[te]
