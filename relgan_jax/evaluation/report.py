@@ -241,9 +241,10 @@ def _disentanglement_md(block: dict[str, Any], folds: Sequence[int]
             'test images is the ceiling). Identity: how often x̄\'s nearest '
             'real test image in coarse pixels (16×16 RGB, standardised) is '
             'x_t\'s person (kept) or x_s\'s person (source); chance = x_t\'s '
-            'person\'s share of the test images. Expression strength: how '
-            'much x̄ changes with x_s\'s expression, as a % of how much x_t\'s '
-            'person\'s real photos change with theirs (class means, pixels).',
+            'person\'s share of the test images. Expression strength: each '
+            'test person kept as one neutral x_t, how much of their own photos\' '
+            'change between expressions x̄ draws as x_s\'s expression changes '
+            '(class means, projected in pixels; 100 = as in the photos).',
             ''] + head('of')
   for title, label, key in (
       ('expression transfer (↑)', 'x̄ read by the CNN baseline',
