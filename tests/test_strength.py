@@ -86,3 +86,13 @@ def test_strength_pairs_fix_one_neutral_target_per_person():
                                      sources=10, seed=0)
   assert set(tgt[persons[tgt] == 0]) == {0}
   assert np.bincount(expressions[src[persons[tgt] == 0]]).tolist() == [4, 4, 4]
+  # Only people whose photos can be compared: two of each of two expressions.
+  persons = np.array([0, 0, 0, 0, 1, 1, 1, 2, 2, 2])
+  expressions = np.array([0, 0, 1, 1, 0, 1, 2, 0, 1, 2])
+  src, tgt = strength.strength_pairs(expressions, persons, CLASSES,
+                                     sources=2, seed=0)
+  assert set(tgt) == {0}
+  # Unknown identities (each image its own person): no pairs.
+  src, tgt = strength.strength_pairs(expressions, np.arange(10), CLASSES,
+                                     sources=2, seed=0)
+  assert len(src) == len(tgt) == 0

@@ -463,7 +463,9 @@ def fold_reenactment(config: ml_collections.ConfigDict, dataset, test_indices,
     src, tgt = strength.strength_pairs(
         test.expression, persons, dataset.manifest['expression_classes'],
         sources=s2.strength_sources, seed=seed)
-    out['expression_strength'] = strength.expression_strength(
-        _batched(reenact_fn, eval_bs, images[src], images[tgt]),
-        test.expression[src], persons[tgt], images, test.expression, persons)
+    out['expression_strength'] = None if not len(src) else (
+        strength.expression_strength(
+            _batched(reenact_fn, eval_bs, images[src], images[tgt]),
+            test.expression[src], persons[tgt], images, test.expression,
+            persons))
   return out

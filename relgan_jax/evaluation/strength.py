@@ -24,7 +24,9 @@ def strength_pairs(expressions: np.ndarray, persons: np.ndarray,
   """(x_s, x_t positions) for `expression_strength`: one fixed x_t per person
   (their first neutral image, else their first image) with, for each
   expression, up to `sources` x_s of other people showing it (seeded).
-  `persons`: one key per image (`disentanglement.person_keys`)."""
+  Only people with two photos of each of two expressions or more, the ones
+  `expression_strength` can compare with (none where identities are
+  unknown). `persons`: one key per image (`disentanglement.person_keys`)."""
   expressions, persons = np.asarray(expressions), np.asarray(persons)
   lowered = [str(n).lower() for n in class_names]
   neutral = lowered.index('neutral') if 'neutral' in lowered else -1
@@ -32,6 +34,8 @@ def strength_pairs(expressions: np.ndarray, persons: np.ndarray,
   src, tgt = [], []
   for b in np.unique(persons):
     own = np.flatnonzero(persons == b)
+    if (np.bincount(expressions[own]) >= 2).sum() < 2:
+      continue
     calm = own[expressions[own] == neutral]
     target = int((calm if len(calm) else own)[0])
     for e in np.unique(expressions):
