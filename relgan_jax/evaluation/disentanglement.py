@@ -55,6 +55,7 @@ import ml_collections
 import numpy as np
 
 from relgan_jax.data import input_pipeline
+from relgan_jax.data import pairs as pairs_lib
 from relgan_jax.evaluation import baseline as baseline_lib
 from relgan_jax.evaluation import stage2
 from relgan_jax.evaluation import strength
@@ -256,8 +257,8 @@ def transfer_pairs(expressions: np.ndarray, identities: np.ndarray,
   """
   expressions = np.asarray(expressions)
   persons = person_keys(identities)
-  lowered = [str(n).lower() for n in class_names]
-  neutral = lowered.index('neutral') if 'neutral' in lowered else -1
+  neutral = pairs_lib.neutral_class(class_names)
+  neutral = -1 if neutral is None else neutral  # -1: no image matches.
   rng = np.random.default_rng(seed)
   people = np.unique(persons)
   images_of = {p: np.flatnonzero(persons == p) for p in people}

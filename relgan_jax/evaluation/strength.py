@@ -17,6 +17,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from relgan_jax.data import pairs
+
 
 def strength_pairs(expressions: np.ndarray, persons: np.ndarray,
                    class_names: Sequence[str], *, sources: int,
@@ -28,8 +30,8 @@ def strength_pairs(expressions: np.ndarray, persons: np.ndarray,
   `expression_strength` can compare with (none where identities are
   unknown). `persons`: one key per image (`disentanglement.person_keys`)."""
   expressions, persons = np.asarray(expressions), np.asarray(persons)
-  lowered = [str(n).lower() for n in class_names]
-  neutral = lowered.index('neutral') if 'neutral' in lowered else -1
+  neutral = pairs.neutral_class(class_names)
+  neutral = -1 if neutral is None else neutral  # -1: no image matches.
   rng = np.random.default_rng(seed)
   src, tgt = [], []
   for b in np.unique(persons):

@@ -18,6 +18,7 @@ import ml_collections
 import numpy as np
 
 from relgan_jax.data import input_pipeline
+from relgan_jax.data import pairs
 from relgan_jax.model import models
 
 
@@ -91,8 +92,8 @@ def pick_grid_records(expressions: np.ndarray, identities: np.ndarray,
     p = int(fresh[0] if fresh else rng.choice(pos))
     sources.append(p)
     used.add(identities[p])
-  lowered = [n.lower() for n in class_names]
-  neutral = lowered.index('neutral') if 'neutral' in lowered else -1
+  neutral = pairs.neutral_class(class_names)
+  neutral = -1 if neutral is None else neutral  # -1: no image matches.
   targets = []
   for identity in rng.permutation(np.unique(identities)):
     pos = np.flatnonzero(identities == identity)
