@@ -9,7 +9,7 @@ in f(e) (relgan_jax.evaluation.disentanglement.retrieval) and, with
 --transfer (the default), the reenactment measures of the report
 (disentanglement.reenactment_measures: expression transfer read by the fold's
 CNN baseline, trained once per fold as the protocol trains it, and identity
-kept). Writes JSON and a PNG:
+kept, expression strength). Writes JSON and a PNG:
 
   python -m benchmarks.stage1_curve --config=configs/synthetic_full.py \
       --stage1_dir=runs/synthetic_full/pretrain --data_dir=data/synthetic \
@@ -94,8 +94,8 @@ def evaluate(config, dataset, g_variables, fold: int, seed: int,
     found = disentanglement.fold_reenactment(
         config, dataset, test_idx, test, g_variables, baseline,
         num_classes=num_classes, seed=seed)
-    result.update({key: found[key] for key in ('expression_transfer',
-                                               'identity_kept')})
+    result.update({key: found[key] for key in (
+        'expression_transfer', 'identity_kept', 'expression_strength')})
     # The ceiling of the transfer and the bar of the accuracy.
     result['baseline_accuracy'] = found['baseline_real_accuracy']
   return result
@@ -111,8 +111,10 @@ def plot(rows: list[dict], path: str) -> None:
       ('same_expression', 's--', 'nearest neighbour: same expression'),
       ('same_person', '^:', 'nearest neighbour: same person'),
       ('expression_transfer', 'D-', 'expression transfer (baseline reads x̄)'),
-      ('identity_kept', 'v:', 'identity kept (x̄ nearest to x_t\'s person)')):
-    if key in rows[0]:
+      ('identity_kept', 'v:', 'identity kept (x̄ nearest to x_t\'s person)'),
+      ('expression_strength', 'P-',
+       'expression strength (x̄ against the person\'s photos)')):
+    if rows[0].get(key) is not None:
       ax.plot(steps, [r[key] for r in rows], style, label=label)
   if 'baseline_accuracy' in rows[0]:  # The same for every checkpoint.
     ax.axhline(rows[0]['baseline_accuracy'], color='grey', ls='--', lw=1,
@@ -145,8 +147,9 @@ def main(argv):
     per_fold = [evaluate(config, dataset, gan_steps.g_variables(state), k,
                          config.seed + k, baselines[k]) for k in folds]
     row = {'step': step}
-    for key in per_fold[0]:
-      row[key] = float(np.mean([r[key] for r in per_fold]))
+    for key in per_fold[0]:  # None: not measurable here (e.g. strength).
+      found = [r[key] for r in per_fold if r[key] is not None]
+      row[key] = float(np.mean(found)) if found else None
     rows.append(row)
     print(json.dumps(row), flush=True)
   os.makedirs(os.path.dirname(os.path.abspath(FLAGS.out)), exist_ok=True)

@@ -5,11 +5,13 @@ configs/synthetic.py fits the whole method into ~15 minutes of a 2-core CPU,
 which leaves stage 1 1,500 iterations at width 0.25; this config gives it
 6,000 iterations at width 0.5 (G, and with it the CNN baseline, which is the
 Ges trunk: twice the channels, half the paper's) and G's perceptual term in
-a frozen expression reader (loss.lambda_reader = 300): ~73 minutes end to
-end on 2 CPU cores (measured 2026-12-03; 54 without the reader), 176 s on
-one NVIDIA H200 (session 24: REL-GAN 94.3 % against 73.8 %, transfer
-67.1 %). It keeps every 1,000-iteration checkpoint so that the curve of
-what stage 1 has learned can be drawn (benchmarks/stage1_curve.py):
+a frozen expression reader (loss.lambda_reader = 300), every stage at the
+centre crop like the demo: 77 minutes end to end on 2 CPU cores (session
+27: REL-GAN 95.9 % against the baseline's 82.9 %, expression transfer
+84.9 %, expression strength 42.8 %, and a reenactment grid whose rows
+differ by the source's expression; README.md). It keeps every
+1,000-iteration checkpoint so that the curve of what stage 1 has learned
+can be drawn (benchmarks/stage1_curve.py):
 
   python -m relgan_jax.main --config=configs/synthetic_full.py \
       --workdir=runs/synthetic_full
@@ -30,7 +32,13 @@ demo's 1,500 iterations at width 0.25 the same term moved transfer by ~2
 points (within the seeds' spread) for ~100 s of reader training and ~25 %
 more time per iteration, so configs/synthetic.py leaves it off.
 Everything else is configs/synthetic.py: the same data, D, losses, warm-up
-and boost fractions, but every stage crops at the five places, as measured.
+and boost fractions, and the centre crop in every stage
+(augment.five_crops = False). Until session 27 this config cropped every
+stage at the paper's five places: 73 minutes on 2 cores (session 17;
+REL-GAN 95.1 % against 73.3 %, transfer 67.9 %), 176 s on one NVIDIA H200
+(session 24: 94.3 % against 73.8 %, transfer 67.1 %); the centre crop took
+expression strength from 20.7 % (the demo) to 42.8 % and transfer to
+84.9 % on the stronger baseline.
 """
 
 from configs import synthetic
@@ -40,10 +48,6 @@ def get_config():
   config = synthetic.get_config()
   config.model.width = 0.5
   config.loss.lambda_reader = 300.0
-  # The paper's five crop places in every stage, as every figure of this
-  # config was measured (session 25 turned them off in the demo; not yet
-  # measured here).
-  config.augment.five_crops = True
   config.train.num_steps = 6000
   config.train.checkpoint_every = 1000
   config.train.keep_checkpoints = 6  # Every checkpoint, for the curve.
