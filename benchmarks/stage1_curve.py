@@ -103,7 +103,7 @@ def evaluate(config, dataset, g_variables, fold: int, seed: int,
 
 def plot(rows: list[dict], path: str) -> None:
   """The curve's PNG: every measure in `rows` against the iterations."""
-  fig, ax = plt.subplots(figsize=(6, 3.6))
+  fig, ax = plt.subplots(figsize=(9, 3.6))
   steps = [r['step'] for r in rows]
   ax.plot(steps, [r['accuracy'] for r in rows], 'o-',
           label='MLP on f(e), unseen people')
@@ -123,7 +123,7 @@ def plot(rows: list[dict], path: str) -> None:
   ax.set_ylabel('%')
   ax.set_ylim(0, 100)
   ax.grid(alpha=0.3)
-  ax.legend(fontsize=8)
+  ax.legend(fontsize=8, loc='upper left', bbox_to_anchor=(1.01, 1.0))
   fig.tight_layout()
   fig.savefig(path, dpi=120)
   plt.close(fig)
