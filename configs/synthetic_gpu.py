@@ -25,7 +25,10 @@ Measured (README.md, "The demo at 6x on a GPU"):
 * without the reader, on one H200 (session 21): 293 s; REL-GAN 92.58 %,
   transfer 54.0 %, below the 60 % that issue 14 asks for.
 configs/synthetic_full.py (G at width 0.5, 6,000 iterations) meets the same
-bars and is quicker on a GPU (176 s on the H200): the loop is overhead-bound.
+bars and is quicker on a GPU (176 s on the H200 at the five places): the loop
+is overhead-bound. At the centre crop (session 27, 77 minutes on 2 CPU cores)
+it draws twice the demo's share of the expression, and its grid's rows
+differ by the source's expression.
 """
 
 from configs import synthetic
