@@ -115,7 +115,8 @@ def plot(rows: list[dict], path: str) -> None:
       ('expression_strength', 'P-',
        'expression strength (x̄ against the person\'s photos)')):
     if rows[0].get(key) is not None:
-      ax.plot(steps, [r[key] for r in rows], style, label=label)
+      ax.plot(steps, [np.nan if r[key] is None else r[key] for r in rows],
+              style, label=label)
   if 'baseline_accuracy' in rows[0]:  # The same for every checkpoint.
     ax.axhline(rows[0]['baseline_accuracy'], color='grey', ls='--', lw=1,
                label='CNN baseline on real test faces')
