@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from relgan_jax.data import pairs
 from relgan_jax.evaluation import strength
 
 CLASSES = ('neutral', 'happy', 'surprise')
@@ -96,3 +97,9 @@ def test_strength_pairs_fix_one_neutral_target_per_person():
   src, tgt = strength.strength_pairs(expressions, np.arange(10), CLASSES,
                                      sources=2, seed=0)
   assert len(src) == len(tgt) == 0
+
+
+def test_neutral_class_any_case_else_missing():
+  assert pairs.neutral_class(['Anger', 'NEUTRAL']) == 1
+  assert pairs.neutral_class(['anger', 'happy']) is None
+  assert pairs.neutral_class(['anger', 'happy'], missing=-1) == -1

@@ -68,10 +68,12 @@ def identity_map(dataset, record_indices: Sequence[int]) -> dict[int, int]:
   return {k: i for i, k in enumerate(known + unknown)}
 
 
-def neutral_class(class_names: Sequence[str]) -> Optional[int]:
-  """Index of the class named 'neutral' (any case), or None."""
+def neutral_class(class_names: Sequence[str],
+                  missing: Optional[int] = None) -> Optional[int]:
+  """Index of the class named 'neutral' (any case), else `missing` (e.g. -1,
+  a label no image has, for comparing against labels)."""
   lowered = [str(c).lower() for c in class_names]
-  return lowered.index(NEUTRAL) if NEUTRAL in lowered else None
+  return lowered.index(NEUTRAL) if NEUTRAL in lowered else missing
 
 
 def stage1_only_mask(dataset) -> np.ndarray:

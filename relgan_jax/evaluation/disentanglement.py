@@ -257,8 +257,7 @@ def transfer_pairs(expressions: np.ndarray, identities: np.ndarray,
   """
   expressions = np.asarray(expressions)
   persons = person_keys(identities)
-  neutral = pairs_lib.neutral_class(class_names)
-  neutral = -1 if neutral is None else neutral  # -1: no image matches.
+  neutral = pairs_lib.neutral_class(class_names, missing=-1)
   rng = np.random.default_rng(seed)
   people = np.unique(persons)
   images_of = {p: np.flatnonzero(persons == p) for p in people}

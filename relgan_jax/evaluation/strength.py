@@ -30,8 +30,7 @@ def strength_pairs(expressions: np.ndarray, persons: np.ndarray,
   `expression_strength` can compare with (none where identities are
   unknown). `persons`: one key per image (`disentanglement.person_keys`)."""
   expressions, persons = np.asarray(expressions), np.asarray(persons)
-  neutral = pairs.neutral_class(class_names)
-  neutral = -1 if neutral is None else neutral  # -1: no image matches.
+  neutral = pairs.neutral_class(class_names, missing=-1)
   rng = np.random.default_rng(seed)
   src, tgt = [], []
   for b in np.unique(persons):

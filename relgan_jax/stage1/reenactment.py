@@ -92,8 +92,7 @@ def pick_grid_records(expressions: np.ndarray, identities: np.ndarray,
     p = int(fresh[0] if fresh else rng.choice(pos))
     sources.append(p)
     used.add(identities[p])
-  neutral = pairs.neutral_class(class_names)
-  neutral = -1 if neutral is None else neutral  # -1: no image matches.
+  neutral = pairs.neutral_class(class_names, missing=-1)
   targets = []
   for identity in rng.permutation(np.unique(identities)):
     pos = np.flatnonzero(identities == identity)
