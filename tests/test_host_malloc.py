@@ -53,3 +53,39 @@ def test_reexec_sets_tunables_in_the_same_process(tmp_path):
   out = subprocess.run([sys.executable, str(script)], env=env,
                        capture_output=True, text=True, timeout=120, check=True)
   assert out.stdout.count('start') == 1 and 'tuned False' in out.stdout
+
+
+@pytest.mark.skipif(not GLIBC_LINUX, reason='glibc mallopt: Linux/glibc only')
+def test_tune_in_process_puts_big_blocks_on_the_heap(tmp_path):
+  """Untuned, glibc mmaps a 64 MiB block (the heap's top stays where it
+  is); after tune_in_process() the same malloc grows the heap by it, and a
+  freed block is kept for the next one."""
+  script = tmp_path / 'probe.py'
+  script.write_text(
+      'import ctypes, sys\n'
+      'from relgan_jax.stage1 import host_malloc\n'
+      'libc = ctypes.CDLL(None)\n'
+      'libc.sbrk.restype = ctypes.c_void_p\n'
+      'libc.malloc.restype = ctypes.c_void_p\n'
+      'libc.free.argtypes = [ctypes.c_void_p]\n'
+      'def grows():\n'
+      '  top = libc.sbrk(0)\n'
+      '  block = libc.malloc(64 << 20)\n'
+      '  grown = libc.sbrk(0) - top\n'
+      '  libc.free(block)\n'
+      '  return grown\n'
+      'before = grows()\n'
+      'tuned = host_malloc.tune_in_process()\n'
+      'first, second = grows(), grows()\n'
+      'print(before, tuned, first >= 64 << 20, second)\n')
+  env = dict(os.environ, PYTHONPATH=REPO)
+  env.pop('RELGAN_NO_MALLOC_TUNING', None)
+  env.pop('GLIBC_TUNABLES', None)
+  out = subprocess.run([sys.executable, str(script)], env=env,
+                       capture_output=True, text=True, timeout=120, check=True)
+  assert out.stdout.split() == ['0', 'True', 'True', '0'], out.stdout
+  env['RELGAN_NO_MALLOC_TUNING'] = '1'  # The escape hatch.
+  out = subprocess.run([sys.executable, str(script)], env=env,
+                       capture_output=True, text=True, timeout=120, check=True)
+  assert out.stdout.split()[:2] == ['0', 'False'], out.stdout
+

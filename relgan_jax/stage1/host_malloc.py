@@ -14,9 +14,13 @@ The settings are glibc tunables, read once at process start, so they can only
 take effect by re-executing the process: `reexec_with_tuned_malloc()` does
 that, as the first thing a CPU entry point runs (`python -m relgan_jax.main`
 does it when `cpu_backend_expected()`; the benchmarks always on CPU). Other
-platforms and other C libraries ignore them.
+platforms and other C libraries ignore them. A process that cannot start over
+(a notebook's kernel) calls `tune_in_process()` instead: glibc's mallopt()
+sets the same limits for what is allocated from then on, but for huge pages
+(a tunable only) and with the trim threshold capped at a C int (2 GiB).
 """
 
+import ctypes
 import importlib.util
 import os
 import platform
@@ -81,3 +85,26 @@ def reexec_with_tuned_malloc(argv: Optional[Sequence[str]] = None) -> None:
   sys.stdout.flush()
   sys.stderr.flush()
   os.execve(sys.executable, list(argv), env)
+
+
+# mallopt() parameters (glibc's malloc.h).
+_M_TRIM_THRESHOLD, _M_MMAP_MAX, _M_ARENA_MAX = -1, -4, -8
+
+
+def tune_in_process() -> bool:
+  """Sets TUNABLES' limits in this running process through mallopt(), but
+  for huge pages: big blocks from the heap, freed memory kept (up to 2 GiB
+  above the heap's top), one heap. For processes that cannot re-execute,
+  e.g. a notebook's kernel: call it before the first training step.
+
+  Returns True if glibc accepted every setting; False (nothing done) when
+  not on Linux/glibc, when the process is already tuned, or when
+  RELGAN_NO_MALLOC_TUNING is set.
+  """
+  if (is_tuned() or os.environ.get('RELGAN_NO_MALLOC_TUNING')
+      or sys.platform != 'linux' or platform.libc_ver()[0] != 'glibc'):
+    return False
+  libc = ctypes.CDLL(None)
+  settings = ((_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, 2**31 - 1),
+              (_M_ARENA_MAX, 1))
+  return all(libc.mallopt(param, value) == 1 for param, value in settings)
