@@ -62,7 +62,7 @@ def test_tune_in_process_puts_big_blocks_on_the_heap(tmp_path):
   freed block is kept for the next one."""
   script = tmp_path / 'probe.py'
   script.write_text(
-      'import ctypes, sys\n'
+      'import ctypes\n'
       'from relgan_jax.stage1 import host_malloc\n'
       'libc = ctypes.CDLL(None)\n'
       'libc.sbrk.restype = ctypes.c_void_p\n'
@@ -88,4 +88,3 @@ def test_tune_in_process_puts_big_blocks_on_the_heap(tmp_path):
   out = subprocess.run([sys.executable, str(script)], env=env,
                        capture_output=True, text=True, timeout=120, check=True)
   assert out.stdout.split()[:2] == ['0', 'False'], out.stdout
-

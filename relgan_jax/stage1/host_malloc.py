@@ -58,6 +58,13 @@ def is_tuned() -> bool:
   return TUNABLES in os.environ.get(_ENV, '')
 
 
+def _tuning_applies() -> bool:
+  """False when the process is tuned already, RELGAN_NO_MALLOC_TUNING is
+  set (an escape hatch), or the C library is not glibc on Linux."""
+  return not (is_tuned() or os.environ.get('RELGAN_NO_MALLOC_TUNING')
+              or sys.platform != 'linux' or platform.libc_ver()[0] != 'glibc')
+
+
 def reexec_with_tuned_malloc(argv: Optional[Sequence[str]] = None) -> None:
   """Re-executes this Python process with TUNABLES set, unless already set.
 
@@ -69,8 +76,7 @@ def reexec_with_tuned_malloc(argv: Optional[Sequence[str]] = None) -> None:
     argv: the command line to run again; default: this process's, as
       `python -m <module>` when it was started with -m.
   """
-  if (is_tuned() or os.environ.get('RELGAN_NO_MALLOC_TUNING')
-      or sys.platform != 'linux' or platform.libc_ver()[0] != 'glibc'):
+  if not _tuning_applies():
     return
   env = dict(os.environ)
   env[_ENV] = ':'.join(filter(None, [env.get(_ENV, ''), TUNABLES]))
@@ -101,8 +107,7 @@ def tune_in_process() -> bool:
   not on Linux/glibc, when the process is already tuned, or when
   RELGAN_NO_MALLOC_TUNING is set.
   """
-  if (is_tuned() or os.environ.get('RELGAN_NO_MALLOC_TUNING')
-      or sys.platform != 'linux' or platform.libc_ver()[0] != 'glibc'):
+  if not _tuning_applies():
     return False
   libc = ctypes.CDLL(None)
   settings = ((_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, 2**31 - 1),
