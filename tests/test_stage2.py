@@ -147,6 +147,34 @@ def test_baseline_trains_and_gives_penultimate_features(tiny_data):
   assert feats.shape == (2, 64)
 
 
+def test_a_second_fold_reuses_the_first_folds_programs(tiny_data):
+  # Every fold trains a new baseline and encodes with a new Ges: with equal
+  # networks and shapes they must run the programs the first fold compiled
+  # (a per-call closure recompiled all of them, ~30 s per demo fold).
+  config = _tiny_config()
+  ges = models.Ges(image_size=32, width=config.model.width)
+  programs = (baseline._train_step, baseline._encode, features.encode_images)
+  trained = []
+  for fold, start in enumerate((0, 1)):
+    train_idx = np.arange(start, 32, 2)  # Equal sizes, other records.
+    module, variables = baseline.train_baseline(config, tiny_data, train_idx,
+                                                7, seed=fold)
+    logits, _ = baseline.encoder_fn(module, variables)(
+        np.zeros((2, 32, 32, 3), np.uint8))
+    ges_params = ges.init(jax.random.key(fold), jax.numpy.zeros((1, 32, 32, 3)))
+    f_e = stage2.ges_encoder_fn(ges, ges_params)(
+        np.zeros((2, 32, 32, 3), np.uint8))
+    trained.append((variables, np.asarray(logits), np.asarray(f_e)))
+    if fold == 0:
+      compiled = [p._cache_size() for p in programs]
+  assert [p._cache_size() for p in programs] == compiled
+  # The same programs, not the same results: each fold's own weights.
+  (v0, logits0, f0), (v1, logits1, f1) = trained
+  assert not np.allclose(logits0, logits1) and not np.allclose(f0, f1)
+  assert not np.allclose(v0['params']['head']['kernel'],
+                         v1['params']['head']['kernel'])
+
+
 def _mean_colour(images):
   """A stand-in encoder: each crop's mean colour (numpy, no compile)."""
   return np.asarray(images, np.float32).mean(axis=(1, 2))

@@ -54,6 +54,35 @@ def augmented_batches(dataset, record_indices, config, *, batch_size: int,
     epoch += 1
 
 
+@functools.partial(jax.jit, static_argnames=('module', 'learning_rate'),
+                   donate_argnums=(0, 1, 2))
+def _train_step(params, extra, opt_state, images, labels, *,
+                module: models.CNNBaseline, learning_rate: float):
+  """One Adam + cross-entropy step. Module-level with the module and the
+  learning rate static, so every fold (and every run in one process) with an
+  equal network and shapes reuses one compiled program."""
+  tx = optax.adam(learning_rate)
+
+  def loss_fn(p):
+    logits, new_extra = module.apply(
+        {'params': p, **extra}, input_pipeline.normalize(images),
+        train=True, mutable=list(extra))
+    loss = optax.softmax_cross_entropy_with_integer_labels(
+        logits, labels).mean()
+    return loss, (new_extra, jnp.mean(logits.argmax(-1) == labels))
+
+  (loss, (new_extra, acc)), grads = jax.value_and_grad(
+      loss_fn, has_aux=True)(params)
+  updates, opt_state = tx.update(grads, opt_state, params)
+  return optax.apply_updates(params, updates), new_extra, opt_state, loss, acc
+
+
+@functools.partial(jax.jit, static_argnums=(0, 2))
+def _init(module: models.CNNBaseline, key, image_size: int):
+  return module.init(key, jnp.zeros((1, image_size, image_size, 3),
+                                    jnp.float32), train=False)
+
+
 def train_baseline(config: ml_collections.ConfigDict, dataset, train_indices,
                    num_classes: int, *, seed: int):
   """Trains the CNN baseline end to end with cross-entropy.
@@ -73,49 +102,34 @@ def train_baseline(config: ml_collections.ConfigDict, dataset, train_indices,
   s2 = config.stage2
   batch_size = min(s2.baseline_batch_size, len(train_indices))
   num_steps = s2.baseline_epochs * math.ceil(len(train_indices) / batch_size)
-  size = config.model.image_size
-  variables = jax.jit(functools.partial(module.init, train=False))(
-      jax.random.key(seed), jnp.zeros((1, size, size, 3), jnp.float32))
+  variables = _init(module, jax.random.key(seed), int(config.model.image_size))
   params = variables['params']
   extra = {k: v for k, v in variables.items() if k != 'params'}  # BatchNorm.
-  tx = optax.adam(s2.baseline_lr)
-  opt_state = tx.init(params)
-
-  @functools.partial(jax.jit, donate_argnums=(0, 1, 2))
-  def train_step(params, extra, opt_state, images, labels):
-    def loss_fn(p):
-      logits, new_extra = module.apply(
-          {'params': p, **extra}, input_pipeline.normalize(images),
-          train=True, mutable=list(extra))
-      loss = optax.softmax_cross_entropy_with_integer_labels(
-          logits, labels).mean()
-      return loss, (new_extra, jnp.mean(logits.argmax(-1) == labels))
-
-    (loss, (new_extra, acc)), grads = jax.value_and_grad(
-        loss_fn, has_aux=True)(params)
-    updates, opt_state = tx.update(grads, opt_state, params)
-    return optax.apply_updates(params, updates), new_extra, opt_state, loss, acc
+  learning_rate = float(s2.baseline_lr)
+  opt_state = optax.adam(learning_rate).init(params)
 
   batches = augmented_batches(dataset, train_indices, config,
                                batch_size=batch_size, seed=seed)
   log_every = max(1, num_steps // 5)
   for step in range(num_steps):
     images, labels = next(batches)
-    params, extra, opt_state, loss, acc = train_step(
+    params, extra, opt_state, loss, acc = _train_step(
         params, extra, opt_state, jnp.asarray(images),
-        jnp.asarray(labels, jnp.int32))
+        jnp.asarray(labels, jnp.int32), module=module,
+        learning_rate=learning_rate)
     if (step + 1) % log_every == 0 or step + 1 == num_steps:
       logging.info('baseline step %d/%d: loss %.4f, batch accuracy %.3f',
                    step + 1, num_steps, float(loss), float(acc))
   return module, {'params': params, **extra}
 
 
+@functools.partial(jax.jit, static_argnums=0)
+def _encode(module: models.CNNBaseline, variables, images):
+  return module.apply(variables, input_pipeline.normalize(images),
+                      train=False, return_features=True)
+
+
 def encoder_fn(module: models.CNNBaseline, variables) -> Callable:
-  """A jitted images -> (logits, penultimate features) function."""
-
-  @jax.jit
-  def encode(variables, images):
-    return module.apply(variables, input_pipeline.normalize(images),
-                        train=False, return_features=True)
-
-  return functools.partial(encode, variables)
+  """A jitted images -> (logits, penultimate features) function (one
+  compiled program per network and shape, shared by the folds)."""
+  return functools.partial(_encode, module, variables)

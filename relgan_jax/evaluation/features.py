@@ -58,16 +58,21 @@ def _as_variables(params) -> dict[str, Any]:
   return {'params': params}
 
 
+@functools.partial(jax.jit, static_argnums=0)
+def encode_images(module: nn.Module, variables, images):
+  """module(normalize(images), train=False) for uint8 images [B, S, S, 3].
+
+  The module is a static argument (flax modules hash by their fields), so
+  every fold, reference row and later call with an equal module and shapes
+  runs one compiled program.
+  """
+  return module.apply(variables, input_pipeline.normalize(images), train=False)
+
+
 def ges_encoder_fn(ges_module: nn.Module, ges_params) -> Callable:
   """A jitted images(uint8 [B, S, S, 3]) -> f(e) [B, D] function."""
-  variables = _as_variables(ges_params)
-
-  @jax.jit
-  def encode(variables, images):
-    return ges_module.apply(variables, input_pipeline.normalize(images),
-                            train=False)
-
-  return functools.partial(encode, variables)
+  return functools.partial(encode_images, ges_module,
+                           _as_variables(ges_params))
 
 
 def extract_features(encode_fn: Callable, dataset, record_indices,

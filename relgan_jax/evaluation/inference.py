@@ -25,7 +25,7 @@ import ml_collections
 import numpy as np
 
 from relgan_jax.data import faces as faces_lib
-from relgan_jax.data import input_pipeline
+from relgan_jax.evaluation import features as features_lib
 from relgan_jax.evaluation import run_files
 from relgan_jax.model import models
 from relgan_jax.stage1 import checkpointing
@@ -69,7 +69,8 @@ class ExpressionModel:
     n = len(crops)
     five = crops.ndim == 5
     flat = crops.reshape((-1,) + crops.shape[-3:])
-    f = np.asarray(_encode(self.ges, self.ges_variables, _padded(flat)))
+    f = np.asarray(features_lib.encode_images(self.ges, self.ges_variables,
+                                              _padded(flat)))
     f = f[:len(flat)]
     return f.reshape(n, 5, -1).mean(axis=1) if five else f
 
@@ -89,11 +90,6 @@ class ExpressionModel:
       return np.zeros((0, len(self.class_names)))
     return self.probabilities(faces_lib.model_inputs(np.stack(faces),
                                                      self.preprocessing))
-
-
-@functools.partial(jax.jit, static_argnums=0)
-def _encode(ges: models.Ges, variables, images):
-  return ges.apply(variables, input_pipeline.normalize(images), train=False)
 
 
 @functools.partial(jax.jit, static_argnums=0)

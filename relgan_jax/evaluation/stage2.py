@@ -70,6 +70,11 @@ def _apply_eval(module, params, z):
   return module.apply({'params': params}, z, train=False)
 
 
+@functools.partial(jax.jit, static_argnums=0)
+def _init(module, key, z):
+  return module.init(key, z, train=False)
+
+
 def standardizer(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
   """(mean, std) per feature over the rows of f (float32, std >= 1e-6): how
   the MLP's inputs and the retrieval measure are standardised."""
@@ -134,8 +139,7 @@ def train_classifier(module: nn.Module, f: np.ndarray, labels: np.ndarray, *,
   batch_size = min(batch_size, len(f))
   key = jax.random.key(seed)
   init_key, drop_key = jax.random.split(key)
-  params = jax.jit(functools.partial(module.init, train=False))(
-      init_key, z[:1])['params']
+  params = _init(module, init_key, z[:1])['params']
   learning_rate, weight_decay = float(learning_rate), float(weight_decay)
   opt_state = _optimizer(learning_rate, weight_decay).init(params)
 
