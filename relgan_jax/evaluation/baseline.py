@@ -77,12 +77,6 @@ def _train_step(params, extra, opt_state, images, labels, *,
   return optax.apply_updates(params, updates), new_extra, opt_state, loss, acc
 
 
-@functools.partial(jax.jit, static_argnums=(0, 2))
-def _init(module: models.CNNBaseline, key, image_size: int):
-  return module.init(key, jnp.zeros((1, image_size, image_size, 3),
-                                    jnp.float32), train=False)
-
-
 def train_baseline(config: ml_collections.ConfigDict, dataset, train_indices,
                    num_classes: int, *, seed: int):
   """Trains the CNN baseline end to end with cross-entropy.
@@ -102,7 +96,8 @@ def train_baseline(config: ml_collections.ConfigDict, dataset, train_indices,
   s2 = config.stage2
   batch_size = min(s2.baseline_batch_size, len(train_indices))
   num_steps = s2.baseline_epochs * math.ceil(len(train_indices) / batch_size)
-  variables = _init(module, jax.random.key(seed), int(config.model.image_size))
+  variables = models.init_on_images(module, jax.random.key(seed),
+                                    int(config.model.image_size))
   params = variables['params']
   extra = {k: v for k, v in variables.items() if k != 'params'}  # BatchNorm.
   learning_rate = float(s2.baseline_lr)

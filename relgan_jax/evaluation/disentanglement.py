@@ -50,7 +50,6 @@ from typing import Any, Callable, Optional, Sequence
 
 import flax.linen as nn
 import jax
-import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
@@ -221,11 +220,6 @@ class _GesInG(nn.Module):
     return self.Ges(x)
 
 
-@functools.partial(jax.jit, static_argnums=(0, 2))
-def _init_ges_in_g(module: _GesInG, key, image_size: int):
-  return module.init(key, jnp.zeros((1, image_size, image_size, 3)))
-
-
 def untrained_ges(config: ml_collections.ConfigDict) -> tuple[models.Ges, Any]:
   """(Ges, variables) as stage 1 starts from them: the key
   gan_steps.create_state initialises G with (PRNGKey(config.seed) split in
@@ -234,7 +228,7 @@ def untrained_ges(config: ml_collections.ConfigDict) -> tuple[models.Ges, Any]:
   ges = models.Ges(image_size=g.image_size, width=g.width, norm=g.norm,
                    dtype=g.dtype, f_e_dim=g.f_e_dim, ops=g.ops)
   _, g_key, _ = jax.random.split(jax.random.PRNGKey(config.seed), 3)
-  variables = _init_ges_in_g(_GesInG(ges), g_key, g.image_size)
+  variables = models.init_on_images(_GesInG(ges), g_key, g.image_size)
   return ges, {name: collection['Ges']
                for name, collection in variables.items()}
 

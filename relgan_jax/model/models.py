@@ -22,10 +22,12 @@ Computation runs in `dtype`; parameters are always float32 and every module's
 outputs are float32, so losses never see bfloat16.
 """
 
+import functools
 import math
 from typing import Any, Optional, Sequence
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 import ml_collections
 
@@ -363,6 +365,15 @@ def layer_ops(conv_impl: str) -> layers.Ops:
   backend, 'xla' elsewhere (layers.resolve_impl)."""
   return (cpu_layers.OPS if layers.resolve_impl(conv_impl) == 'fast'
           else layers.PLAIN)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 2))
+def init_on_images(module: nn.Module, key, image_size: int):
+  """module.init(key, a zero image [1, S, S, 3]): the variables of a network
+  that reads faces. The module is static (flax modules hash by their fields),
+  so equal networks, e.g. every fold's, share one compiled program."""
+  return module.init(key, jnp.zeros((1, image_size, image_size, 3),
+                                    jnp.float32))
 
 
 def build_generator(config: ml_collections.ConfigDict,
