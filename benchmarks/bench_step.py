@@ -62,6 +62,9 @@ flags.DEFINE_string('norm', None, "Generator norm (default: the config's).")
 flags.DEFINE_float('d_width', None,
                    "D's conv width multiplier (default: the config's, which "
                    'follows --width; configs/synthetic.py uses 0.5).')
+flags.DEFINE_float('gde_width', None,
+                   "Gde's conv width multiplier (default: the config's, which "
+                   'follows --width).')
 flags.DEFINE_string('d_norm', None, "D's norm (default: the config's; "
                     "configs/synthetic.py uses 'group').")
 flags.DEFINE_enum('program', 'iteration', ['iteration', 'separate'],
@@ -147,7 +150,8 @@ def _cpu_model() -> str:
 
 def config_from_flags():
   """The default config with this script's --image_size, --width, --dtype,
-  --conv_impl, --norm, --d_width, --d_norm, --lambda_fe_contrast and --batch
+  --conv_impl, --norm, --d_width, --gde_width, --d_norm, --lambda_fe_contrast
+  and --batch
   (shared with profile_step.py)."""
   config = default.get_config()
   config.model.image_size = FLAGS.image_size
@@ -159,6 +163,8 @@ def config_from_flags():
     config.model.norm = FLAGS.norm
   if FLAGS.d_width is not None:
     config.model.d_width = FLAGS.d_width
+  if FLAGS.gde_width is not None:
+    config.model.gde_width = FLAGS.gde_width
   if FLAGS.d_norm:
     config.model.d_norm = FLAGS.d_norm
   if FLAGS.lambda_fe_contrast is not None:
@@ -206,7 +212,8 @@ def main(argv):
   median = statistics.median(totals)
   g_fwd, d_fwd = stage1_programs.analytic_forward_flops(
       s, FLAGS.width, FLAGS.ne, FLAGS.ni, config.model.f_e_dim,
-      config.model.f_i_dim, d_width=config.model.d_width)
+      config.model.f_i_dim, d_width=config.model.d_width,
+      gde_width=config.model.gde_width)
   # With the expression-contrast term G's step also runs Ges forward and
   # backward (~3x forward) on x_tg.
   ges_fwd = (stage1_programs.analytic_encoder_flops(
@@ -225,6 +232,7 @@ def main(argv):
       'batch': b, 'image_size': s, 'width': FLAGS.width,
       'dtype': FLAGS.dtype, 'conv_impl': config.model.conv_impl,
       'norm': config.model.norm, 'd_width': config.model.d_width,
+      'gde_width': config.model.gde_width,
       'd_norm': config.model.d_norm,
       'lambda_fe_contrast': config.loss.lambda_fe_contrast,
       'xla_flags': os.environ.get('XLA_FLAGS', ''),

@@ -38,22 +38,23 @@ def analytic_encoder_flops(image_size: int, width: float,
 
 def analytic_forward_flops(image_size: int, width: float, ne: int,
                            ni: int, f_e_dim: int = 30, f_i_dim: int = 50,
-                           d_width: Optional[float] = None):
+                           d_width: Optional[float] = None,
+                           gde_width: Optional[float] = None):
   """(G_fwd, D_fwd): multiply-add FLOPs of one image's forward pass
-  (DESIGN.md §2). D's channels scale with d_width, which means what
-  config.model.d_width means: 0 (or None) = G's width."""
-  ch = lambda c: models.conv_channels(c, width)
+  (DESIGN.md §2). D's and Gde's channels scale with d_width and gde_width,
+  which mean what config.model's fields mean: 0 (or None) = G's width."""
+  de_ch = lambda c: models.conv_channels(c, gde_width or width)
   d_ch = lambda c: models.conv_channels(c, d_width or width)
   s = image_size
 
-  c0 = ch(models.DECODER_CHANNELS[0])
+  c0 = de_ch(models.DECODER_CHANNELS[0])
   side = s // 32
   decoder = 2 * (f_e_dim + f_i_dim) * side * side * c0
   cin = c0
   for c in models.DECODER_CHANNELS:
     side *= 2
-    decoder += _conv(side, cin, ch(c))
-    cin = ch(c)
+    decoder += _conv(side, cin, de_ch(c))
+    cin = de_ch(c)
   decoder += _conv(side, cin, 3)
   g_fwd = (analytic_encoder_flops(s, width, f_e_dim)
            + analytic_encoder_flops(s, width, f_i_dim) + decoder)

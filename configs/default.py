@@ -73,6 +73,12 @@ def get_config() -> ml_collections.ConfigDict:
   # D's own width multiplier (0 = same as width). D is ~5x cheaper than G per
   # image, so small-G runs can afford a full-width D (configs/synthetic.py).
   config.model.d_width = 0.0
+  # Gde's own width multiplier (0 = same as width); Ges and Get, and with
+  # them the CNN baseline and the expression reader, keep `width`. At small
+  # widths the decoder draws the face through few channels at its top
+  # resolutions (8 and 16 at width 0.25 and 64x64), which blurs the
+  # expression it draws; widening Gde alone costs little (configs/synthetic.py).
+  config.model.gde_width = 0.0
   # D's normalisation: 'none' (the paper's D) | 'group' (learns the expression
   # head faster on small data; configs/synthetic.py).
   config.model.d_norm = 'none'

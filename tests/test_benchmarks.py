@@ -33,3 +33,22 @@ def test_encoder_flops_by_hand():
               + 2 * 8 * 8 * 9 * 16 * 32 + 2 * 4 * 4 * 9 * 32 * 64
               + 2 * 2 * 2 * 9 * 64 * 64 + 2 * 64 * 30)
   assert stage1_programs.analytic_encoder_flops(32, 0.125, 30) == expected
+
+
+def test_decoder_flops_follow_gde_width():
+  # Gde at 32x32: Dense 80 -> 1x1xC0, five (2x up, 3x3 conv) blocks at 2, 4,
+  # 8, 16, 32 px, then the 3x3 conv to RGB.
+  def decoder(channels):  # DECODER_CHANNELS scaled: 512, 256, 128, 64, 32.
+    flops, cin, side = 2 * 80 * channels[0], channels[0], 1
+    for cout in channels:
+      side *= 2
+      flops += 2 * side * side * 9 * cin * cout
+      cin = cout
+    return flops + 2 * 32 * 32 * 9 * cin * 3
+
+  flops = stage1_programs.analytic_forward_flops
+  (g_same, d_same), (g_wide, d_wide) = (
+      flops(32, 0.125, ne=7, ni=64, gde_width=w) for w in (0.0, 0.25))
+  assert g_wide - g_same == (decoder([128, 64, 32, 16, 8])
+                             - decoder([64, 32, 16, 8, 4]))
+  assert d_wide == d_same  # Gde's width does not change D's count.

@@ -57,6 +57,7 @@ BAD = [
     ('model.dtype', 'float64', 'config.model.dtype must be'),
     ('model.conv_impl', 'cudnn', 'config.model.conv_impl must be one of'),
     ('model.d_width', -1.0, 'config.model.d_width must be >= 0'),
+    ('model.gde_width', -0.5, 'config.model.gde_width must be >= 0'),
     ('model.d_norm', 'batch', 'config.model.d_norm must be one of'),
     ('data.synthetic_pretrain_identities', 1,
      'config.data.synthetic_pretrain_identities must be 0'),

@@ -1,5 +1,6 @@
 """Shapes, parameter counts and options of the REL-GAN networks."""
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -167,6 +168,37 @@ def test_discriminator_width_and_norm_from_the_config():
   g = models.build_generator(config)
   g_params = jax.eval_shape(g.init, jax.random.key(0), x, x)['params']
   assert g_params['Ges']['trunk']['conv0']['kernel'].shape == (3, 3, 3, 8)
+
+
+def test_decoder_width_from_the_config_leaves_the_encoders_alone():
+  config = default_config.get_config()
+  config.model.image_size, config.model.width = 32, 0.125
+  x = jax.ShapeDtypeStruct((2, 32, 32, 3), jnp.float32)
+
+  def g_params(config):
+    g = models.build_generator(config)
+    return jax.eval_shape(g.init, jax.random.key(0), x, x)['params']
+
+  # gde_width 0 = G's width: Gde's up blocks 512..32 * 0.125 = 64..4.
+  default = g_params(config)
+  assert default['Gde']['conv0']['kernel'].shape == (3, 3, 64, 64)
+  assert default['Gde']['conv4']['kernel'].shape == (3, 3, 8, 4)
+  config.model.gde_width = 0.5
+  wide = g_params(config)
+  # Dense 80 -> 1x1x256, up blocks 256, 128, 64, 32, 16, then to RGB.
+  assert wide['Gde']['dense']['kernel'].shape == (80, 256)
+  assert [wide['Gde'][f'conv{i}']['kernel'].shape[-1] for i in range(5)] == [
+      256, 128, 64, 32, 16]
+  assert wide['Gde']['to_rgb']['kernel'].shape == (3, 3, 16, 3)
+  # The encoders, and the CNN baseline (Ges's trunk), keep `width`.
+  for part in ('Ges', 'Get'):
+    chex.assert_trees_all_equal_shapes(wide[part], default[part])
+  # A checkpoint's model fields from before gde_width existed: = width.
+  del config.model.gde_width
+  chex.assert_trees_all_equal_shapes(g_params(config), default)
+  baseline = models.build_classifier(config, 7)
+  b_params = jax.eval_shape(baseline.init, jax.random.key(0), x)['params']
+  assert b_params['trunk']['conv0']['kernel'].shape == (3, 3, 3, 8)
 
 
 def test_bfloat16_compute_float32_params_and_outputs():

@@ -201,14 +201,15 @@ class Generator(nn.Module):
   f_i_dim: int = 50
   bn_axis_name: Optional[str] = None
   ops: layers.Ops = layers.PLAIN
+  gde_width: float = 0.0  # Gde's own width multiplier; 0 = `width`.
 
   def setup(self):
-    common = dict(image_size=self.image_size, width=self.width,
-                  norm=self.norm, dtype=self.dtype,
-                  bn_axis_name=self.bn_axis_name, ops=self.ops)
-    self.Ges = Ges(f_e_dim=self.f_e_dim, **common)
-    self.Get = Get(f_i_dim=self.f_i_dim, **common)
-    self.Gde = Gde(**common)
+    common = dict(image_size=self.image_size, norm=self.norm,
+                  dtype=self.dtype, bn_axis_name=self.bn_axis_name,
+                  ops=self.ops)
+    self.Ges = Ges(f_e_dim=self.f_e_dim, width=self.width, **common)
+    self.Get = Get(f_i_dim=self.f_i_dim, width=self.width, **common)
+    self.Gde = Gde(width=self.gde_width or self.width, **common)
 
   def __call__(self, x_s: jnp.ndarray, x_t: jnp.ndarray,
                train: bool = False) -> jnp.ndarray:
@@ -339,9 +340,10 @@ def check_model_config(model_config: ml_collections.ConfigDict) -> None:
   if model_config.width <= 0:
     raise ValueError(
         f'config.model.width must be > 0, got {model_config.width}.')
-  if model_config.d_width < 0:
-    raise ValueError('config.model.d_width must be >= 0 (0 = same as width), '
-                     f'got {model_config.d_width}.')
+  for field in ('d_width', 'gde_width'):
+    if model_config[field] < 0:
+      raise ValueError(f'config.model.{field} must be >= 0 (0 = same as '
+                       f'width), got {model_config[field]}.')
   if model_config.d_norm not in D_NORMS:
     raise ValueError(f'config.model.d_norm must be one of {D_NORMS}, got '
                      f'{model_config.d_norm!r}.')
@@ -384,7 +386,10 @@ def build_generator(config: ml_collections.ConfigDict,
   return Generator(image_size=m.image_size, width=m.width, norm=m.norm,
                    dtype=jnp.dtype(m.dtype), f_e_dim=m.f_e_dim,
                    f_i_dim=m.f_i_dim, bn_axis_name=bn_axis_name,
-                   ops=layer_ops(m.conv_impl))
+                   ops=layer_ops(m.conv_impl),
+                   # Absent from the model fields that checkpoints written
+                   # before the field existed keep (inference.py): = width.
+                   gde_width=m.get('gde_width', 0.0))
 
 
 def build_discriminator(config: ml_collections.ConfigDict,
