@@ -94,6 +94,18 @@ def test_few_channels_as_xla_conv(monkeypatch):
   _check_fast_matches_plain(2, 8, 3, 16, 1)
 
 
+def test_weight_gradient_over_the_batch_in_chunks(monkeypatch):
+  # 5 images of 6x6x8 through a 3x3 kernel: 2,592 patch elements each; a
+  # limit of 6,000 makes ceil(5 * 2,592 / 6,000) = 3 pieces of 2, 2, 1 images.
+  monkeypatch.setattr(cpu_layers, 'WEIGHT_GRAD_CHUNK_ELEMENTS', 6000)
+  chunks = []
+  real_im2col_t = cpu_layers.im2col_t
+  monkeypatch.setattr(cpu_layers, 'im2col_t', lambda x, *a: (
+      chunks.append(x.shape[0]), real_im2col_t(x, *a))[1])
+  _check_fast_matches_plain(5, 6, 8, 16, 1)
+  assert chunks == [2, 2, 1]
+
+
 def test_forward_mode_by_shape():
   def mode(bhw, cin, cout):  # A 3x3 SAME convolution of [B, H, W, cin].
     return cpu_layers._forward_mode((*bhw, cin), (3, 3, cin, cout),

@@ -7,12 +7,13 @@ formulated for XLA:CPU, whose convolutions run on YNNPACK near matrix-multiply
 speed forwards but whose weight gradients (a "convolution with a
 batch-sized kernel") run several times slower:
 
-* `conv_fast`, a custom VJP: the weight gradient is one matrix product,
-  im2col(x)^T @ dy; the forward and the input gradient (itself a
-  convolution, of dy with the flipped kernel) are each an XLA convolution,
-  or, for few output channels, one matrix product to every tap followed by a
-  shifted sum, or, for tiny images and for few input channels (RGB) over few
-  positions, an im2col matrix product (see `conv_fast`).
+* `conv_fast`, a custom VJP: the weight gradient is a matrix product,
+  im2col(x)^T @ dy (per chunk of a large batch); the forward and the input
+  gradient (itself a convolution, of dy with the flipped kernel) are each an
+  XLA convolution, or, for few output channels, one matrix product to every
+  tap followed by a shifted sum, or, for tiny images and for few input
+  channels (RGB) over few positions, an im2col matrix product (see
+  `conv_fast`).
 * Nearest 2x upsampling followed by a 3x3 convolution is computed (for inputs
   above 3x3 pixels) as a sub-pixel convolution: each of the four output
   phases (row and column parity) is a 2x2 convolution of the low-resolution
@@ -78,10 +79,17 @@ def im2col_t(x: jnp.ndarray, kh: int, kw: int, padding: Padding) -> jnp.ndarray:
   return jnp.stack(taps).reshape(kh * kw * c, b * ho * wo)
 
 
+# The most elements weight_grad's patch matrix has per chunk of the batch
+# (4 MiB in float32).
+WEIGHT_GRAD_CHUNK_ELEMENTS = 1 << 20
+
+
 def weight_grad(x: jnp.ndarray, dy: jnp.ndarray, kernel_shape: Sequence[int],
                 padding: Padding) -> jnp.ndarray:
-  """dL/dkernel of conv_xla(x, kernel, padding) given dy = dL/dy, as one
-  matrix product im2col(x)^T @ dy over all B*Ho*Wo output positions.
+  """dL/dkernel of conv_xla(x, kernel, padding) given dy = dL/dy, as the
+  matrix product im2col(x)^T @ dy over all B*Ho*Wo output positions (one,
+  or one per chunk of the batch when the patches would exceed
+  WEIGHT_GRAD_CHUNK_ELEMENTS).
 
   The patches are built already transposed (im2col_t): XLA:CPU's fast
   (YNNPACK) matrix product needs its left operand's contracted axis minor,
@@ -89,8 +97,18 @@ def weight_grad(x: jnp.ndarray, dy: jnp.ndarray, kernel_shape: Sequence[int],
   which it writes several times more slowly.
   """
   kh, kw, cin, cout = kernel_shape
-  grad = jnp.dot(im2col_t(x, kh, kw, padding), dy.reshape(-1, cout),
-                 preferred_element_type=jnp.float32)
+  b, ho, wo = dy.shape[:3]
+  # A large batch in chunks of images, their products summed: a patch matrix
+  # far beyond the caches costs more to write than its product does (the CNN
+  # baseline's first two layers at 64 images of 64x64; benchmarks/README.md).
+  pieces = -(-b * kh * kw * cin * ho * wo // WEIGHT_GRAD_CHUNK_ELEMENTS)
+  chunk = -(-b // pieces)
+  grad = None
+  for b0 in range(0, b, chunk):
+    part = jnp.dot(im2col_t(x[b0:b0 + chunk], kh, kw, padding),
+                   dy[b0:b0 + chunk].reshape(-1, cout),
+                   preferred_element_type=jnp.float32)
+    grad = part if grad is None else grad + part
   return grad.reshape(kh, kw, cin, cout)
 
 
