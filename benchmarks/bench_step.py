@@ -72,6 +72,9 @@ flags.DEFINE_enum('program', 'iteration', ['iteration', 'separate'],
                   "'separate': a D step program, then a G step program (G's "
                   'forward pass run twice; the formulation before the fused '
                   'iteration).')
+flags.DEFINE_float('pixel_change_weight', None,
+                   "The pixel term's change weighting alpha (default: the "
+                   "config's, 0; configs/synthetic.py uses 16).")
 flags.DEFINE_float('lambda_fe_contrast', None,
                   "λ5, the expression-contrast term's weight (default: the "
                   "config's; 0 times the paper's L_G alone).")
@@ -150,8 +153,8 @@ def _cpu_model() -> str:
 
 def config_from_flags():
   """The default config with this script's --image_size, --width, --dtype,
-  --conv_impl, --norm, --d_width, --gde_width, --d_norm, --lambda_fe_contrast
-  and --batch
+  --conv_impl, --norm, --d_width, --gde_width, --d_norm, --lambda_fe_contrast,
+  --pixel_change_weight and --batch
   (shared with profile_step.py)."""
   config = default.get_config()
   config.model.image_size = FLAGS.image_size
@@ -169,6 +172,8 @@ def config_from_flags():
     config.model.d_norm = FLAGS.d_norm
   if FLAGS.lambda_fe_contrast is not None:
     config.loss.lambda_fe_contrast = FLAGS.lambda_fe_contrast
+  if FLAGS.pixel_change_weight is not None:
+    config.loss.pixel_change_weight = FLAGS.pixel_change_weight
   config.train.batch_size = FLAGS.batch
   return config
 
@@ -235,6 +240,7 @@ def main(argv):
       'gde_width': config.model.gde_width,
       'd_norm': config.model.d_norm,
       'lambda_fe_contrast': config.loss.lambda_fe_contrast,
+      'pixel_change_weight': config.loss.pixel_change_weight,
       'xla_flags': os.environ.get('XLA_FLAGS', ''),
       'malloc_tuned': host_malloc.is_tuned(),
       'images_per_s': round(b / median, 2),
