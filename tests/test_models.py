@@ -193,9 +193,6 @@ def test_decoder_width_from_the_config_leaves_the_encoders_alone():
   # The encoders, and the CNN baseline (Ges's trunk), keep `width`.
   for part in ('Ges', 'Get'):
     chex.assert_trees_all_equal_shapes(wide[part], default[part])
-  # A checkpoint's model fields from before gde_width existed: = width.
-  del config.model.gde_width
-  chex.assert_trees_all_equal_shapes(g_params(config), default)
   baseline = models.build_classifier(config, 7)
   b_params = jax.eval_shape(baseline.init, jax.random.key(0), x)['params']
   assert b_params['trunk']['conv0']['kernel'].shape == (3, 3, 3, 8)

@@ -1,7 +1,9 @@
 """Tests for relgan_jax.evaluation.inference's G loading and the reenact command."""
 
 import contextlib
+import glob
 import io
+import json
 import os
 import shutil
 
@@ -114,3 +116,25 @@ def test_aligned_crops_and_a_fold_without_classifier(run, tmp_path):
   with pytest.raises(FileNotFoundError, match='No trained stage1 in .*empty: '
                      'it has no fold_k folders'):
     inference.load_reenactor(str(tmp_path / 'empty'))
+
+
+def test_a_checkpoint_from_before_gde_width_reenacts_the_same(run, tmp_path):
+  """A stage-1 checkpoint whose stored model fields lack model.gde_width
+  (written before the field existed) loads with Gde at G's width and draws
+  what the same checkpoint with the field draws."""
+  workdir = tmp_path / 'old'
+  shutil.copytree(os.path.join(run.fold_dir, 'stage1'), workdir)
+  (meta_file,) = glob.glob(str(workdir / 'checkpoints' / '*' / 'meta' /
+                               'metadata'))
+  with open(meta_file) as f:
+    meta = json.load(f)
+  assert meta['model'].pop('gde_width') == 0.0
+  with open(meta_file, 'w') as f:
+    json.dump(meta, f)
+  old = inference.load_reenactor(str(workdir))
+  new = inference.load_reenactor(os.path.join(run.fold_dir, 'stage1'))
+  assert old.generator == new.generator
+  faces = next(iter(input_pipeline.eval_batches(
+      run.dataset, run.test_idx[:2], run.config, batch_size=2)))['image']
+  np.testing.assert_array_equal(old.reenact(faces, faces),
+                                new.reenact(faces, faces))

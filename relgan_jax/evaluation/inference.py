@@ -174,7 +174,10 @@ def load_reenactor(workdir: str, fold: Optional[int] = None) -> Reenactor:
   state, meta = checkpointing.load_state_tree(ckpt)
   if 'model' not in meta:
     raise ValueError(f'{ckpt}: the checkpoint meta has no "model" fields.')
-  config = ml_collections.ConfigDict({'model': meta['model']})
+  # The model fields stage 1 stored; checkpoints from before model.gde_width
+  # existed lack it: their Gde has G's width.
+  config = ml_collections.ConfigDict(
+      {'model': {'gde_width': 0.0, **meta['model']}})
   generator = models.build_generator(config)
   variables = gan_steps.g_variables(state)
   prep_folder = prep_folder or folder

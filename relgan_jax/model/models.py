@@ -386,10 +386,7 @@ def build_generator(config: ml_collections.ConfigDict,
   return Generator(image_size=m.image_size, width=m.width, norm=m.norm,
                    dtype=jnp.dtype(m.dtype), f_e_dim=m.f_e_dim,
                    f_i_dim=m.f_i_dim, bn_axis_name=bn_axis_name,
-                   ops=layer_ops(m.conv_impl),
-                   # Absent from the model fields that checkpoints written
-                   # before the field existed keep (inference.py): = width.
-                   gde_width=m.get('gde_width', 0.0))
+                   ops=layer_ops(m.conv_impl), gde_width=m.gde_width)
 
 
 def build_discriminator(config: ml_collections.ConfigDict,
