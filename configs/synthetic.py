@@ -99,3 +99,14 @@ def get_config():
   config.protocol.num_folds = 2
   config.protocol.freeze_pretrained = True
   return config
+
+
+def with_longer_runs_settings(config):
+  """The demo's stage-1 settings with which configs/synthetic_gpu.py and
+  synthetic_full.py were measured (README.md): Gde at G's width, the plain
+  pixel term, the G boost from 3/4 of stage 1. The demo has run without them
+  since session 30; they are not measured at those configs' lengths."""
+  config.model.gde_width = 0.0
+  config.loss.pixel_change_weight = 0.0
+  config.train.g_boost_start = 0.75
+  return config

@@ -31,13 +31,7 @@ from configs import synthetic
 
 
 def get_config():
-  config = synthetic.get_config()
+  config = synthetic.with_longer_runs_settings(synthetic.get_config())
   config.train.num_steps = 9000
   config.loss.lambda_reader = 300.0
-  # As measured (README.md): G's decoder at G's width, the plain pixel term
-  # and the G boost from 3/4 of stage 1, as the demo had them until session
-  # 30 (configs/synthetic.py); its newer settings are not measured here.
-  config.model.gde_width = 0.0
-  config.loss.pixel_change_weight = 0.0
-  config.train.g_boost_start = 0.75
   return config
