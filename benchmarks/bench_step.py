@@ -78,6 +78,9 @@ flags.DEFINE_float('pixel_change_weight', None,
 flags.DEFINE_float('lambda_fe_contrast', None,
                   "λ5, the expression-contrast term's weight (default: the "
                   "config's; 0 times the paper's L_G alone).")
+flags.DEFINE_float('g_ema_decay', None,
+                   "G's moving average (default: the config's, 0 = none; "
+                   'configs/synthetic.py uses 0.999).')
 flags.DEFINE_integer('steps', 5, 'Timed iterations (after one warm-up).')
 flags.DEFINE_integer('num_devices', 0, 'Devices in the data mesh (0 = all).')
 flags.DEFINE_integer('ne', 6, 'Expression classes Ne.')
@@ -154,7 +157,7 @@ def _cpu_model() -> str:
 def config_from_flags():
   """The default config with this script's --image_size, --width, --dtype,
   --conv_impl, --norm, --d_width, --gde_width, --d_norm, --lambda_fe_contrast,
-  --pixel_change_weight and --batch
+  --pixel_change_weight, --g_ema_decay and --batch
   (shared with profile_step.py)."""
   config = default.get_config()
   config.model.image_size = FLAGS.image_size
@@ -174,6 +177,8 @@ def config_from_flags():
     config.loss.lambda_fe_contrast = FLAGS.lambda_fe_contrast
   if FLAGS.pixel_change_weight is not None:
     config.loss.pixel_change_weight = FLAGS.pixel_change_weight
+  if FLAGS.g_ema_decay is not None:
+    config.train.g_ema_decay = FLAGS.g_ema_decay
   config.train.batch_size = FLAGS.batch
   return config
 
@@ -241,6 +246,7 @@ def main(argv):
       'd_norm': config.model.d_norm,
       'lambda_fe_contrast': config.loss.lambda_fe_contrast,
       'pixel_change_weight': config.loss.pixel_change_weight,
+      'g_ema_decay': config.train.g_ema_decay,
       'xla_flags': os.environ.get('XLA_FLAGS', ''),
       'malloc_tuned': host_malloc.is_tuned(),
       'images_per_s': round(b / median, 2),

@@ -137,6 +137,12 @@ def get_config() -> ml_collections.ConfigDict:
   config.train.d_lr = 1e-4
   config.train.b1 = 0.5
   config.train.b2 = 0.999
+  # Not in the paper: an exponential moving average of G's params, updated
+  # after every G update (weight on the past min(decay, (1 + t) / (10 + t))
+  # after t iterations), is the G that everything after stage 1 uses (the
+  # exported Ges, the reenactments, the grids); training uses the live
+  # params. The generator that StarGAN v2 and StyleGAN evaluate. 0 = off.
+  config.train.g_ema_decay = 0.0
   # From this fraction of training on, G takes g_steps_per_d_step updates per
   # D update (the paper's "G is updated more frequently in later iterations").
   config.train.g_boost_start = 0.5

@@ -111,6 +111,7 @@ def check_train(config: ml_collections.ConfigDict,
     _positive_real(config, f'train.{name}')
   _in_unit(config, 'train.b1')
   _in_unit(config, 'train.b2')
+  _in_unit(config, 'train.g_ema_decay')
   _positive_int(config, 'train.g_steps_per_d_step')
   if not _is_real(t.g_boost_start) or t.g_boost_start < 0:
     _fail('train.g_boost_start', t.g_boost_start,

@@ -34,12 +34,13 @@ def _g_variables(config, seed=0):
   return _random_like(jax.eval_shape(g.init, jax.random.key(0), x, x), seed)
 
 
-def _state(config, num_identities, seed):
+def _state(config, num_identities, seed, g_ema=False):
   g_model = models.build_generator(config)
   d_model = models.build_discriminator(config, 3, num_identities)
   g_tx, d_tx = gan_steps.make_optimizers(config)
   create = functools.partial(gan_steps.create_state, g_model=g_model,
-                             d_model=d_model, g_tx=g_tx, d_tx=d_tx)
+                             d_model=d_model, g_tx=g_tx, d_tx=d_tx,
+                             g_ema=g_ema)
   abstract = jax.eval_shape(create, jax.random.PRNGKey(0))
   return _random_like(abstract, seed)
 
@@ -106,6 +107,28 @@ def test_warm_start_takes_g_and_fitting_d_layers(tmp_path):
   config.model.width = 0.25  # G of another shape cannot be warm-started.
   with pytest.raises(ValueError, match='init checkpoint: G leaf'):
     checkpointing.warm_start(_state(config, 4, 2), workdir, mesh)
+
+
+def test_warm_start_takes_g_moving_average_else_g(tmp_path):
+  """A run with G's moving average starts it at the other run's average, or
+  at the other run's G where that run kept none."""
+  config = tiny.get_config()
+  mesh = gan_steps.make_mesh(jax.devices()[:1])
+  for saved_ema in (True, False):
+    workdir = str(tmp_path / f'pretrain_{saved_ema}')
+    saved = _state(config, num_identities=4, seed=0, g_ema=saved_ema)
+    manager = checkpointing.make_manager(workdir)
+    checkpointing.save(manager, 7, saved, None, {'num_identities': 4})
+    manager.wait_until_finished()
+    manager.close()
+    fresh = _state(config, num_identities=4, seed=1, g_ema=True)
+    state = jax.device_get(checkpointing.warm_start(fresh, workdir, mesh))
+    chex.assert_trees_all_equal(state.g_params, saved.g_params)
+    chex.assert_trees_all_equal(
+        state.g_ema, saved.g_ema if saved_ema else saved.g_params)
+    if saved_ema:  # Random trees: the average differs from G.
+      assert not np.array_equal(jax.tree.leaves(saved.g_ema)[0],
+                                jax.tree.leaves(saved.g_params)[0])
 
 
 def test_missing_checkpoint_and_encoder_name_the_path(tmp_path):

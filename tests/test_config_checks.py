@@ -71,6 +71,7 @@ BAD = [
     ('train.batch_size', 0, 'config.train.batch_size must be an integer >= 1'),
     ('train.g_lr', 0.0, 'config.train.g_lr must be a finite number > 0'),
     ('train.b1', 1.0, 'config.train.b1 must be in [0, 1)'),
+    ('train.g_ema_decay', 1.0, 'config.train.g_ema_decay must be in [0, 1)'),
     ('train.g_steps_per_d_step', 0, 'config.train.g_steps_per_d_step must'),
     ('train.g_boost_start', -0.5, 'config.train.g_boost_start must be >= 0'),
     ('train.keep_checkpoints', 0, 'config.train.keep_checkpoints must be'),

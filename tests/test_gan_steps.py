@@ -82,7 +82,8 @@ def _setup(config, num_devices, decorate=lambda f: f, numpy_init=False):
   else:
     state = gan_steps.init_state(config, g_model, d_model, g_tx, d_tx, mesh)
   steps = gan_steps.make_steps(config, g_model, d_model, g_tx, d_tx, mesh,
-                               decorate=decorate, reader_model=reader_model)
+                               decorate=decorate, reader_model=reader_model,
+                               g_ema_decay=config.train.g_ema_decay)
   return mesh, state, steps
 
 
@@ -256,6 +257,54 @@ def test_reader_term_reaches_all_of_g_only_and_the_reader_stays_frozen():
   expected = float(expected)
   np.testing.assert_allclose(metrics['g_reader'], expected, rtol=1e-5)
   np.testing.assert_allclose(metrics['g_total'], 2.0 * expected, rtol=1e-5)
+
+
+def test_g_moving_average_follows_g_and_is_what_evaluation_reads():
+  """With train.g_ema_decay, every G update moves the average towards the new
+  params by the warmed-up weight (computed here by hand); D's update draws
+  x_bar from the live G; g_variables hands out the average."""
+  config = _config()
+  config.train.g_ema_decay = 0.9
+  _, s0, (iteration, d_step, g_step) = _setup(config, 1)
+  s0 = jax.device_get(s0)
+  chex.assert_trees_all_equal(s0.g_ema, s0.g_params)  # Starts at G.
+  batch = _batch(0)
+  s1, _ = _run(iteration, s0, batch)
+  s1 = jax.device_get(s1)
+  assert not any(jax.tree.leaves(_changed(s0.g_ema, s0.g_params)))
+  # After the iteration's D update (step 1): weight min(0.9, 2 / 11).
+  w = 2.0 / 11.0
+  expected = jax.tree.map(lambda a, p: w * a + (1 - w) * p, s0.g_ema,
+                          s1.g_params)
+  chex.assert_trees_all_close(s1.g_ema, expected, rtol=1e-6, atol=1e-7)
+  assert all(jax.tree.leaves(_changed(s0.g_ema, s1.g_ema)))
+  # A boost G update at step 1 moves it again, by the same weight.
+  s2 = jax.device_get(_run(g_step, s1, batch)[0])
+  expected = jax.tree.map(lambda a, p: w * a + (1 - w) * p, s1.g_ema,
+                          s2.g_params)
+  chex.assert_trees_all_close(s2.g_ema, expected, rtol=1e-6, atol=1e-7)
+  # Late in training the weight is the decay.
+  np.testing.assert_allclose(gan_steps.ema_weight(np.int32(10_000), 0.9), 0.9)
+  np.testing.assert_allclose(gan_steps.ema_weight(np.int32(0), 0.9), 0.1)
+
+  # D's update does not read the average: zeroing it changes nothing.
+  zeroed = s1.replace(g_ema=jax.tree.map(np.zeros_like, s1.g_ema))
+  d_a = jax.device_get(_run(d_step, s1, batch)[0]).d_params
+  d_b = jax.device_get(_run(d_step, zeroed, batch)[0]).d_params
+  chex.assert_trees_all_equal(d_a, d_b)
+
+  # Evaluation reads the average, from a state or a checkpoint's tree.
+  for state in (s2, {'g_params': s2.g_params, 'g_ema': s2.g_ema}):
+    chex.assert_trees_all_equal(gan_steps.g_variables(state)['params'],
+                                s2.g_ema)
+    chex.assert_trees_all_equal(
+        gan_steps.g_variables(state, averaged=False)['params'], s2.g_params)
+  # Off (the default): no average in the state; g_variables is the live G.
+  config.train.g_ema_decay = 0.0
+  _, s_off, _ = _setup(config, 1)
+  assert s_off.g_ema == {}
+  chex.assert_trees_all_equal(gan_steps.g_variables(s_off)['params'],
+                              s_off.g_params)
 
 
 def test_batchnorm_generator_fused_iteration_and_one_vs_two_devices():

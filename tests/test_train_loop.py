@@ -47,13 +47,14 @@ def _cross_entropy_on_a_batch(model, config, dataset, indices):
 
 
 def test_train_gan_writes_events_checkpoints_and_resumes(data_dir, tmp_path):
-  """On 2 CPU devices, with G's expression-reader term on (one run covers
-  both: each train_gan compiles the stage-1 programs, the suite's costliest
-  step)."""
+  """On 2 CPU devices, with G's expression-reader term and G's moving average
+  on (one run covers all three: each train_gan compiles the stage-1
+  programs, the suite's costliest step)."""
   workdir = str(tmp_path / 'run')
   config = _config(data_dir, num_steps=2)
   config.loss.lambda_reader = 1.0
   config.reader.epochs = 40
+  config.train.g_ema_decay = 0.9
   dataset = records.PreparedDataset(data_dir)
   indices = np.arange(len(dataset))
 
@@ -61,6 +62,9 @@ def test_train_gan_writes_events_checkpoints_and_resumes(data_dir, tmp_path):
   host_state = jax.device_get(state)
   assert int(host_state.step) == 2
   assert all(np.all(np.isfinite(x)) for x in jax.tree.leaves(host_state))
+  # G's average was kept, and lags G (the restore below checks it too).
+  assert any(not np.array_equal(a, p) for a, p in zip(
+      jax.tree.leaves(host_state.g_ema), jax.tree.leaves(host_state.g_params)))
   # The reader was trained on the run's records before step 1: its
   # cross-entropy on them is lower than a fresh reader's (same init key).
   reader_model = models.build_classifier(config, 7)

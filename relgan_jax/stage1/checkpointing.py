@@ -230,7 +230,8 @@ def _merge_params(fresh, loaded, *, strict: bool, what: str):
 def warm_start(state: Any, path: str, mesh: Mesh) -> Any:
   """G (all of it) and D (every layer whose shape fits: the De/Di outputs
   differ when Ne/Ni differ) from another run's latest checkpoint; fresh
-  optimiser states; step 0."""
+  optimiser states; step 0. Where `state` keeps G's moving average, it
+  starts at the other run's average (else at its G)."""
   tree, meta = load_state_tree(path)
   g_params, _ = _merge_params(state.g_params, tree['g_params'], strict=True,
                               what='G')
@@ -242,8 +243,12 @@ def warm_start(state: Any, path: str, mesh: Mesh) -> Any:
                                what='G batch_stats')
   logging.info('Warm start from %s (step %s); D layers re-initialised: %s',
                path, meta.get('step'), kept or 'none')
+  g_ema = state.g_ema
+  if g_ema:
+    g_ema, _ = _merge_params(g_ema, tree.get('g_ema') or tree['g_params'],
+                             strict=True, what="G's average")
   replicated = NamedSharding(mesh, P())
-  g_params, d_params, g_stats = jax.device_put((g_params, d_params, g_stats),
-                                               replicated)
+  g_params, d_params, g_stats, g_ema = jax.device_put(
+      (g_params, d_params, g_stats, g_ema), replicated)
   return state.replace(g_params=g_params, d_params=d_params,
-                       g_batch_stats=g_stats)
+                       g_batch_stats=g_stats, g_ema=g_ema)

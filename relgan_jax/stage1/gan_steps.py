@@ -67,6 +67,9 @@ class GANState:
     rng: the base PRNG key (raw uint32[2]); steps use fold_in(rng, step).
     reader: the frozen expression reader's variables when
       config.loss.lambda_reader > 0 (stage1/expression_reader.py), else {}.
+    g_ema: an exponential moving average of g_params when
+      train.g_ema_decay > 0 (what everything after training uses:
+      `g_variables`), else {}.
   """
   step: jnp.ndarray
   g_params: Any
@@ -76,6 +79,7 @@ class GANState:
   d_opt_state: Any
   rng: jnp.ndarray
   reader: Any = flax.struct.field(default_factory=dict)
+  g_ema: Any = flax.struct.field(default_factory=dict)
 
 
 def optimizer_hparams(config: ml_collections.ConfigDict) -> Tuple:
@@ -100,11 +104,11 @@ def make_mesh(devices=None) -> Mesh:
 
 def create_state(rng: jnp.ndarray, g_model: models.Generator,
                  d_model: models.Discriminator, g_tx, d_tx,
-                 reader_model: Optional[models.CNNBaseline] = None
-                 ) -> GANState:
+                 reader_model: Optional[models.CNNBaseline] = None,
+                 g_ema: bool = False) -> GANState:
   """Fresh parameters and optimiser states (call under jit); with
   `reader_model`, an untrained expression reader too (its key does not
-  change G's and D's)."""
+  change G's and D's); with `g_ema`, G's moving average (starting at G)."""
   reader = ({} if reader_model is None else
             expression_reader.init(reader_model, jax.random.fold_in(rng, 1)))
   rng, g_key, d_key = jax.random.split(rng, 3)
@@ -115,22 +119,23 @@ def create_state(rng: jnp.ndarray, g_model: models.Generator,
       step=jnp.zeros((), jnp.int32), g_params=g_vars['params'],
       g_batch_stats=g_vars.get('batch_stats', {}), d_params=d_params,
       g_opt_state=g_tx.init(g_vars['params']), d_opt_state=d_tx.init(d_params),
-      rng=rng, reader=reader)
+      rng=rng, reader=reader, g_ema=g_vars['params'] if g_ema else {})
 
 
 def init_program(g_model, d_model, g_tx, d_tx, mesh: Mesh,
-                 reader_model=None) -> Callable:
+                 reader_model=None, g_ema: bool = False) -> Callable:
   return jax.jit(functools.partial(create_state, g_model=g_model,
                                    d_model=d_model, g_tx=g_tx, d_tx=d_tx,
-                                   reader_model=reader_model),
+                                   reader_model=reader_model, g_ema=g_ema),
                  out_shardings=NamedSharding(mesh, P()))
 
 
 def init_state(config: ml_collections.ConfigDict, g_model, d_model, g_tx,
                d_tx, mesh: Mesh) -> GANState:
   """A fresh GANState, replicated over `mesh`."""
-  return init_program(g_model, d_model, g_tx, d_tx, mesh)(
-      jax.random.PRNGKey(config.seed))
+  return init_program(g_model, d_model, g_tx, d_tx, mesh,
+                      g_ema=config.train.g_ema_decay > 0)(
+                          jax.random.PRNGKey(config.seed))
 
 
 def shard_batch(batch: Mapping[str, np.ndarray], mesh: Mesh) -> Batch:
@@ -153,14 +158,19 @@ def shard_batch(batch: Mapping[str, np.ndarray], mesh: Mesh) -> Batch:
 # --- Per-device update programs ----------------------------------------------
 
 
-def g_variables(state) -> Dict[str, Any]:
+def g_variables(state, *, averaged: bool = True) -> Dict[str, Any]:
   """G's flax variables (params, plus batch_stats when G has BatchNorm) from
-  a GANState or from the state tree checkpointing.load_state_tree reads."""
+  a GANState or from the state tree checkpointing.load_state_tree reads:
+  the moving average of G's params where the run keeps one (the G that
+  exports, reenactments and grids use), unless `averaged` is False (the G
+  being trained)."""
   if isinstance(state, GANState):
-    params, batch_stats = state.g_params, state.g_batch_stats
+    params, batch_stats, ema = (state.g_params, state.g_batch_stats,
+                                state.g_ema)
   else:
-    params, batch_stats = state['g_params'], state.get('g_batch_stats')
-  variables = {'params': params}
+    params, batch_stats, ema = (state['g_params'], state.get('g_batch_stats'),
+                                state.get('g_ema'))
+  variables = {'params': ema if averaged and ema else params}
   if batch_stats:
     variables['batch_stats'] = batch_stats
   return variables
@@ -209,7 +219,7 @@ def _g_forward(state: GANState, batch: Batch, x_s, x_t, *, g_model,
   with_contrast = loss_config.lambda_fe_contrast > 0
 
   def forward(g_params):
-    variables = {**g_variables(state), 'params': g_params}
+    variables = {**g_variables(state, averaged=False), 'params': g_params}
     if not with_contrast:
       x_bar, stats = _reenact(g_model, variables, x_s, x_t)
       return (x_bar, jnp.zeros((), jnp.float32)), stats
@@ -276,10 +286,21 @@ def _g_objective(x_bar, d_params, reader, batch: Batch, d_scale, *, d_model,
   return total, terms
 
 
+def ema_weight(step: jnp.ndarray, decay: float) -> jnp.ndarray:
+  """The moving average's weight on its past at a G update after `step`
+  D updates: min(decay, (1 + step) / (10 + step)). The warm-up (that of
+  tf.train.ExponentialMovingAverage's num_updates) lets the average leave
+  the random initialisation within the first iterations."""
+  step = step.astype(jnp.float32)
+  return jnp.minimum(decay, (1.0 + step) / (10.0 + step))
+
+
 def _g_update(state: GANState, batch: Batch, g_forward, *, d_model,
-              reader_model, g_tx, loss_config) -> Tuple[GANState, Metrics]:
+              reader_model, g_tx, loss_config,
+              g_ema_decay: float) -> Tuple[GANState, Metrics]:
   """The G update from G's forward pass `g_forward` (= _g_forward(state)):
-  dL_G/dx_bar against the state's D, pulled back through G, then Adam."""
+  dL_G/dx_bar against the state's D, pulled back through G, then Adam, then
+  G's moving average (when the state keeps one)."""
   d_scale = losses.d_terms_scale(state.step, loss_config.d_terms_ramp_steps)
   (_, metrics), dx_bar = jax.value_and_grad(_g_objective, has_aux=True)(
       g_forward.x_bar, state.d_params, state.reader, batch, d_scale,
@@ -298,9 +319,12 @@ def _g_update(state: GANState, batch: Batch, g_forward, *, d_model,
   metrics['g_grad_norm'] = optax.tree.norm(grads)
   metrics['g_d_terms_scale'] = d_scale
   updates, g_opt_state = g_tx.update(grads, state.g_opt_state, state.g_params)
-  new_state = state.replace(g_params=optax.apply_updates(state.g_params,
-                                                         updates),
-                            g_opt_state=g_opt_state)
+  g_params = optax.apply_updates(state.g_params, updates)
+  new_state = state.replace(g_params=g_params, g_opt_state=g_opt_state)
+  if state.g_ema:
+    w = ema_weight(state.step, g_ema_decay)
+    new_state = new_state.replace(g_ema=jax.tree.map(
+        lambda avg, p: w * avg + (1.0 - w) * p, state.g_ema, g_params))
   if state.g_batch_stats:
     # BatchNorm averaged its statistics over AXIS; pmean makes that explicit.
     new_state = new_state.replace(
@@ -318,30 +342,32 @@ def d_step_fn(state: GANState, batch: Batch, *, g_model, d_model, d_tx,
   its BatchNorm statistics, if any, are not updated here.
   """
   x_s, x_t = _inputs(batch)
-  x_bar, _ = _reenact(g_model, g_variables(state), x_s, x_t)
+  x_bar, _ = _reenact(g_model, g_variables(state, averaged=False), x_s, x_t)
   return _d_update(state, batch, x_s, x_t, x_bar, d_model=d_model, d_tx=d_tx,
                    loss_config=loss_config)
 
 
 def g_step_fn(state: GANState, batch: Batch, *, g_model, d_model, g_tx,
-              loss_config, reader_model=None) -> Tuple[GANState, Metrics]:
+              loss_config, reader_model=None,
+              g_ema_decay: float = 0.0) -> Tuple[GANState, Metrics]:
   """One G update on this device's share of the batch (inside shard_map).
 
   L_G = λ1·L_adv + λ2·|x_bar − x_tg|_1 + λ3·CE(De(x_bar), y_e_s)
         + λ4·CE(Di(x_bar), y_i_t) [+ λ5·SupCon(f_e of x_s, x_tg)]
         [+ λ6·|R(x_bar) − R(x_tg)|],
   differentiated w.r.t. G's params only (the contrast reaches Ges only; the
-  reader R is frozen).
+  reader R is frozen); then G's moving average, if the state keeps one, takes
+  a step towards the new params (weight `ema_weight`).
   """
   g_forward = _g_forward(state, batch, *_inputs(batch), g_model=g_model,
                          loss_config=loss_config)
   return _g_update(state, batch, g_forward, d_model=d_model,
                    reader_model=reader_model, g_tx=g_tx,
-                   loss_config=loss_config)
+                   loss_config=loss_config, g_ema_decay=g_ema_decay)
 
 
 def iteration_fn(state: GANState, batch: Batch, *, g_model, d_model, g_tx,
-                 d_tx, loss_config, reader_model=None
+                 d_tx, loss_config, reader_model=None, g_ema_decay: float = 0.0
                  ) -> Tuple[GANState, Metrics]:
   """d_step_fn, then g_step_fn, on the same batch, with G's forward pass run
   once instead of twice.
@@ -361,7 +387,8 @@ def iteration_fn(state: GANState, batch: Batch, *, g_model, d_model, g_tx,
                                loss_config=loss_config)
   state, g_metrics = _g_update(state, batch, g_forward, d_model=d_model,
                                reader_model=reader_model, g_tx=g_tx,
-                               loss_config=loss_config)
+                               loss_config=loss_config,
+                               g_ema_decay=g_ema_decay)
   return state, {**d_metrics, **g_metrics}
 
 
@@ -398,7 +425,8 @@ class Steps(NamedTuple):
 def make_steps(config: ml_collections.ConfigDict, g_model, d_model, g_tx,
                d_tx, mesh: Mesh, *, total_steps: int = 0,
                decorate: Callable = lambda f: f,
-               reader_model: Optional[models.CNNBaseline] = None) -> Steps:
+               reader_model: Optional[models.CNNBaseline] = None,
+               g_ema_decay: float = 0.0) -> Steps:
   """The jitted, mesh-mapped update programs (compiled on first call).
 
   Args:
@@ -412,6 +440,8 @@ def make_steps(config: ml_collections.ConfigDict, g_model, d_model, g_tx,
       chex.assert_max_traces).
     reader_model: the expression reader's network (needed when
       config.loss.lambda_reader > 0; its variables are the state's).
+    g_ema_decay: train.g_ema_decay (used where the state keeps G's moving
+      average, init_program(g_ema=True)).
   """
   loss_config = config.loss.to_dict()
   loss_config['d_terms_ramp_steps'] = losses.warmup_steps(config.loss,
@@ -420,9 +450,10 @@ def make_steps(config: ml_collections.ConfigDict, g_model, d_model, g_tx,
     raise ValueError('config.loss.lambda_reader > 0 needs the reader_model.')
   common = dict(g_model=g_model, d_model=d_model,
                 loss_config=ml_collections.FrozenConfigDict(loss_config))
-  programs = (functools.partial(decorate(iteration_fn), g_tx=g_tx, d_tx=d_tx,
-                                reader_model=reader_model, **common),
+  g_common = dict(g_tx=g_tx, reader_model=reader_model,
+                  g_ema_decay=float(g_ema_decay), **common)
+  programs = (functools.partial(decorate(iteration_fn), d_tx=d_tx,
+                                **g_common),
               functools.partial(decorate(d_step_fn), d_tx=d_tx, **common),
-              functools.partial(decorate(g_step_fn), g_tx=g_tx,
-                                reader_model=reader_model, **common))
+              functools.partial(decorate(g_step_fn), **g_common))
   return Steps(*(_map_over_mesh(fn, mesh) for fn in programs))

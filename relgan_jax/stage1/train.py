@@ -45,16 +45,18 @@ class _Programs(NamedTuple):
 @functools.lru_cache(maxsize=2)
 def _stage1_programs(g_model, d_model, reader_model, opt_hparams: Tuple,
                      loss_config: ml_collections.FrozenConfigDict,
-                     mesh, total_steps: int) -> _Programs:
+                     mesh, total_steps: int, g_ema_decay: float) -> _Programs:
   """The jitted programs of one (models, optimisers, losses, mesh): cached, so
   that further runs in the same process (folds, resumes) do not recompile."""
   g_tx, d_tx = gan_steps.adams(*opt_hparams)
   config = ml_collections.ConfigDict({'loss': loss_config.as_configdict()})
   return _Programs(gan_steps.init_program(g_model, d_model, g_tx, d_tx, mesh,
-                                          reader_model),
+                                          reader_model,
+                                          g_ema=g_ema_decay > 0),
                    gan_steps.make_steps(config, g_model, d_model, g_tx, d_tx,
                                         mesh, total_steps=total_steps,
-                                        reader_model=reader_model),
+                                        reader_model=reader_model,
+                                        g_ema_decay=g_ema_decay),
                    reenactment.reenact_program(g_model, mesh))
 
 
@@ -218,7 +220,8 @@ def train_gan(config: ml_collections.ConfigDict, workdir: str, dataset,
   programs = _stage1_programs(g_model, d_model, reader_model,
                               gan_steps.optimizer_hparams(config),
                               ml_collections.FrozenConfigDict(config.loss),
-                              mesh, total_steps)
+                              mesh, total_steps,
+                              float(config.train.g_ema_decay))
   meta = dict(dataset=dataset.manifest.get('name'),
               num_expressions=num_expressions, num_identities=num_identities,
               identity_map={str(k): int(v) for k, v in identity_map.items()},
