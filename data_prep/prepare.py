@@ -389,7 +389,8 @@ def main(argv: Sequence[str] | None = None) -> int:
   on stderr and status 2 (command line) or 1 (inputs, out_dir)."""
   return cli.run(PROG, lambda: _main(argv),
                  user_errors=(PrepError, prep_state.OutDirError, base.ReaderError,
-                              FileNotFoundError, NotADirectoryError))
+                              FileNotFoundError, NotADirectoryError,
+                              align_lib.MissingExtraError))
 
 
 def _main(argv: Sequence[str] | None) -> None:

@@ -40,6 +40,7 @@ import numpy as np
 from PIL import Image
 
 from relgan_jax import cli
+from relgan_jax.data import align
 from relgan_jax.data import faces
 from relgan_jax.evaluation import inference
 
@@ -142,7 +143,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
   """The command; a user error is one line `relgan_jax.predict: error: ...`
   on stderr and status 2 (command line) or 1 (workdir, model files)."""
   return cli.run(PROG, lambda: _main(argv),
-                 user_errors=(FileNotFoundError, NotADirectoryError))
+                 user_errors=(FileNotFoundError, NotADirectoryError,
+                              align.MissingExtraError))
 
 
 def _main(argv: Optional[Sequence[str]]) -> int:

@@ -31,6 +31,7 @@ import numpy as np
 from PIL import Image
 
 from relgan_jax import cli
+from relgan_jax.data import align
 from relgan_jax.data import faces
 from relgan_jax.evaluation import inference
 from relgan_jax.stage1 import reenactment
@@ -147,7 +148,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
   on stderr and status 2 (command line: a missing --source/--target, --out
   a folder) or 1 (workdir without G, no usable face)."""
   return cli.run(PROG, lambda: _main(argv),
-                 user_errors=(FileNotFoundError, NotADirectoryError))
+                 user_errors=(FileNotFoundError, NotADirectoryError,
+                              align.MissingExtraError))
 
 
 def _main(argv: Optional[Sequence[str]]) -> int:

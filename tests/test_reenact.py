@@ -6,6 +6,7 @@ import io
 import json
 import os
 import shutil
+import sys
 
 import jax
 import numpy as np
@@ -13,7 +14,9 @@ from PIL import Image
 import pytest
 
 import apps_workdir
+from relgan_jax import predict
 from relgan_jax import reenact
+from relgan_jax.data import faces
 from relgan_jax.data import input_pipeline
 from relgan_jax.evaluation import inference
 
@@ -138,3 +141,35 @@ def test_a_checkpoint_from_before_gde_width_reenacts_the_same(run, tmp_path):
       run.dataset, run.test_idx[:2], run.config, batch_size=2)))['image']
   np.testing.assert_array_equal(old.reenact(faces, faces),
                                 new.reenact(faces, faces))
+
+
+@pytest.mark.parametrize('command', ['reenact', 'predict'])
+def test_missing_prep_extra_is_one_line_naming_the_install(
+    command, run, photos, tmp_path, monkeypatch):
+  """Photos need face detection; without the 'prep' extra (dlib) both apps
+  say so in one line, with the install command and --no_align, no
+  traceback."""
+  monkeypatch.setitem(sys.modules, 'dlib', None)  # `import dlib` fails.
+  faces._detector.cache_clear()  # pylint: disable=protected-access
+  try:
+    if command == 'reenact':
+      argv = ['--workdir', run.path, '--source', photos['astronaut'],
+              '--target', photos['astronaut'], '--out',
+              str(tmp_path / 'x.png')]
+      main = reenact.main
+    else:
+      argv = ['--workdir', run.path, photos['astronaut']]
+      main = predict.main
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(
+        io.StringIO()):
+      status = main(argv)
+  finally:
+    faces._detector.cache_clear()  # pylint: disable=protected-access
+  lines = err.getvalue().strip().splitlines()
+  assert status == 1
+  assert len(lines) == 1 and 'Traceback' not in lines[0]
+  assert lines[0].startswith(f'relgan_jax.{command}: error: face detection '
+                             "needs the 'prep' extra")
+  assert "pip install -e '.[prep]'" in lines[0] and '--no_align' in lines[0]
+  assert not (tmp_path / 'x.png').exists()

@@ -44,7 +44,13 @@ _LANDMARK_FILES = {
     5: 'shape_predictor_5_face_landmarks.dat',
 }
 _PREP_HINT = ("face detection needs the 'prep' extra: pip install -e '.[prep]' "
-              '(dlib-bin and face-recognition-models)')
+              '(dlib-bin and face-recognition-models); faces that are already '
+              'aligned crops need none (--no_align)')
+
+
+class MissingExtraError(ImportError):
+  """The optional 'prep' extra (dlib) is not installed: a user error that
+  the commands report as one line."""
 
 
 def load_rgb(data: bytes) -> np.ndarray:
@@ -136,7 +142,7 @@ class DlibDetector:
     try:
       import dlib  # pylint: disable=g-import-not-at-top
     except ImportError as e:
-      raise ImportError(_PREP_HINT) from e
+      raise MissingExtraError(_PREP_HINT) from e
     self._dlib = dlib
     self._detector = dlib.get_frontal_face_detector()
     self._predictor = dlib.shape_predictor(landmark_model_path(landmarks))
