@@ -96,8 +96,7 @@ def setup(config, *, ne: int, ni: int, devices=None) -> Stage1Setup:
   d_model = models.build_discriminator(config, ne, ni)
   g_tx, d_tx = gan_steps.make_optimizers(config)
   state = gan_steps.init_state(config, g_model, d_model, g_tx, d_tx, mesh)
-  steps = gan_steps.make_steps(config, g_model, d_model, g_tx, d_tx, mesh,
-                               g_ema_decay=config.train.g_ema_decay)
+  steps = gan_steps.make_steps(config, g_model, d_model, g_tx, d_tx, mesh)
   rng = np.random.default_rng(0)
   image = lambda: rng.integers(0, 256, (b, s, s, 3), dtype=np.uint8)
   batch = gan_steps.shard_batch(dict(

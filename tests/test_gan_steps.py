@@ -82,8 +82,7 @@ def _setup(config, num_devices, decorate=lambda f: f, numpy_init=False):
   else:
     state = gan_steps.init_state(config, g_model, d_model, g_tx, d_tx, mesh)
   steps = gan_steps.make_steps(config, g_model, d_model, g_tx, d_tx, mesh,
-                               decorate=decorate, reader_model=reader_model,
-                               g_ema_decay=config.train.g_ema_decay)
+                               decorate=decorate, reader_model=reader_model)
   return mesh, state, steps
 
 

@@ -425,13 +425,13 @@ class Steps(NamedTuple):
 def make_steps(config: ml_collections.ConfigDict, g_model, d_model, g_tx,
                d_tx, mesh: Mesh, *, total_steps: int = 0,
                decorate: Callable = lambda f: f,
-               reader_model: Optional[models.CNNBaseline] = None,
-               g_ema_decay: float = 0.0) -> Steps:
+               reader_model: Optional[models.CNNBaseline] = None) -> Steps:
   """The jitted, mesh-mapped update programs (compiled on first call).
 
   Args:
     config: the run's config (config.loss gives the λs and the warm-up of
-      G's D-judged terms, as a fraction of `total_steps`).
+      G's D-judged terms, as a fraction of `total_steps`; config.train
+      g_ema_decay, G's moving average where the state keeps one).
     g_model, d_model: G and D (G built with bn_axis_name=AXIS).
     g_tx, d_tx: the two optimisers.
     mesh: the 1-D 'data' mesh.
@@ -440,8 +440,6 @@ def make_steps(config: ml_collections.ConfigDict, g_model, d_model, g_tx,
       chex.assert_max_traces).
     reader_model: the expression reader's network (needed when
       config.loss.lambda_reader > 0; its variables are the state's).
-    g_ema_decay: train.g_ema_decay (used where the state keeps G's moving
-      average, init_program(g_ema=True)).
   """
   loss_config = config.loss.to_dict()
   loss_config['d_terms_ramp_steps'] = losses.warmup_steps(config.loss,
@@ -451,7 +449,7 @@ def make_steps(config: ml_collections.ConfigDict, g_model, d_model, g_tx,
   common = dict(g_model=g_model, d_model=d_model,
                 loss_config=ml_collections.FrozenConfigDict(loss_config))
   g_common = dict(g_tx=g_tx, reader_model=reader_model,
-                  g_ema_decay=float(g_ema_decay), **common)
+                  g_ema_decay=float(config.train.g_ema_decay), **common)
   programs = (functools.partial(decorate(iteration_fn), d_tx=d_tx,
                                 **g_common),
               functools.partial(decorate(d_step_fn), d_tx=d_tx, **common),

@@ -49,14 +49,14 @@ def _stage1_programs(g_model, d_model, reader_model, opt_hparams: Tuple,
   """The jitted programs of one (models, optimisers, losses, mesh): cached, so
   that further runs in the same process (folds, resumes) do not recompile."""
   g_tx, d_tx = gan_steps.adams(*opt_hparams)
-  config = ml_collections.ConfigDict({'loss': loss_config.as_configdict()})
+  config = ml_collections.ConfigDict({'loss': loss_config.as_configdict(),
+                                      'train': {'g_ema_decay': g_ema_decay}})
   return _Programs(gan_steps.init_program(g_model, d_model, g_tx, d_tx, mesh,
                                           reader_model,
                                           g_ema=g_ema_decay > 0),
                    gan_steps.make_steps(config, g_model, d_model, g_tx, d_tx,
                                         mesh, total_steps=total_steps,
-                                        reader_model=reader_model,
-                                        g_ema_decay=g_ema_decay),
+                                        reader_model=reader_model),
                    reenactment.reenact_program(g_model, mesh))
 
 
