@@ -236,6 +236,30 @@ def test_layer_ops_are_picked_in_one_place():
     assert g.ops is ops and d.ops is ops
 
 
+def test_initialisers_compile_with_their_own_options_on_cpu(monkeypatch):
+  """layers.jit_init hands init_compiler_options() to the compiler on CPU
+  (an option XLA does not know fails the compile: the options reach it),
+  none off CPU, and keeps one program per set of options."""
+  gpu = type('Device', (), {'platform': 'gpu'})()
+  assert layers.init_compiler_options(gpu) is None
+  assert layers.init_compiler_options(jax.devices()[0]) == (
+      layers.INIT_CPU_COMPILER_OPTIONS)
+  calls = []
+
+  def init(x):
+    calls.append(1)
+    return x * 2.0
+
+  program = layers.jit_init(init)
+  np.testing.assert_array_equal(program(jnp.ones(3)), np.full(3, 2.0))
+  program(jnp.ones(3))
+  assert len(calls) == 1  # Traced once: the program is kept.
+  monkeypatch.setattr(layers, 'INIT_CPU_COMPILER_OPTIONS',
+                      {'xla_no_such_option_in_xla': True})
+  with pytest.raises(Exception, match='xla_no_such_option_in_xla'):
+    program(jnp.ones(4))
+
+
 def test_bad_settings_raise():
   x = jnp.zeros((1, 4, 4, 2))
   with pytest.raises(ValueError, match='config.model.conv_impl'):

@@ -27,7 +27,6 @@ import math
 from typing import Any, Optional, Sequence
 
 import flax.linen as nn
-import jax
 import jax.numpy as jnp
 import ml_collections
 
@@ -369,11 +368,12 @@ def layer_ops(conv_impl: str) -> layers.Ops:
           else layers.PLAIN)
 
 
-@functools.partial(jax.jit, static_argnums=(0, 2))
+@functools.partial(layers.jit_init, static_argnums=(0, 2))
 def init_on_images(module: nn.Module, key, image_size: int):
   """module.init(key, a zero image [1, S, S, 3]): the variables of a network
   that reads faces. The module is static (flax modules hash by their fields),
-  so equal networks, e.g. every fold's, share one compiled program."""
+  so equal networks, e.g. every fold's, share one compiled program (compiled
+  as an initialiser: layers.jit_init)."""
   return module.init(key, jnp.zeros((1, image_size, image_size, 3),
                                     jnp.float32))
 

@@ -124,10 +124,14 @@ def create_state(rng: jnp.ndarray, g_model: models.Generator,
 
 def init_program(g_model, d_model, g_tx, d_tx, mesh: Mesh,
                  reader_model=None, g_ema: bool = False) -> Callable:
+  """create_state jitted for `mesh` (replicated), compiled as an initialiser
+  (layers.init_compiler_options)."""
   return jax.jit(functools.partial(create_state, g_model=g_model,
                                    d_model=d_model, g_tx=g_tx, d_tx=d_tx,
                                    reader_model=reader_model, g_ema=g_ema),
-                 out_shardings=NamedSharding(mesh, P()))
+                 out_shardings=NamedSharding(mesh, P()),
+                 compiler_options=layers.init_compiler_options(
+                     mesh.devices.flat[0]))
 
 
 def init_state(config: ml_collections.ConfigDict, g_model, d_model, g_tx,
