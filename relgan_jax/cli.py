@@ -8,8 +8,9 @@ workdir in use) ends the command with ONE line on stderr,
 and exit status 2 when the command line itself cannot be used (unknown or
 missing flag, bad flag value, missing config file, misspelt config field) or
 1 when something found after parsing is wrong (a config value, data, a
-workdir). An internal error (a bug) keeps its traceback. `RELGAN_TRACEBACK=1`
-shows the traceback of user errors too.
+workdir). Ctrl-C is one line too, with status 130 (128 + SIGINT, what a
+shell reports for it). An internal error (a bug) keeps its traceback.
+`RELGAN_TRACEBACK=1` shows the traceback of user errors too.
 
 Entry points: relgan_jax.main, relgan_jax.predict, relgan_jax.reenact,
 data_prep.prepare, data_prep.synthetic, and the benchmarks/ scripts
@@ -17,6 +18,7 @@ data_prep.prepare, data_prep.synthetic, and the benchmarks/ scripts
 """
 
 import os
+import signal
 import sys
 from typing import Any, Callable, NoReturn, Optional, Sequence, Type
 
@@ -24,6 +26,7 @@ from absl import flags
 
 USAGE = 2  # The command line cannot be used as given.
 RUNTIME = 1  # Something found after parsing is wrong.
+INTERRUPTED = 128 + signal.SIGINT  # 130: stopped with Ctrl-C.
 
 
 class UserError(Exception):
@@ -71,7 +74,8 @@ def run(prog: str, body: Callable[[], Any], *,
         user_errors: Sequence[Type[BaseException]] = (),
         usage_errors: Sequence[Type[BaseException]] = ()) -> int:
   """Calls `body()`; returns its status (None = 0), or the status of a user
-  error after printing its one line. Other exceptions propagate (traceback).
+  error or Ctrl-C after printing its one line. Other exceptions propagate
+  (traceback).
 
   Args:
     prog: the name before ': error:'.
@@ -92,6 +96,11 @@ def run(prog: str, body: Callable[[], Any], *,
       raise
     report(prog, e)
     return getattr(e, 'exit_code', RUNTIME)
+  except KeyboardInterrupt:
+    if show_tracebacks():
+      raise
+    report(prog, 'interrupted (Ctrl-C).')
+    return INTERRUPTED
 
 
 HELP = ('-h', '--help', '--helpshort', '--helpfull')

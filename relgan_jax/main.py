@@ -17,7 +17,9 @@ Any config field can be overridden (`--config.train.batch_size=32`); the config
 is locked, so a misspelt field is an error. The config is checked before
 anything starts (relgan_jax/config_checks.py). Stage 1 resumes from
 workdir/checkpoints when it exists; on SIGTERM it checkpoints and exits with
-status 143 (relgan_jax/stage1/preemption.py), so the same command resumes it.
+status 143, on Ctrl-C with 130 (relgan_jax/stage1/preemption.py), so the same
+command resumes it. Ctrl-C elsewhere (a fold, the report) ends the run with one
+line and status 130; finished folds are kept and a restart skips them.
 
 Errors the user can fix (a config value, a missing or corrupt data file, a
 NaN/Inf loss, a workdir in use or made with another config) end the run with
@@ -210,7 +212,14 @@ def main(argv):
   except preemption.Preempted as e:
     logging.warning('%s', e)
     logging.flush()
-    sys.exit(preemption.EXIT_CODE)
+    sys.exit(e.exit_code)
+  except KeyboardInterrupt:
+    if cli.show_tracebacks():
+      raise
+    logging.flush()
+    cli.fail(PROG, f'interrupted (Ctrl-C); what was finished in '
+             f'{FLAGS.workdir} (stage-1 checkpoints, finished folds) is kept: '
+             'start the same command again to continue.', cli.INTERRUPTED)
   except _USER_ERRORS + (train.NonFiniteLossError,) as e:
     if logging.level_debug() or cli.show_tracebacks():
       raise

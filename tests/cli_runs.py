@@ -18,6 +18,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STEP_LOG = re.compile(r'stage1 \[step (\d+)\]')
 RESUMED = re.compile(r'Resumed from \S+ at step (\d+)\.')
 PREEMPTED = re.compile(r'Preempted: checkpoint of step (\d+) written')
+INTERRUPTED = re.compile(r'Interrupted \(Ctrl-C\): checkpoint of step (\d+) '
+                         r'written')
 FINGERPRINT = re.compile(r'Stage 1 finished at step (\d+); state fingerprint '
                          r'([0-9a-f]+)\.')
 

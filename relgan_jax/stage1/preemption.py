@@ -1,4 +1,5 @@
-"""Preemption: SIGTERM -> checkpoint at the next step boundary -> exit 143.
+"""Preemption: SIGTERM -> checkpoint at the next step boundary -> exit 143;
+Ctrl-C the same way -> exit 130.
 
 Cloud schedulers (Spot/preemptible TPU and GPU VMs, Kubernetes, SLURM) send
 SIGTERM some seconds before they kill a job. Stage 1 watches for it with a
@@ -22,6 +23,12 @@ checkpoint is intact (orbax finalises a checkpoint by renaming its temporary
 folder, so an interrupted save is never taken for a complete one).
 
 A second SIGTERM while the checkpoint is written kills the process at once.
+
+Ctrl-C (SIGINT; a notebook's "interrupt" too) is a person stopping the run,
+not a scheduler: with one process it is handled like SIGTERM, the step it is
+at is checkpointed and `Preempted` says how to resume (exit status 130), but
+without a deadline. A second Ctrl-C raises KeyboardInterrupt at once, as
+Python's default would (the previous periodic checkpoint is intact).
 """
 
 import os
@@ -33,17 +40,22 @@ from typing import Any, Callable, Optional
 from absl import logging
 
 EXIT_CODE = 128 + signal.SIGTERM  # 143: what a SIGTERMed process returns.
+INTERRUPT_EXIT_CODE = 128 + signal.SIGINT  # 130: the same for Ctrl-C.
 
 
 class Preempted(Exception):
-  """Training stopped for a preemption after checkpointing `step`."""
+  """Training stopped for a preemption (or Ctrl-C: `signum` SIGINT) after
+  checkpointing `step`; `exit_code` is the status to exit with."""
 
-  def __init__(self, step: int, checkpoint_dir: str):
+  def __init__(self, step: int, checkpoint_dir: str,
+               signum: int = signal.SIGTERM):
+    reason = 'Interrupted (Ctrl-C)' if signum == signal.SIGINT else 'Preempted'
     super().__init__(
-        f'Preempted: checkpoint of step {step} written to {checkpoint_dir}; '
+        f'{reason}: checkpoint of step {step} written to {checkpoint_dir}; '
         'start the same command again to resume.')
     self.step = step
     self.checkpoint_dir = checkpoint_dir
+    self.exit_code = 128 + int(signum)
 
 
 def _force_exit(grace_secs: float, last_checkpoint: Callable[[], Any]) -> None:
@@ -82,6 +94,7 @@ class Watcher:
     self._installed = False
     self._timer: Optional[threading.Timer] = None
     self.signal_time: Optional[float] = None
+    self.signum: int = signal.SIGTERM  # The signal noticed (SIGINT: Ctrl-C).
 
   # --- Signal handling ---
 
@@ -100,6 +113,17 @@ class Watcher:
                     'exiting (status %d).', EXIT_CODE)
     self._notice()
 
+  def _on_sigint(self, signum, frame):
+    del frame
+    if os.getpid() != self._pid or self.signal_time is not None:
+      # A forked child, or a second Ctrl-C: Python's default, at once.
+      raise KeyboardInterrupt
+    logging.warning('Ctrl-C: checkpointing at the end of this step, then '
+                    'exiting (status %d); Ctrl-C again stops at once.',
+                    INTERRUPT_EXIT_CODE)
+    self.signum = signum
+    self.signal_time = time.monotonic()  # No deadline: a person is waiting.
+
   def _notice(self) -> None:
     self.signal_time = time.monotonic()
     self._timer = threading.Timer(self._grace, _force_exit,
@@ -110,7 +134,8 @@ class Watcher:
   def __enter__(self):
     if (not self.multi_process
         and threading.current_thread() is threading.main_thread()):
-      self._previous = signal.signal(signal.SIGTERM, self._on_sigterm)
+      self._previous = (signal.signal(signal.SIGTERM, self._on_sigterm),
+                        signal.signal(signal.SIGINT, self._on_sigint))
       self._installed = True
     elif not self.multi_process:
       logging.warning('Not in the main thread: SIGTERM is not intercepted, '
@@ -122,7 +147,9 @@ class Watcher:
     if exc_type is None or not issubclass(exc_type, Preempted):
       self.cancel_deadline()  # Not leaving for a preemption: no deadline.
     if self._installed:
-      signal.signal(signal.SIGTERM, self._previous or signal.SIG_DFL)
+      for signum, previous in zip((signal.SIGTERM, signal.SIGINT),
+                                  self._previous):
+        signal.signal(signum, signal.SIG_DFL if previous is None else previous)
       self._installed = False
     return False
 

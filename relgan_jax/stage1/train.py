@@ -187,8 +187,8 @@ def train_gan(config: ml_collections.ConfigDict, workdir: str, dataset,
   iterator position with them), TensorBoard events in workdir/tensorboard and
   console logs; stops with NonFiniteLossError naming the step and term when a
   loss or gradient norm is NaN/Inf (no checkpoint is written after it). On a
-  preemption (SIGTERM, or JAX's multi-host preemption sync point) it
-  checkpoints the step it is at and raises preemption.Preempted.
+  preemption (SIGTERM, or JAX's multi-host preemption sync point) or Ctrl-C
+  it checkpoints the step it is at and raises preemption.Preempted.
 
   Args:
     config: the run's config.
@@ -288,8 +288,9 @@ def train_gan(config: ml_collections.ConfigDict, workdir: str, dataset,
                   desc='stage 1', unit='step', dynamic_ncols=True)
   progress = _ProgressLog(total_steps, start_step, enabled=is_chief and
                           bar.disable)
-  # SIGTERM (one process) or JAX's preemption sync point (several): checkpoint
-  # this step, then raise preemption.Preempted (main exits with status 143).
+  # SIGTERM or Ctrl-C (one process) or JAX's preemption sync point (several):
+  # checkpoint this step, then raise preemption.Preempted (main exits with
+  # status 143, 130 for Ctrl-C).
   watcher = preemption.Watcher(
       manager, grace_secs=config.train.preemption_grace_secs,
       last_checkpoint=manager.latest_step)
@@ -336,12 +337,14 @@ def train_gan(config: ml_collections.ConfigDict, workdir: str, dataset,
           checkpointing.save(manager, done, state, train_iter, meta)
         if stop:
           manager.wait_until_finished()
-          raise preemption.Preempted(done, str(manager.directory))
+          raise preemption.Preempted(done, str(manager.directory),
+                                     watcher.signum)
       if pending is not None:
         record(*pending)
       if watcher.requested:  # After the last step: its checkpoint is there.
         manager.wait_until_finished()
-        raise preemption.Preempted(total_steps, str(manager.directory))
+        raise preemption.Preempted(total_steps, str(manager.directory),
+                                   watcher.signum)
   finally:
     bar.close()
     manager.wait_until_finished()
