@@ -7,5 +7,6 @@ PYTHONPATH=$wt /work/main/.venv/bin/python -m relgan_jax.main --config=configs/s
   --config.protocol.freeze_pretrained=False "$@" > $R/$name.log 2>&1
 echo "stage1 seconds $(( $(date +%s) - s ))" >> $R/$name.log
 for st in ${STEPS:-500 1000 1500}; do PYTHONPATH=$wt /work/main/.venv/bin/python $HERE/../../2026-12-05_session27/scripts/diag2.py $R/$name $st 2>&1 | grep '^{' >> $R/$name.log; done
+# probe.py: session 19's scripts/probe.py with probe_vs_session19.patch applied
 PYTHONPATH=$wt /work/main/.venv/bin/python $HERE/probe.py $R/$name /work/main/data/synthetic >> $R/$name.log 2>&1
 echo DONE >> $R/$name.log
