@@ -52,9 +52,10 @@ def on_cpu(device: Any = None) -> bool:
 
 # Initialisers run once, and XLA:CPU spends most of their compile time
 # optimising the code of their random draws (one sampler per parameter):
-# stage 1's create_state at the demo's shape compiles in ~15 s at the default
-# level, ~2.5 s at level 0. The draws are the same random numbers up to the
-# last bits of the normal samples' float code.
+# stage 1's create_state at the demo's shape compiles and runs in 15-16 s at
+# the default level, 4-5 s at level 0 (benchmarks/README.md). The draws are
+# the same random numbers up to the last bits of the normal samples' float
+# code.
 INIT_CPU_COMPILER_OPTIONS = {'xla_backend_optimization_level': 0}
 
 
