@@ -204,3 +204,27 @@ def test_saving_a_replicated_state_on_cpu_compiles_nothing(tmp_path):
   got, meta = checkpointing.load_state_tree(str(tmp_path))
   assert meta['step'] == 1
   chex.assert_trees_all_equal(got, jax.device_get(tree))
+
+
+def test_replica_parallel_off_is_set_once_without_orbax_warning(caplog):
+  """The meant override of orbax's jax.Array handler logs no warning, the
+  warning of another override still comes through, and a second call keeps
+  the handler."""
+  import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top
+  restore = ocp.type_handlers.get_type_handler(jax.Array)
+  try:
+    with caplog.at_level('WARNING'):
+      ocp.type_handlers.register_type_handler(
+          jax.Array, ocp.type_handlers.ArrayHandler(), override=True)
+    assert 'overriding jax.Array' in caplog.text  # Orbax's own warning.
+    caplog.clear()
+    write_once = checkpointing._write_replicated_arrays_once  # pylint: disable=protected-access
+    with caplog.at_level('WARNING'):
+      write_once()
+      ours = ocp.type_handlers.get_type_handler(jax.Array)
+      write_once()
+    assert 'overriding' not in caplog.text
+    assert ours.relgan_replica_parallel_off
+    assert ocp.type_handlers.get_type_handler(jax.Array) is ours
+  finally:
+    ocp.type_handlers.register_type_handler(jax.Array, restore, override=True)

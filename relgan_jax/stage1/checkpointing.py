@@ -13,6 +13,7 @@ relgan_jax/evaluation/run_files.py.
 """
 
 import dataclasses
+import logging as py_logging
 import os
 from typing import Any, Dict, Optional, Tuple
 
@@ -62,7 +63,9 @@ def _write_replicated_arrays_once() -> None:
   program per array shape and device (66 for the tiny config's state on 2
   devices, ~1.5-3 s of a test's command line) and gains nothing where the
   devices are one host's cores sharing its memory and disk. This is what
-  orbax does on GPU. The files are read back the same way.
+  orbax does on GPU. The files are read back the same way. orbax's warning
+  that a handler overrides jax.Array's is dropped: this override is meant,
+  and the warning read as a problem in every run's log.
   """
   if jax.default_backend() != 'cpu':
     return
@@ -71,7 +74,24 @@ def _write_replicated_arrays_once() -> None:
     return
   handler = ocp.type_handlers.ArrayHandler(use_replica_parallel=False)
   handler.relgan_replica_parallel_off = True
-  ocp.type_handlers.register_type_handler(jax.Array, handler, override=True)
+  absl_logger = py_logging.getLogger('absl')  # orbax logs through absl.
+  meant = _DropMessages('overriding jax.Array')
+  absl_logger.addFilter(meant)
+  try:
+    ocp.type_handlers.register_type_handler(jax.Array, handler, override=True)
+  finally:
+    absl_logger.removeFilter(meant)
+
+
+class _DropMessages(py_logging.Filter):
+  """Drops log records whose message contains `text`."""
+
+  def __init__(self, text: str):
+    super().__init__()
+    self.text = text
+
+  def filter(self, record):
+    return self.text not in record.getMessage()
 
 
 def make_manager(workdir: str, keep: int = 3,
