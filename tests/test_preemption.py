@@ -82,7 +82,7 @@ def test_preempted_message_says_how_to_resume():
   e = preemption.Preempted(3, '/w/checkpoints', signal.SIGINT)
   assert str(e) == ('Interrupted (Ctrl-C): checkpoint of step 3 written to '
                     '/w/checkpoints; start the same command again to resume.')
-  assert e.exit_code == preemption.INTERRUPT_EXIT_CODE == 130
+  assert e.exit_code == cli.INTERRUPTED == 130
 
 
 # Ctrl-C while a fold runs (outside stage 1's loop): `run` stands for it.

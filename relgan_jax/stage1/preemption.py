@@ -39,8 +39,9 @@ from typing import Any, Callable, Optional
 
 from absl import logging
 
+from relgan_jax import cli
+
 EXIT_CODE = 128 + signal.SIGTERM  # 143: what a SIGTERMed process returns.
-INTERRUPT_EXIT_CODE = 128 + signal.SIGINT  # 130: the same for Ctrl-C.
 
 
 class Preempted(Exception):
@@ -120,7 +121,7 @@ class Watcher:
       raise KeyboardInterrupt
     logging.warning('Ctrl-C: checkpointing at the end of this step, then '
                     'exiting (status %d); Ctrl-C again stops at once.',
-                    INTERRUPT_EXIT_CODE)
+                    cli.INTERRUPTED)
     self.signum = signum
     self.signal_time = time.monotonic()  # No deadline: a person is waiting.
 
