@@ -138,12 +138,29 @@ def test_reenactment_grid_layout(tmp_path):
   sources = rng.integers(0, 255, (3, 32, 32, 3), dtype=np.uint8)
   targets = rng.integers(0, 255, (4, 32, 32, 3), dtype=np.uint8)
   generated = rng.integers(0, 255, (3, 4, 32, 32, 3), dtype=np.uint8)
+  # The canvas: each 32x32 face enlarged 4x (128 pixels a side), 2-pixel
+  # gaps (8 enlarged), the cells one gap further right than the sources.
+  canvas, scale = reenactment.padded_grid_canvas(sources, targets, generated)
+  assert scale == 4
+  assert canvas.shape == (4 * (4 * 34 + 2), 4 * (5 * 34 + 4), 3)
+  step, pad = 34 * 4, 2 * 4
+  def block(y, x):
+    return canvas[y:y + 128, x:x + 128]
+  enlarge = lambda face: np.repeat(np.repeat(face, 4, 0), 4, 1)
+  np.testing.assert_array_equal(block(pad, step + 2 * pad), enlarge(targets[0]))
+  np.testing.assert_array_equal(block(3 * step + pad, pad),
+                                enlarge(sources[2]))
+  np.testing.assert_array_equal(block(3 * step + pad, 4 * step + 2 * pad),
+                                enlarge(generated[2, 3]))
+  assert (canvas[:pad] == 255).all()  # White above the targets.
+  # The PNG shows the canvas pixel for pixel (no resampling), placed after
+  # the label margins (0.9 in left, 0.6 in top at 100 dpi).
   path = str(tmp_path / 'grid.png')
   reenactment.plot_reenactment_grid(sources, targets, generated, path,
                                source_labels=['a', 'b', 'c'])
-  assert os.path.getsize(path) > 0
-  width, height = Image.open(path).size
-  assert width > height  # 5 columns (margin + 4) by 4 rows (margin + 3).
+  image = np.asarray(Image.open(path).convert('RGB'))
+  np.testing.assert_array_equal(
+      image[60:60 + canvas.shape[0], 90:90 + canvas.shape[1]], canvas)
   with pytest.raises(ValueError, match='do not match'):
     reenactment.plot_reenactment_grid(sources[:2], targets, generated, path)
 

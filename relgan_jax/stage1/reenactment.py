@@ -188,6 +188,36 @@ class ReenactmentSummary:
     return grid_image(self.x_s, self.x_t, np.asarray(to_uint8(x_bar)))
 
 
+# A grid's face is drawn with at least this many pixels a side (whole-number
+# enlargement, each pixel a square block): a 64x64 face's mouth at its native
+# size is a few pixels, too small to judge by eye.
+GRID_CELL_PIXELS = 128
+
+
+def padded_grid_canvas(sources: np.ndarray, targets: np.ndarray,
+                       generated: np.ndarray) -> tuple[np.ndarray, int]:
+  """The labelled grid's pixels: targets along the top, sources down the
+  left, generated[r, c] in the cells, white gaps between faces (a wider one
+  before the cells), every pixel enlarged to a `scale` x `scale` block with
+  scale = ceil(GRID_CELL_PIXELS / S). Returns (uint8 canvas, scale)."""
+  rows, cols, s = generated.shape[0], generated.shape[1], generated.shape[2]
+  pad = max(1, s // 16)
+  step = s + pad
+  canvas = np.full(((rows + 1) * step + pad, (cols + 1) * step + 2 * pad, 3),
+                   255, np.uint8)
+  for c in range(cols):
+    x = (c + 1) * step + 2 * pad
+    canvas[pad:pad + s, x:x + s] = targets[c]
+  for r in range(rows):
+    y = (r + 1) * step + pad
+    canvas[y:y + s, pad:pad + s] = sources[r]
+    for c in range(cols):
+      x = (c + 1) * step + 2 * pad
+      canvas[y:y + s, x:x + s] = generated[r, c]
+  scale = max(1, -(-GRID_CELL_PIXELS // s))
+  return np.repeat(np.repeat(canvas, scale, axis=0), scale, axis=1), scale
+
+
 def plot_reenactment_grid(sources: np.ndarray, targets: np.ndarray,
                           generated: np.ndarray, path: str, *,
                           source_labels: Optional[Sequence[str]] = None,
@@ -211,42 +241,32 @@ def plot_reenactment_grid(sources: np.ndarray, targets: np.ndarray,
     raise ValueError(
         f'reenactment grid: {sources.shape[0]} sources and {targets.shape[0]} '
         f'targets do not match generated {generated.shape[:2]}.')
-  s = generated.shape[2]
-  pad = max(1, s // 16)
+  canvas, scale = padded_grid_canvas(sources, targets, generated)
+  s = generated.shape[2] * scale
+  pad = max(1, generated.shape[2] // 16) * scale
   step = s + pad
-  canvas = np.full(((rows + 1) * step + pad, (cols + 1) * step + 2 * pad, 3),
-                   255, np.uint8)
-  # Margins: targets on the top row, sources in the left column; a wider gap
-  # separates them from the generated cells.
-  for c in range(cols):
-    x = (c + 1) * step + 2 * pad
-    canvas[pad:pad + s, x:x + s] = targets[c]
-  for r in range(rows):
-    y = (r + 1) * step + pad
-    canvas[y:y + s, pad:pad + s] = sources[r]
-    for c in range(cols):
-      x = (c + 1) * step + 2 * pad
-      canvas[y:y + s, x:x + s] = generated[r, c]
-  scale = max(1, 96 // s)
-  fig_w = canvas.shape[1] * scale / 100 + 1.2
-  fig_h = canvas.shape[0] * scale / 100 + 0.8
+  # The axes hold the canvas at one screen pixel per canvas pixel (dpi 100),
+  # so no face is resampled; margins in inches: labels left, title on top.
+  dpi, left, top, edge = 100, 0.9, 0.6, 0.1
+  height, width = canvas.shape[0] / dpi, canvas.shape[1] / dpi
+  fig_w, fig_h = width + left + edge, height + top + edge
   # A Figure without pyplot: no global backend, no figure registry, and
   # matplotlib is imported only by a run that draws.
   from matplotlib.figure import Figure  # pylint: disable=g-import-not-at-top
-  fig = Figure(figsize=(fig_w, fig_h))
-  ax = fig.subplots()
+  fig = Figure(figsize=(fig_w, fig_h), dpi=dpi)
+  ax = fig.add_axes((left / fig_w, edge / fig_h, width / fig_w,
+                     height / fig_h))
   ax.imshow(canvas, interpolation='nearest')
   ax.set_xticks([(c + 1) * step + 2 * pad + s / 2 for c in range(cols)],
                 list(target_labels) if target_labels is not None else
-                [f'x_t {c}' for c in range(cols)], fontsize=7)
+                [f'x_t {c}' for c in range(cols)], fontsize=8)
   ax.xaxis.tick_top()
   ax.set_yticks([(r + 1) * step + pad + s / 2 for r in range(rows)],
                 list(source_labels) if source_labels is not None else
-                [f'x_s {r}' for r in range(rows)], fontsize=7)
+                [f'x_s {r}' for r in range(rows)], fontsize=8)
   ax.tick_params(length=0)
   for spine in ax.spines.values():
     spine.set_visible(False)
   ax.set_title(title or 'rows: source x_s (expression), columns: target x_t '
-               '(identity); cell: Gde(Ges(x_s), Get(x_t))', fontsize=8)
-  fig.tight_layout()
-  fig.savefig(path, dpi=100)
+               '(identity); cell: Gde(Ges(x_s), Get(x_t))', fontsize=8, pad=16)
+  fig.savefig(path, dpi=dpi)
