@@ -63,7 +63,8 @@ def _setup(config, num_devices, decorate=lambda f: f, numpy_init=False):
   if numpy_init:  # Skips compiling the initialiser.
     abstract = jax.eval_shape(functools.partial(
         gan_steps.create_state, g_model=g_model, d_model=d_model, g_tx=g_tx,
-        d_tx=d_tx, reader_model=reader_model), jax.random.PRNGKey(0))
+        d_tx=d_tx, reader_model=reader_model,
+        g_ema=config.train.g_ema_decay > 0), jax.random.PRNGKey(0))
     rng = np.random.default_rng(0)
     params = lambda tree: jax.tree.map(
         lambda a: (0.05 * rng.standard_normal(a.shape)).astype(a.dtype), tree)
@@ -78,6 +79,8 @@ def _setup(config, num_devices, decorate=lambda f: f, numpy_init=False):
         g_opt_state=zeros(abstract.g_opt_state),
         d_opt_state=zeros(abstract.d_opt_state), rng=zeros(abstract.rng),
         reader=params(abstract.reader))
+    if state.g_ema:  # G's moving average starts at G.
+      state = state.replace(g_ema=jax.tree.map(np.copy, state.g_params))
     state = jax.device_put(state, NamedSharding(mesh, P()))
   else:
     state = gan_steps.init_state(config, g_model, d_model, g_tx, d_tx, mesh)
@@ -300,7 +303,7 @@ def test_g_moving_average_follows_g_and_is_what_evaluation_reads():
         gan_steps.g_variables(state, averaged=False)['params'], s2.g_params)
   # Off (the default): no average in the state; g_variables is the live G.
   config.train.g_ema_decay = 0.0
-  _, s_off, _ = _setup(config, 1)
+  _, s_off, _ = _setup(config, 1, numpy_init=True)  # create_state's shapes.
   assert s_off.g_ema == {}
   chex.assert_trees_all_equal(gan_steps.g_variables(s_off)['params'],
                               s_off.g_params)
