@@ -20,6 +20,10 @@ def get_config():
   # (tests/test_gan_steps.py).
   config.model.conv_impl = 'xla'
   config.train.batch_size = 8
+  # No G boost: a tiny run then compiles one update program, not two. The
+  # tests of the boost turn it on (tests/cli_runs.py, test_gan_steps.py,
+  # test_train_loop.py, test_multihost.py).
+  config.train.g_boost_start = 1.0
   config.train.num_steps = 4
   config.train.log_every = 2
   config.train.checkpoint_every = 2
