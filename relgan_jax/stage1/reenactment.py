@@ -194,6 +194,11 @@ class ReenactmentSummary:
 GRID_CELL_PIXELS = 128
 
 
+def _grid_gap(face_size: int) -> int:
+  """The white gap between a grid's faces, in the faces' own pixels."""
+  return max(1, face_size // 16)
+
+
 def padded_grid_canvas(sources: np.ndarray, targets: np.ndarray,
                        generated: np.ndarray) -> tuple[np.ndarray, int]:
   """The labelled grid's pixels: targets along the top, sources down the
@@ -201,7 +206,7 @@ def padded_grid_canvas(sources: np.ndarray, targets: np.ndarray,
   before the cells), every pixel enlarged to a `scale` x `scale` block with
   scale = ceil(GRID_CELL_PIXELS / S). Returns (uint8 canvas, scale)."""
   rows, cols, s = generated.shape[0], generated.shape[1], generated.shape[2]
-  pad = max(1, s // 16)
+  pad = _grid_gap(s)
   step = s + pad
   canvas = np.full(((rows + 1) * step + pad, (cols + 1) * step + 2 * pad, 3),
                    255, np.uint8)
@@ -243,7 +248,7 @@ def plot_reenactment_grid(sources: np.ndarray, targets: np.ndarray,
         f'targets do not match generated {generated.shape[:2]}.')
   canvas, scale = padded_grid_canvas(sources, targets, generated)
   s = generated.shape[2] * scale
-  pad = max(1, generated.shape[2] // 16) * scale
+  pad = _grid_gap(generated.shape[2]) * scale
   step = s + pad
   # The axes hold the canvas at one screen pixel per canvas pixel (dpi 100),
   # so no face is resampled; margins in inches: labels left, title on top.
