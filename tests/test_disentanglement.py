@@ -181,6 +181,8 @@ def test_reenactment_measures_count_by_hand():
   assert calls == [4, 4, 4]  # 10 pairs in fixed batches of 4 (padded).
   # The stub classifier misreads sad (2): sources 1, 4, 7 of the 10 pairs.
   assert ideal['expression_transfer'] == pytest.approx(70.0)
+  # By x_s's class (3, 4 and 3 sources of classes 0, 1, 2): sad never.
+  assert ideal['expression_transfer_by_class'] == [100.0, 100.0, 0.0]
   # Real images: sad at positions 1, 4, 7 of 8 misread.
   assert ideal['baseline_real_accuracy'] == pytest.approx(500 / 8)
   assert ideal['expression_chance'] == pytest.approx(100 / 3)
@@ -198,6 +200,14 @@ def test_reenactment_measures_count_by_hand():
       num_classes=3, batch_size=3)
   assert copy_target['identity_kept'] == 100.0
   assert copy_target['expression_transfer'] is None  # No classifier.
+  assert copy_target['expression_transfer_by_class'] is None
+  # x_t's expression: pairs 0 and 1 (sources of classes 1 and 2) draw
+  # targets of classes 0 and 2; no source shows class 0.
+  two = dis.reenactment_measures(
+      lambda x_s, x_t: x_t, images, expressions, identities,
+      (src[:2], tgt[:2]), num_classes=3, classify_fn=_read_pixel,
+      batch_size=4)
+  assert two['expression_transfer_by_class'] == [None, 0.0, 0.0]
   assert dis.reenactment_measures(
       lambda x_s, x_t: x_t, images, expressions, identities,
       (np.zeros(0, int), np.zeros(0, int)), num_classes=3) is None
@@ -275,3 +285,6 @@ def test_run_fold_writes_every_measure(tiny_data):
   # Wired in: a number for the untrained G (its value is
   # tests/test_strength.py's business).
   assert isinstance(reen['expression_strength'], float)
+  assert len(reen['expression_transfer_by_class']) == 7
+  by_class = reen['expression_strength_by_class']
+  assert len(by_class) == 7 and isinstance(by_class[0], float)

@@ -65,7 +65,10 @@ def _with_measures(result, k):
       'expression_transfer': v(45.0), 'baseline_real_accuracy': v(55.0),
       'expression_chance': 100 / 3, 'identity_kept': v(75.0),
       'identity_source': v(5.0), 'identity_chance': 25.0,
-      'expression_strength': v(30.0), 'num_pairs': 12 + k}
+      'expression_strength': v(30.0), 'num_pairs': 12 + k,
+      # By x_s's class; fold 1 has no source of class 0 (a small fold).
+      'expression_transfer_by_class': [None if k else 90.0, v(40.0), 20.0],
+      'expression_strength_by_class': [None if k else 35.0, v(30.0), -5.0]}
   return result
 
 
@@ -190,6 +193,13 @@ def test_disentanglement_summary_by_hand():
   assert block['identity_source']['mean'] == pytest.approx(10.0)
   assert block['num_pairs']['per_fold'] == [12.0, 13.0]
   assert block['expression_strength']['per_fold'] == [30.0, 40.0]
+  rows = block['by_source_expression']
+  assert list(rows) == list(CLASSES)
+  assert rows['anger']['expression_transfer'] == {
+      'per_fold': [90.0, None], 'mean': 90.0, 'std': 0.0}
+  assert rows['happy']['expression_transfer']['per_fold'] == [40.0, 50.0]
+  assert rows['happy']['expression_strength']['mean'] == pytest.approx(35.0)
+  assert rows['surprise']['expression_strength']['per_fold'] == [-5.0, -5.0]
   json.dumps(rep)
 
 
@@ -240,6 +250,11 @@ def test_markdown_has_the_new_rows(tmp_path):
       '35.00 ± 7.07 | 30.00 | 40.00 |'):
     assert row in md, row
   assert '(12, 13 pairs per fold)' in md
+  assert "By x_s's expression (the rows of the reenactment grid)" in md
+  for row in ('| anger | 90.00 ± 0.00 | 35.00 ± 0.00 |',
+              '| happy | 45.00 ± 7.07 | 35.00 ± 7.07 |',
+              '| surprise | 20.00 ± 0.00 | -5.00 ± 0.00 |'):
+    assert row in md, row
 
 
 def test_results_from_before_the_measures_still_report():
@@ -272,6 +287,9 @@ def test_results_from_before_the_measures_still_report():
   assert '| untrained Ges (MLP on its f(e)) | not run |' in md
   assert '| expression transfer (↑) | x̄ read by the CNN baseline | n/a |' in md
   assert '| untrained Ges f(e) | n/a |' in md
+  assert "By x_s's expression" not in md  # No fold measured it.
+  assert all(m['per_fold'] == [None, None] for row in rep['disentanglement'][
+      'by_source_expression'].values() for m in row.values())
 
 
 _DRAW_IN_A_USERS_SESSION = """

@@ -46,6 +46,26 @@ def test_expression_strength_by_hand():
   assert _strength(_faces(np.full(6, 70.0))) == 0.0
 
 
+def test_strength_by_expression_by_hand():
+  e = np.tile([0, 1, 2], 2)
+  args = (np.tile([0, 1, 2], 2), np.repeat([0, 1], 3))
+  # PHOTOS change 30 (e - 1): expression 1 is their mean (no change to draw).
+  by_class = strength.strength_by_expression(
+      _faces(15 * e), *args, PHOTOS, EXPRESSIONS, PERSONS, num_classes=4)
+  assert by_class == [pytest.approx(50.0), None, pytest.approx(50.0), None]
+  # Photos at (0, 30, 90) by expression: changes (-40, -10, 50) from their
+  # mean. x_bar at (0, 0, 60): changes (-20, -20, 40). Per expression
+  # 800 / 1600, 200 / 100 and 2000 / 2500; over all, 3000 / 4200.
+  photos = _faces(10 * PERSONS + np.array([0, 30, 90])[EXPRESSIONS])
+  x_bar = _faces(np.array([0, 0, 60])[e])
+  by_class = strength.strength_by_expression(
+      x_bar, *args, photos, EXPRESSIONS, PERSONS, num_classes=3)
+  assert by_class == pytest.approx([50.0, 200.0, 80.0])
+  assert strength.expression_strength(
+      x_bar, *args, photos, EXPRESSIONS, PERSONS) == pytest.approx(
+          100 * 3000 / 4200)
+
+
 def test_expression_strength_ignores_the_photos_own_grain():
   # Grain: the first photo of each (person, e) gets 20 s_e on one pixel, the
   # second 20 s_e on another, s = (1, -2, 1) (orthogonal to e - 1). A plain

@@ -319,9 +319,11 @@ def reenactment_measures(reenact_fn: Callable, images: np.ndarray,
     batch_size: the fixed batch of reenact_fn and classify_fn.
 
   Returns:
-    {'expression_transfer', 'baseline_real_accuracy' (None without
-    classify_fn), 'expression_chance', 'identity_kept', 'identity_source',
-    'identity_chance' (all %), 'num_pairs'}; None without pairs.
+    {'expression_transfer', 'expression_transfer_by_class' (a list by
+    x_s's class, None where no source shows it), 'baseline_real_accuracy'
+    (these three None without classify_fn), 'expression_chance',
+    'identity_kept', 'identity_source', 'identity_chance' (all %),
+    'num_pairs'}; None without pairs.
   """
   src, tgt = (np.asarray(p, np.int64) for p in pairs)
   if not len(src):
@@ -335,7 +337,8 @@ def reenactment_measures(reenact_fn: Callable, images: np.ndarray,
                                        gallery)]
   _, inverse, counts = np.unique(persons, return_inverse=True,
                                  return_counts=True)
-  out = {'expression_transfer': None, 'baseline_real_accuracy': None,
+  out = {'expression_transfer': None, 'expression_transfer_by_class': None,
+         'baseline_real_accuracy': None,
          'expression_chance': 100.0 / num_classes,
          'identity_kept': 100.0 * float(np.mean(nearest == persons[tgt])),
          'identity_source': 100.0 * float(np.mean(nearest == persons[src])),
@@ -347,6 +350,10 @@ def reenactment_measures(reenact_fn: Callable, images: np.ndarray,
     real = _batched(classify_fn, batch_size, images).argmax(-1)
     out['expression_transfer'] = 100.0 * float(np.mean(read
                                                        == expressions[src]))
+    out['expression_transfer_by_class'] = [
+        100.0 * float(np.mean(read[expressions[src] == c] == c))
+        if np.any(expressions[src] == c) else None
+        for c in range(num_classes)]
     out['baseline_real_accuracy'] = 100.0 * float(np.mean(real
                                                           == expressions))
   return out
@@ -439,7 +446,8 @@ def fold_reenactment(config: ml_collections.ConfigDict, dataset, test_indices,
   `transfer_pairs` (config.stage2.transfer_*) among `test` (their features,
   in the order of test_indices), x_bar of their centre crops, read by
   `baseline` ((module, variables) of the fold's CNN, or None); plus
-  'expression_strength' (`strength.py`) of x_bar from `strength_pairs`."""
+  'expression_strength' and 'expression_strength_by_class' (`strength.py`)
+  of x_bar from `strength_pairs`."""
   s2 = config.stage2
   eval_bs = max(s2.mlp_batch_size, 8)
   images = input_pipeline.centre_crops(dataset, test_indices, config, eval_bs)
@@ -457,9 +465,12 @@ def fold_reenactment(config: ml_collections.ConfigDict, dataset, test_indices,
     src, tgt = strength.strength_pairs(
         test.expression, persons, dataset.manifest['expression_classes'],
         sources=s2.strength_sources, seed=seed)
-    out['expression_strength'] = None if not len(src) else (
-        strength.expression_strength(
-            _batched(reenact_fn, eval_bs, images[src], images[tgt]),
-            test.expression[src], persons[tgt], images, test.expression,
-            persons))
+    out['expression_strength'] = out['expression_strength_by_class'] = None
+    if len(src):
+      drawn = (_batched(reenact_fn, eval_bs, images[src], images[tgt]),
+               test.expression[src], persons[tgt], images, test.expression,
+               persons)
+      out['expression_strength'] = strength.expression_strength(*drawn)
+      out['expression_strength_by_class'] = strength.strength_by_expression(
+          *drawn, num_classes=num_classes)
   return out

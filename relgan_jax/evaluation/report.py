@@ -22,6 +22,8 @@ report dictionary, whose keys are exactly:
     expression_transfer, baseline_real_accuracy, expression_chance,
     identity_kept, identity_source, identity_chance, expression_strength,
     num_pairs: M,
+    by_source_expression {class name: {expression_transfer: M,
+                     expression_strength: M}} (the reenactment grid's rows),
   config (the full config used), seconds.
 
 Folds written before a measure existed (a resumed run) count as None there:
@@ -35,7 +37,7 @@ Standard deviations are sample standard deviations over folds (0 for one fold).
 import json
 import math
 import os
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
@@ -49,6 +51,7 @@ FEATURE_SETS = ('relgan', 'baseline', 'untrained_ges')
 REENACTMENT_KEYS = ('expression_transfer', 'baseline_real_accuracy',
                     'expression_chance', 'identity_kept', 'identity_source',
                     'identity_chance', 'expression_strength', 'num_pairs')
+BY_CLASS_KEYS = ('expression_transfer', 'expression_strength')
 
 
 def _mean_std(values: Sequence[float]) -> tuple[Optional[float], Optional[float]]:
@@ -67,16 +70,22 @@ def _summary(accuracies: Sequence[Optional[float]]) -> dict[str, Any]:
           'mean': mean, 'std': std}
 
 
-def _dig(result: dict[str, Any], *path: str) -> Optional[float]:
-  """result[path[0]][path[1]]...; None where a level is missing or None."""
+def _dig(result: dict[str, Any], *path: Union[str, int]) -> Optional[float]:
+  """result[path[0]][path[1]]... (an int indexes a list); None where a level
+  is missing or None."""
   for key in path:
-    if not isinstance(result, dict) or result.get(key) is None:
+    if isinstance(key, int) and isinstance(result, list):
+      result = result[key] if key < len(result) else None
+    elif isinstance(result, dict):
+      result = result.get(key)
+    else:
+      result = None
+    if result is None:
       return None
-    result = result[key]
   return float(result)
 
 
-def _measure(fold_results: Sequence[dict[str, Any]], *path: str
+def _measure(fold_results: Sequence[dict[str, Any]], *path: Union[str, int]
              ) -> dict[str, Any]:
   """{per_fold, mean, std} of the value at `path` of every fold."""
   values = [_dig(r, *path) for r in fold_results]
@@ -84,7 +93,8 @@ def _measure(fold_results: Sequence[dict[str, Any]], *path: str
   return {'per_fold': values, 'mean': mean, 'std': std}
 
 
-def _disentanglement(fold_results: Sequence[dict[str, Any]]) -> dict[str, Any]:
+def _disentanglement(fold_results: Sequence[dict[str, Any]],
+                     class_names: Sequence[str]) -> dict[str, Any]:
   """The report's 'disentanglement' block (see the module docstring)."""
   block = {
       'retrieval': {name: {key: _measure(fold_results, 'retrieval', name, key)
@@ -95,6 +105,10 @@ def _disentanglement(fold_results: Sequence[dict[str, Any]]) -> dict[str, Any]:
                            for name in FEATURE_SETS + ('chance',)}}
   for key in REENACTMENT_KEYS:
     block[key] = _measure(fold_results, 'reenactment', key)
+  block['by_source_expression'] = {
+      name: {key: _measure(fold_results, 'reenactment', f'{key}_by_class', c)
+             for key in BY_CLASS_KEYS}
+      for c, name in enumerate(class_names)}
   return block
 
 
@@ -156,7 +170,7 @@ def summarize(fold_results: Sequence[dict[str, Any]], config, *,
                                  for r in fold_results]),
       'confusion_matrix': confusion.tolist(),
       'identity_leakage': leakage,
-      'disentanglement': _disentanglement(fold_results),
+      'disentanglement': _disentanglement(fold_results, class_names),
       'config': _config_dict(config),
       'seconds': float(seconds),
   }
@@ -259,6 +273,20 @@ def _disentanglement_md(block: dict[str, Any], folds: Sequence[int]
       ('expression strength (↑)', 'x̄ against x_t\'s person\'s photos',
        'expression_strength')):
     lines.append(_row([title, label] + _measure_cells(block[key])))
+  by_class = block.get('by_source_expression') or {}
+  if any(m['mean'] is not None for row in by_class.values()
+         for m in row.values()):
+    lines += ['', 'By x_s\'s expression (the rows of the reenactment grid): '
+              'expression transfer of the x̄ drawn from sources showing it, '
+              'and its expression strength (the measure above restricted to '
+              'that expression: how far those x̄ depart from the person\'s '
+              'mean x̄ the way their own photos of it depart from their mean '
+              'photo).', '',
+              '| x_s expression | expression transfer (↑) | '
+              'expression strength (↑) |', '| --- | --- | --- |']
+    for name, row in by_class.items():
+      lines.append(_row([name] + [
+          _pct(row[key]['mean'], row[key]['std']) for key in BY_CLASS_KEYS]))
   return lines + ['']
 
 

@@ -48,6 +48,32 @@ def strength_pairs(expressions: np.ndarray, persons: np.ndarray,
   return np.asarray(src, np.int64), np.asarray(tgt, np.int64)
 
 
+def _drawn_and_real(x_bar, source_expressions, target_persons, images,
+                    expressions, persons) -> dict[int, tuple[float, float]]:
+  """{e: (sum over people of <D(e), P(e)>, of <P_a(e), P_b(e)>)} for
+  `expression_strength` (see there for D, P, P_a, P_b)."""
+  x_bar, images = (np.asarray(a, np.float64) for a in (x_bar, images))
+  sums = {}
+  for b in np.unique(target_persons):
+    cells = []
+    for e in np.unique(source_expressions[target_persons == b]):
+      photos = np.flatnonzero((persons == b) & (expressions == e))
+      if len(photos) >= 2:
+        cells.append((int(e), x_bar[(target_persons == b)
+                                    & (source_expressions == e)].mean(0),
+                      images[photos].mean(0), images[photos[0::2]].mean(0),
+                      images[photos[1::2]].mean(0)))
+    if len(cells) < 2:
+      continue
+    labels, *means = zip(*cells)
+    d, p, p_a, p_b = (np.stack(m) - np.stack(m).mean(0) for m in means)
+    for k, e in enumerate(labels):
+      drawn, real = sums.get(e, (0.0, 0.0))
+      sums[e] = (drawn + float(np.sum(d[k] * p[k])),
+                 real + float(np.sum(p_a[k] * p_b[k])))
+  return sums
+
+
 def expression_strength(x_bar: np.ndarray, source_expressions: np.ndarray,
                         target_persons: np.ndarray, images: np.ndarray,
                         expressions: np.ndarray,
@@ -67,20 +93,27 @@ def expression_strength(x_bar: np.ndarray, source_expressions: np.ndarray,
   where and as strongly as b's photos show it 100; a blurred drawing scores
   in between. None when no person has two such expressions.
   """
-  x_bar, images = (np.asarray(a, np.float64) for a in (x_bar, images))
-  drawn, real = 0.0, 0.0
-  for b in np.unique(target_persons):
-    cells = []
-    for e in np.unique(source_expressions[target_persons == b]):
-      photos = np.flatnonzero((persons == b) & (expressions == e))
-      if len(photos) >= 2:
-        cells.append((x_bar[(target_persons == b)
-                            & (source_expressions == e)].mean(0),
-                      images[photos].mean(0), images[photos[0::2]].mean(0),
-                      images[photos[1::2]].mean(0)))
-    if len(cells) < 2:
-      continue
-    d, p, p_a, p_b = (np.stack(c) - np.stack(c).mean(0) for c in zip(*cells))
-    drawn += float(np.sum(d * p))
-    real += float(np.sum(p_a * p_b))
+  sums = _drawn_and_real(x_bar, source_expressions, target_persons, images,
+                         expressions, persons)
+  drawn = sum(d for d, _ in sums.values())
+  real = sum(r for _, r in sums.values())
   return 100.0 * drawn / real if real > 0 else None
+
+
+def strength_by_expression(x_bar: np.ndarray, source_expressions: np.ndarray,
+                           target_persons: np.ndarray, images: np.ndarray,
+                           expressions: np.ndarray, persons: np.ndarray,
+                           num_classes: int) -> list[Optional[float]]:
+  """`expression_strength` of each source expression alone, % (a list by
+  class): the sums over e's cells only, 100 * sum_b <D(e), P(e)> /
+  sum_b <P_a(e), P_b(e)>. One row of the reenactment grid: how far x_bar
+  drawn from sources showing e departs from the person's mean x_bar in the
+  direction their own photos of e depart from their mean photo. None where
+  no person has e (or its real change has no energy)."""
+  sums = _drawn_and_real(x_bar, source_expressions, target_persons, images,
+                         expressions, persons)
+  out = [None] * num_classes
+  for e, (drawn, real) in sums.items():
+    if real > 0:
+      out[e] = 100.0 * drawn / real
+  return out
