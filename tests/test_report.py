@@ -136,6 +136,18 @@ def test_markdown_names_a_pretrained_stage1():
       report.markdown(rep, FOLDS))
 
 
+def test_grid_row_labels_carry_the_folds_measures_by_class():
+  names = ('neutral', 'anger', 'sadness')
+  assert reenactment.row_labels(names, [2, 0]) == ['sadness', 'neutral']
+  # Rounded per cent; a class without a measure keeps its name alone.
+  assert reenactment.row_labels(
+      names, [0, 1, 2], [83.2, None, 60.79], [9.2, None, 20.4]) == [
+          'neutral\nread 83%\ndrawn 9%', 'anger',
+          'sadness\nread 61%\ndrawn 20%']
+  assert reenactment.row_labels(names, [1], None, [1.0, 32.6, 2.0]) == [
+      'anger\ndrawn 33%']
+
+
 def test_reenactment_grid_layout(tmp_path):
   rng = np.random.default_rng(0)
   sources = rng.integers(0, 255, (3, 32, 32, 3), dtype=np.uint8)
@@ -164,6 +176,16 @@ def test_reenactment_grid_layout(tmp_path):
   image = np.asarray(Image.open(path).convert('RGB'))
   np.testing.assert_array_equal(
       image[60:60 + canvas.shape[0], 90:90 + canvas.shape[1]], canvas)
+  # A title longer than a narrow grid is wide wraps, and the margin above
+  # grows by one line's height (0.14 in) per line beyond two.
+  narrow, _ = reenactment.padded_grid_canvas(sources, targets[:2],
+                                             generated[:, :2])
+  reenactment.plot_reenactment_grid(
+      sources, targets[:2], generated[:, :2], path,
+      title='a short first line\n' + 'words in a long second line ' * 4)
+  image = np.asarray(Image.open(path).convert('RGB'))
+  np.testing.assert_array_equal(
+      image[74:74 + narrow.shape[0], 90:90 + narrow.shape[1]], narrow)
   with pytest.raises(ValueError, match='do not match'):
     reenactment.plot_reenactment_grid(sources[:2], targets, generated, path)
 

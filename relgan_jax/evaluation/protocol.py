@@ -185,7 +185,8 @@ def run_fold(config: ml_collections.ConfigDict, workdir: str, dataset,
         config, g_variables, dataset, test_idx,
         os.path.join(fold_dir, GRID_FILE),
         title=f'fold {fold}, unseen test subjects. Rows: source x_s '
-              '(expression); columns: target x_t (identity)')
+              '(expression); columns: target x_t (identity)',
+        measures=result.get('reenactment'))
   subjects = np.asarray(dataset.subjects)
   result.update({
       'fold': fold,

@@ -9,6 +9,7 @@ reenactment_grid.png and measures (protocol.py, disentanglement.py) and the
 """
 
 import functools
+import textwrap
 from typing import Any, Callable, Optional, Sequence
 
 import jax
@@ -139,21 +140,52 @@ def grid_image(x_s: np.ndarray, x_t: np.ndarray,
   return canvas
 
 
+def row_labels(class_names: Sequence[str], row_classes: Sequence[int],
+               transfer: Optional[Sequence[Optional[float]]] = None,
+               strength: Optional[Sequence[Optional[float]]] = None
+               ) -> list[str]:
+  """The grid's row labels: each source's expression and, where measured
+  (by class, %), the fold's expression transfer ('read': how often the
+  baseline reads x_bar drawn from that expression as it) and expression
+  strength ('drawn': how much of the real change x_bar draws)."""
+  labels = []
+  for c in row_classes:
+    lines = [class_names[c]]
+    for word, values in (('read', transfer), ('drawn', strength)):
+      if values is not None and values[c] is not None:
+        lines.append(f'{word} {values[c]:.0f}%')
+    labels.append('\n'.join(lines))
+  return labels
+
+
 def draw_reenactment_grid(config: ml_collections.ConfigDict,
                           g_variables: dict[str, Any], dataset,
                           record_indices: np.ndarray, path: str, *,
-                          title: str = '') -> None:
+                          title: str = '',
+                          measures: Optional[dict[str, Any]] = None) -> None:
   """Reenacts every chosen source on every chosen target and saves the grid
-  (reenactment_grid.png, labelled)."""
+  (reenactment_grid.png, labelled). `measures`: the fold's reenactment
+  measures (disentanglement.reenactment_measures plus strength), whose
+  values by class label the rows (`row_labels`)."""
   src, tgt = grid_records(config, dataset, record_indices)
   x_s = input_pipeline.centre_crops(dataset, src, config, batch_size=len(src))
   x_t = input_pipeline.centre_crops(dataset, tgt, config, batch_size=len(tgt))
   x_bar = np.asarray(all_pairs_uint8(models.build_generator(config),
                                      g_variables, x_s, x_t))
-  class_names = dataset.manifest['expression_classes']
+  by_class = [(measures or {}).get(f'expression_{key}_by_class')
+              for key in ('transfer', 'strength')]
+  shown = [what for what, values in zip(
+      ('read: x̄ read as it by the CNN baseline',
+       'drawn: the share of the real change x̄ draws'), by_class)
+           if values is not None]
+  if shown:
+    title += ('\nunder each expression, over all the test pairs: '
+              + '; '.join(shown) + ' (report.md)')
   plot_reenactment_grid(
       x_s, x_t, x_bar, path,
-      source_labels=[class_names[dataset.expressions[i]] for i in src],
+      source_labels=row_labels(dataset.manifest['expression_classes'],
+                               [int(dataset.expressions[i]) for i in src],
+                               *by_class),
       target_labels=[str(dataset.subjects[i])[-12:] for i in tgt],
       title=title)
 
@@ -251,9 +283,16 @@ def plot_reenactment_grid(sources: np.ndarray, targets: np.ndarray,
   pad = _grid_gap(generated.shape[2]) * scale
   step = s + pad
   # The axes hold the canvas at one screen pixel per canvas pixel (dpi 100),
-  # so no face is resampled; margins in inches: labels left, title on top.
+  # so no face is resampled; margins in inches: labels left, title on top
+  # (centred on the faces, wrapped to their width: ~18 characters an inch
+  # at 8 points).
   dpi, left, top, edge = 100, 0.9, 0.6, 0.1
   height, width = canvas.shape[0] / dpi, canvas.shape[1] / dpi
+  title = title or ('rows: source x_s (expression), columns: target x_t '
+                    '(identity); cell: Gde(Ges(x_s), Get(x_t))')
+  title = '\n'.join(textwrap.fill(line, int(18 * width))
+                    for line in title.split('\n'))
+  top += 0.14 * max(0, title.count('\n') - 1)
   fig_w, fig_h = width + left + edge, height + top + edge
   # A Figure without pyplot: no global backend, no figure registry, and
   # matplotlib is imported only by a run that draws.
@@ -272,6 +311,5 @@ def plot_reenactment_grid(sources: np.ndarray, targets: np.ndarray,
   ax.tick_params(length=0)
   for spine in ax.spines.values():
     spine.set_visible(False)
-  ax.set_title(title or 'rows: source x_s (expression), columns: target x_t '
-               '(identity); cell: Gde(Ges(x_s), Get(x_t))', fontsize=8, pad=16)
+  ax.set_title(title, fontsize=8, pad=16)
   fig.savefig(path, dpi=dpi)
