@@ -26,9 +26,9 @@ PHOTOS = _faces(10 * PERSONS + 30 * EXPRESSIONS)
 
 def _strength(x_bar, photos=PHOTOS):
   # x_bar[k]: person k // 3 drawn from a source showing expression k % 3.
-  return strength.expression_strength(
+  return strength.expression_strength(strength.strength_sums(
       x_bar, np.tile([0, 1, 2], 2), np.repeat([0, 1], 3), photos,
-      EXPRESSIONS, PERSONS)
+      EXPRESSIONS, PERSONS))
 
 
 def test_expression_strength_by_hand():
@@ -50,20 +50,19 @@ def test_strength_by_expression_by_hand():
   e = np.tile([0, 1, 2], 2)
   args = (np.tile([0, 1, 2], 2), np.repeat([0, 1], 3))
   # PHOTOS change 30 (e - 1): expression 1 is their mean (no change to draw).
-  by_class = strength.strength_by_expression(
-      _faces(15 * e), *args, PHOTOS, EXPRESSIONS, PERSONS, num_classes=4)
+  by_class = strength.strength_by_expression(strength.strength_sums(
+      _faces(15 * e), *args, PHOTOS, EXPRESSIONS, PERSONS), num_classes=4)
   assert by_class == [pytest.approx(50.0), None, pytest.approx(50.0), None]
   # Photos at (0, 30, 90) by expression: changes (-40, -10, 50) from their
   # mean. x_bar at (0, 0, 60): changes (-20, -20, 40). Per expression
   # 800 / 1600, 200 / 100 and 2000 / 2500; over all, 3000 / 4200.
   photos = _faces(10 * PERSONS + np.array([0, 30, 90])[EXPRESSIONS])
   x_bar = _faces(np.array([0, 0, 60])[e])
-  by_class = strength.strength_by_expression(
-      x_bar, *args, photos, EXPRESSIONS, PERSONS, num_classes=3)
-  assert by_class == pytest.approx([50.0, 200.0, 80.0])
-  assert strength.expression_strength(
-      x_bar, *args, photos, EXPRESSIONS, PERSONS) == pytest.approx(
-          100 * 3000 / 4200)
+  sums = strength.strength_sums(x_bar, *args, photos, EXPRESSIONS, PERSONS)
+  assert strength.strength_by_expression(sums, num_classes=3) == (
+      pytest.approx([50.0, 200.0, 80.0]))
+  assert strength.expression_strength(sums) == pytest.approx(
+      100 * 3000 / 4200)
 
 
 def test_expression_strength_ignores_the_photos_own_grain():
@@ -83,10 +82,12 @@ def test_expression_strength_ignores_the_photos_own_grain():
 
 def test_expression_strength_needs_two_expressions_with_two_photos():
   one_photo_each = np.arange(12) % 2 == 0  # One photo per (person, e).
-  assert strength.expression_strength(
+  sums = strength.strength_sums(
       _faces(np.zeros(6)), np.tile([0, 1, 2], 2), np.repeat([0, 1], 3),
       PHOTOS[one_photo_each], EXPRESSIONS[one_photo_each],
-      PERSONS[one_photo_each]) is None
+      PERSONS[one_photo_each])
+  assert strength.expression_strength(sums) is None
+  assert strength.strength_by_expression(sums, num_classes=3) == [None] * 3
 
 
 def test_strength_pairs_fix_one_neutral_target_per_person():

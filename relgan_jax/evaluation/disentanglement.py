@@ -467,10 +467,11 @@ def fold_reenactment(config: ml_collections.ConfigDict, dataset, test_indices,
         sources=s2.strength_sources, seed=seed)
     out['expression_strength'] = out['expression_strength_by_class'] = None
     if len(src):
-      drawn = (_batched(reenact_fn, eval_bs, images[src], images[tgt]),
-               test.expression[src], persons[tgt], images, test.expression,
-               persons)
-      out['expression_strength'] = strength.expression_strength(*drawn)
+      sums = strength.strength_sums(
+          _batched(reenact_fn, eval_bs, images[src], images[tgt]),
+          test.expression[src], persons[tgt], images, test.expression,
+          persons)
+      out['expression_strength'] = strength.expression_strength(sums)
       out['expression_strength_by_class'] = strength.strength_by_expression(
-          *drawn, num_classes=num_classes)
+          sums, num_classes)
   return out

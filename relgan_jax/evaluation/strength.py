@@ -48,10 +48,20 @@ def strength_pairs(expressions: np.ndarray, persons: np.ndarray,
   return np.asarray(src, np.int64), np.asarray(tgt, np.int64)
 
 
-def _drawn_and_real(x_bar, source_expressions, target_persons, images,
-                    expressions, persons) -> dict[int, tuple[float, float]]:
-  """{e: (sum over people of <D(e), P(e)>, of <P_a(e), P_b(e)>)} for
-  `expression_strength` (see there for D, P, P_a, P_b)."""
+def strength_sums(x_bar: np.ndarray, source_expressions: np.ndarray,
+                  target_persons: np.ndarray, images: np.ndarray,
+                  expressions: np.ndarray,
+                  persons: np.ndarray) -> dict[int, tuple[float, float]]:
+  """The sums both strength measures reduce, per source expression e:
+  {e: (sum over people b of <D(e), P(e)>, of <P_a(e), P_b(e)>)}.
+
+  For each target person b (one fixed x_t, `strength_pairs`) and each
+  expression e with x_bar and at least two photos of b: D(e), the mean of
+  the x_bar drawn from sources showing e minus the mean of those means over
+  e, and P(e), the same for b's photos showing e; P_a and P_b are P from
+  alternate halves of b's photos. A person counts only with two such
+  expressions.
+  """
   x_bar, images = (np.asarray(a, np.float64) for a in (x_bar, images))
   sums = {}
   for b in np.unique(target_persons):
@@ -74,44 +84,31 @@ def _drawn_and_real(x_bar, source_expressions, target_persons, images,
   return sums
 
 
-def expression_strength(x_bar: np.ndarray, source_expressions: np.ndarray,
-                        target_persons: np.ndarray, images: np.ndarray,
-                        expressions: np.ndarray,
-                        persons: np.ndarray) -> Optional[float]:
-  """How much of the target person's own expression change x_bar draws, %.
-
-  For each target person b (one fixed x_t, `strength_pairs`) and each
-  expression e with x_bar and at least two photos of b: D(e), the mean of
-  the x_bar drawn from sources showing e minus the mean of those means over
-  e, and P(e), the same for b's photos showing e. The result is
-  100 * sum <D, P> / sum <P_a, P_b> (pixel dot products, summed over people
-  and expressions), where P_a and P_b are P from alternate halves of b's
-  photos: the part of x_bar's change that lies along the real change, over
-  the real change's energy. Noise in either (a source's person, texture,
-  grain) is independent of the other, so it adds nothing on average.
+def expression_strength(sums: dict[int, tuple[float, float]]
+                        ) -> Optional[float]:
+  """How much of the target person's own expression change x_bar draws, %,
+  from `strength_sums`: 100 * sum <D, P> / sum <P_a, P_b> (pixel dot
+  products, summed over people and expressions): the part of x_bar's change
+  that lies along the real change, over the real change's energy. Noise in
+  either (a source's person, texture, grain) is independent of the other,
+  so it adds nothing on average (hence the two halves of the photos).
   A decoder that ignores f(e) scores 0, one that draws each expression
   where and as strongly as b's photos show it 100; a blurred drawing scores
   in between. None when no person has two such expressions.
   """
-  sums = _drawn_and_real(x_bar, source_expressions, target_persons, images,
-                         expressions, persons)
   drawn = sum(d for d, _ in sums.values())
   real = sum(r for _, r in sums.values())
   return 100.0 * drawn / real if real > 0 else None
 
 
-def strength_by_expression(x_bar: np.ndarray, source_expressions: np.ndarray,
-                           target_persons: np.ndarray, images: np.ndarray,
-                           expressions: np.ndarray, persons: np.ndarray,
+def strength_by_expression(sums: dict[int, tuple[float, float]],
                            num_classes: int) -> list[Optional[float]]:
   """`expression_strength` of each source expression alone, % (a list by
-  class): the sums over e's cells only, 100 * sum_b <D(e), P(e)> /
+  class), from `strength_sums`: 100 * sum_b <D(e), P(e)> /
   sum_b <P_a(e), P_b(e)>. One row of the reenactment grid: how far x_bar
   drawn from sources showing e departs from the person's mean x_bar in the
   direction their own photos of e depart from their mean photo. None where
   no person has e (or its real change has no energy)."""
-  sums = _drawn_and_real(x_bar, source_expressions, target_persons, images,
-                         expressions, persons)
   out = [None] * num_classes
   for e, (drawn, real) in sums.items():
     if real > 0:
