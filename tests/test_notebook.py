@@ -77,9 +77,9 @@ def test_notebook_runs_and_shows_its_pictures(executed):
   nb, workdir = executed
   images = [o for c in _code_cells(nb) for o in c.outputs
             if 'image/png' in o.get('data', {})]
-  # Contact sheet, reenactment grid, API reenactment, confusion matrix,
-  # embedding.
-  assert len(images) >= 5
+  # Contact sheet, reenactment grid and its change panel, API reenactment,
+  # confusion matrix, embedding.
+  assert len(images) >= 6
   errors = [o for c in _code_cells(nb) for o in c.outputs
             if o.output_type == 'error']
   assert not errors
@@ -92,8 +92,8 @@ def test_notebook_runs_and_shows_its_pictures(executed):
                     for o in c.outputs if o.output_type == 'stream')
   strength = report['disentanglement']['expression_strength']['mean']
   assert f'expression strength: x̄ draws {strength:.1f}%' in printed
-  for name in ('reenactment_grid.png', 'confusion_matrix.png',
-               'embedding.png'):
+  for name in ('reenactment_grid.png', 'reenactment_changes.png',
+               'confusion_matrix.png', 'embedding.png'):
     assert Image.open(os.path.join(workdir, name)).size[0] > 100
 
 

@@ -139,8 +139,13 @@ def test_report_has_every_key_with_sane_values(finished_run):
   assert rep['seconds'] > 0
   md = open(os.path.join(workdir, 'report.md')).read()
   assert 'CNN (baseline)' in md and 'REL-GAN' in md and 'fold 1' in md
-  for png in ('confusion_matrix.png', 'reenactment_grid.png'):
+  for png in ('confusion_matrix.png', 'reenactment_grid.png',
+              'reenactment_changes.png'):
     assert Image.open(os.path.join(workdir, png)).size[0] > 100
+  # The change panel has the grid's layout, so its width (the titles'
+  # lengths differ, and with them the margin above).
+  assert (Image.open(os.path.join(workdir, 'reenactment_changes.png')).size[0]
+          == Image.open(os.path.join(workdir, 'reenactment_grid.png')).size[0])
 
 
 def test_encoder_export_restores_alone(finished_run):

@@ -190,6 +190,24 @@ def test_reenactment_grid_layout(tmp_path):
     reenactment.plot_reenactment_grid(sources[:2], targets, generated, path)
 
 
+def test_change_cells_by_hand():
+  """Each cell minus its column's mean over the rows, x3 about mid-grey."""
+  x_bar = np.zeros((2, 2, 1, 1, 3), np.uint8)
+  x_bar[:, 0, 0, 0] = [[100, 0, 60], [101, 255, 60]]  # Column 0 changes.
+  x_bar[:, 1] = 77  # Column 1 is one face in both rows: no change.
+  cells = reenactment.change_cells(x_bar)
+  assert cells.dtype == np.uint8 and cells.shape == x_bar.shape
+  # Column 0's means 100.5 / 127.5 / 60: 127.5 -/+ 3 * 0.5 = 126 / 129; the
+  # green channel -/+ 382.5 is clipped to 0 / 255; the blue one is constant.
+  np.testing.assert_array_equal(cells[:, 0, 0, 0],
+                                [[126, 0, 128], [129, 255, 128]])
+  assert (cells[:, 1] == 128).all()  # 127.5 rounds to even.
+  np.testing.assert_array_equal(
+      reenactment.change_cells(x_bar, gain=1.0)[:, 0, 0, 0, 0], [127, 128])
+  with pytest.raises(ValueError, match='R >= 2'):
+    reenactment.change_cells(x_bar[:1])
+
+
 def test_disentanglement_summary_by_hand():
   rep = report.summarize(NEW_FOLDS, _config(), dataset_name='synthetic',
                          class_names=CLASSES, seconds=1.0)

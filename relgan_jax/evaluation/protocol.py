@@ -17,13 +17,14 @@ expression on the target face `x_t`'s person; `f(e) = Ges(x)`.
    the trained stage-2 MLP is saved in workdir/fold_k/classifier;
 3. stage 2 (MLP on f(e)), the CNN baseline and the identity-leakage probe
    (`stage2.run_fold`), plus a reenactment grid of the fold's unseen test
-   subjects (workdir/fold_k/reenactment_grid.png);
+   subjects (workdir/fold_k/reenactment_grid.png) and its change panel
+   (reenactment_changes.png: what each cell draws of its row's expression);
 4. write workdir/fold_k/result.json last: a fold with a result file is
    finished and is skipped when the run is restarted.
 
 Then `report.write_report` writes report.json, report.md and
-confusion_matrix.png into workdir, and the first fold's reenactment grid is
-copied to workdir/reenactment_grid.png.
+confusion_matrix.png into workdir, and the first fold's reenactment grid and
+change panel are copied to workdir.
 
 Fixed train/val splits (SFEW) are one fold: fold 0 is Val, fold -1 records are
 always trained on. When config.data.dir is empty the data lives in
@@ -55,6 +56,7 @@ from relgan_jax.stage1 import reenactment
 from relgan_jax.stage1 import train
 
 GRID_FILE = 'reenactment_grid.png'
+CHANGES_FILE = 'reenactment_changes.png'
 
 
 # --- The pre-training set, the folds -----------------------------------------
@@ -186,7 +188,8 @@ def run_fold(config: ml_collections.ConfigDict, workdir: str, dataset,
         os.path.join(fold_dir, GRID_FILE),
         title=f'fold {fold}, unseen test subjects. Rows: source x_s '
               '(expression); columns: target x_t (identity)',
-        measures=result.get('reenactment'))
+        measures=result.get('reenactment'),
+        changes_path=os.path.join(fold_dir, CHANGES_FILE))
   subjects = np.asarray(dataset.subjects)
   result.update({
       'fold': fold,
@@ -248,9 +251,9 @@ def run(config: ml_collections.ConfigDict, workdir: str,
   rep = report.write_report(
       workdir, results, config, dataset_name=name,
       class_names=class_names, seconds=seconds)
-  grid = os.path.join(run_files.fold_dir(workdir, results[0]['fold']),
-                      GRID_FILE)
-  if os.path.exists(grid):
-    shutil.copyfile(grid, os.path.join(workdir, GRID_FILE))
+  for name in (GRID_FILE, CHANGES_FILE):
+    drawn = os.path.join(run_files.fold_dir(workdir, results[0]['fold']), name)
+    if os.path.exists(drawn):
+      shutil.copyfile(drawn, os.path.join(workdir, name))
   logging.info('Report written to %s', os.path.join(workdir, 'report.md'))
   return rep

@@ -4,8 +4,8 @@ drawing, and the stage-1 summary grid for TensorBoard (the paper's Fig. 3).
 Paper names: x_s (source faces: rows, their expression is shown), x_t (target
 faces: columns, their identity is kept), x_bar[r, c] = Gde(Ges(x_s[r]),
 Get(x_t[c])). Used by stage 1's summaries (train.py), the protocol's
-reenactment_grid.png and measures (protocol.py, disentanglement.py) and the
-`reenact` app (inference.Reenactor).
+reenactment_grid.png, reenactment_changes.png and measures (protocol.py,
+disentanglement.py) and the `reenact` app (inference.Reenactor).
 """
 
 import functools
@@ -158,15 +158,41 @@ def row_labels(class_names: Sequence[str], row_classes: Sequence[int],
   return labels
 
 
+# The change panel's gain: x_bar's departure from its column's mean, x3.
+CHANGE_GAIN = 3.0
+
+
+def change_cells(x_bar: np.ndarray, gain: float = CHANGE_GAIN) -> np.ndarray:
+  """What each grid cell draws of its row's expression: uint8
+  127.5 + gain * (x_bar[r, c] - mean over the rows of x_bar[:, c]), rounded
+  and clipped to [0, 255] (mid-grey = no change).
+
+  The column's mean is that target drawn under all the grid's expressions,
+  so the person, the blur and the texture shared by a column cancel and what
+  is left is what changes with the source's expression: where and how
+  strongly Gde draws it, however faint in the faces (the picture of
+  expression strength, evaluation/strength.py). x_bar: uint8 [R, C, S, S, 3].
+  """
+  x_bar = np.asarray(x_bar, np.float64)
+  if x_bar.ndim != 5 or x_bar.shape[0] < 2:
+    raise ValueError('change_cells: x_bar must be [R >= 2, C, S, S, 3], got '
+                     f'shape {x_bar.shape}.')
+  change = x_bar - x_bar.mean(axis=0, keepdims=True)
+  return np.clip(np.round(127.5 + gain * change), 0, 255).astype(np.uint8)
+
+
 def draw_reenactment_grid(config: ml_collections.ConfigDict,
                           g_variables: dict[str, Any], dataset,
                           record_indices: np.ndarray, path: str, *,
                           title: str = '',
-                          measures: Optional[dict[str, Any]] = None) -> None:
+                          measures: Optional[dict[str, Any]] = None,
+                          changes_path: Optional[str] = None) -> None:
   """Reenacts every chosen source on every chosen target and saves the grid
   (reenactment_grid.png, labelled). `measures`: the fold's reenactment
   measures (disentanglement.reenactment_measures plus strength), whose
-  values by class label the rows (`row_labels`)."""
+  values by class label the rows (`row_labels`). `changes_path`: where to
+  save the same grid's change panel as well (`change_cells`;
+  reenactment_changes.png), when there are two sources or more."""
   src, tgt = grid_records(config, dataset, record_indices)
   x_s = input_pipeline.centre_crops(dataset, src, config, batch_size=len(src))
   x_t = input_pipeline.centre_crops(dataset, tgt, config, batch_size=len(tgt))
@@ -181,13 +207,18 @@ def draw_reenactment_grid(config: ml_collections.ConfigDict,
   if shown:
     title += ('\nunder each expression, over all the test pairs: '
               + '; '.join(shown) + ' (report.md)')
-  plot_reenactment_grid(
-      x_s, x_t, x_bar, path,
+  labels = dict(
       source_labels=row_labels(dataset.manifest['expression_classes'],
                                [int(dataset.expressions[i]) for i in src],
                                *by_class),
-      target_labels=[str(dataset.subjects[i])[-12:] for i in tgt],
-      title=title)
+      target_labels=[str(dataset.subjects[i])[-12:] for i in tgt])
+  plot_reenactment_grid(x_s, x_t, x_bar, path, title=title, **labels)
+  if changes_path and len(src) >= 2:
+    plot_reenactment_grid(
+        x_s, x_t, change_cells(x_bar), changes_path, **labels,
+        title=title.split('\n')[0] + '\ncells: what x̄ draws of the row\'s '
+        f'expression: x̄ minus its column\'s mean over the rows, ×{CHANGE_GAIN:g} '
+        '(mid-grey: no change)')
 
 
 class ReenactmentSummary:
