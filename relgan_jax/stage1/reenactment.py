@@ -214,11 +214,14 @@ def draw_reenactment_grid(config: ml_collections.ConfigDict,
       target_labels=[str(dataset.subjects[i])[-12:] for i in tgt])
   plot_reenactment_grid(x_s, x_t, x_bar, path, title=title, **labels)
   if changes_path and len(src) >= 2:
+    # The grid's first title line (what the faces are), if any, then what
+    # the cells now show.
+    cells = ('cells: what x̄ draws of the row\'s expression: x̄ minus its '
+             f'column\'s mean over the rows, ×{CHANGE_GAIN:g} (mid-grey: no '
+             'change)')
     plot_reenactment_grid(
         x_s, x_t, change_cells(x_bar), changes_path, **labels,
-        title=title.split('\n')[0] + '\ncells: what x̄ draws of the row\'s '
-        f'expression: x̄ minus its column\'s mean over the rows, ×{CHANGE_GAIN:g} '
-        '(mid-grey: no change)')
+        title='\n'.join(filter(None, (title.split('\n')[0], cells))))
 
 
 class ReenactmentSummary:
