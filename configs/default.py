@@ -63,7 +63,7 @@ def get_config() -> ml_collections.ConfigDict:
   # reader trains on stage 1's faces, so it follows this switch too; stage 2
   # (the MLP's views, the CNN baseline) uses augment.five_crops either way.
   # configs/synthetic.py turns the places off in every stage instead
-  # (augment.five_crops = False; README.md, "Stage 1 at the centre crop").
+  # (augment.five_crops = False; EXPERIMENTS.md, "Stage 1 at the centre crop").
   config.augment.stage1_five_crops = True
 
   # --- Networks (DESIGN.md §2) ------------------------------------------------
@@ -102,7 +102,7 @@ def get_config() -> ml_collections.ConfigDict:
   # over values in [-1, 1]; 127.5 measures it in 8-bit grey levels, the unit
   # in which the paper's λ2 = 20 balances λ3 and λ4. In [-1, 1] units (1.0)
   # the pixel gradient is ~1/70 of the D-judged terms' and G never learns to
-  # reconstruct (README.md, "What the synthetic run shows").
+  # reconstruct (EXPERIMENTS.md, "What was wrong").
   config.loss.pixel_scale = 127.5
   # Not in the paper: α > 0 weights the pixel term's error at each pixel by
   # where x_tg differs from x_t (one person, one geometric draw: where the
@@ -119,13 +119,13 @@ def get_config() -> ml_collections.ConfigDict:
   # expression, and the rest of the batch; relgan_jax/model/losses.py): it
   # tells Ges directly what reenactment tells it through Gde and De. At 500
   # its gradient on Ges is of the order of the reenactment terms' (at 50 it
-  # was ~10x smaller and did little). 0 = the paper's L_G (README.md).
+  # was ~10x smaller and did little). 0 = the paper's L_G (EXPERIMENTS.md).
   config.loss.lambda_fe_contrast = 500.0
   config.loss.fe_contrast_temperature = 0.1  # Cosine similarity / this.
   # λ6, not in the paper: a perceptual term, |R(x_bar) − R(x_tg)| over the
   # block activations of a frozen expression reader R (the CNN baseline's
   # network trained on stage 1's own real faces before stage 1; config.reader,
-  # relgan_jax/stage1/expression_reader.py). 0 = no reader (README.md).
+  # relgan_jax/stage1/expression_reader.py). 0 = no reader (EXPERIMENTS.md).
   config.loss.lambda_reader = 0.0
 
   # --- Stage 1: adversarial reenactment training (DESIGN.md §4) ---------------

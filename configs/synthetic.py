@@ -19,7 +19,7 @@ README.md). What differs from the paper's settings, and why:
   epochs of the pre-training set, far from the paper's 300 on a larger
   input. At 32x32 the synthetic expressions are a few pixels and nothing
   learned them in this budget; at 64x64 f(e) improves steadily and is still
-  improving at the end of the schedule (README.md).
+  improving at the end of the schedule (EXPERIMENTS.md).
 - The two highest of the synthetic set's three expression intensities (plus
   the neutral faces), like the paper's BU-3DFE protocol.
 - Stage-1 learning rates (paper 1e-4 both): D 3e-4 and G 1e-3, a short
@@ -27,11 +27,11 @@ README.md). What differs from the paper's settings, and why:
   expression transfer from 65.0 / 61.4 to 74.6 / 75.8 %, f(e) from 90.6 /
   88.4 to 94.1 / 95.1 %, and same-person nearest neighbours in f(e) from
   85.7 / 90.5 to 72.7 / 70.5 %; G at 2e-3, or both at 1e-3, less
-  (README.md, session 31).
+  (EXPERIMENTS.md, session 31).
 - The paper's λ2 = 20 with the pixel term in 8-bit grey levels
   (loss.pixel_scale = 127.5, as in configs/default.py): with the mean over
   [-1, 1] values the pixel gradient was 1/14 (λ2 = 100) to 1/70 (λ2 = 20) of
-  the D-judged terms' and G never learned to reconstruct (README.md).
+  the D-judged terms' and G never learned to reconstruct (EXPERIMENTS.md).
 - G's D-judged terms warm up over the first 30 % of stage 1
   (loss.d_terms_warmup): G learns to reconstruct while De learns expressions
   on real faces.
@@ -44,14 +44,14 @@ README.md). What differs from the paper's settings, and why:
   (loss.lambda_fe_contrast, configs/default.py; not in the paper): in the
   demo's budget the reenactment alone left f(e) at ~48 % (the baseline
   74 %); with the term Ges no longer learns only through De, and the time
-  half-width D saves pays for the term's extra Ges pass (README.md).
+  half-width D saves pays for the term's extra Ges pass (EXPERIMENTS.md).
 - Every stage crops at the centre only (config.augment.five_crops = False;
   rotations and flips kept): stage 1's faces, the MLP's augmented views and
   the CNN baseline's training crops. The faces are eye-aligned and every
   evaluation uses the centre crop; a corner crop shifts a face by up to 5.5 px
   at 64x64. In stage 1 G then had to redraw every face at five placements
   through a 50-number identity code, and De to learn expressions across them:
-  in ~13 epochs it learned slowly. Measured on the demo (README.md, session
+  in ~13 epochs it learned slowly. Measured on the demo (EXPERIMENTS.md, session
   25): stage 1 at the centre crop took REL-GAN from 74.6 to 85.8 % and
   expression transfer from 25.7 to 58.6 %; stage 2 at the centre crop then
   took the baseline from 73.3 to 82.2 % and REL-GAN to 87.6 %, transfer (read
@@ -66,7 +66,7 @@ README.md). What differs from the paper's settings, and why:
   (expression_strength); the wider decoder and the weighting together drew
   33-36 % on two seeds with the same expression transfer. The boost's extra
   G updates had added no strength in this budget; without them stage 1 pays
-  for the wider decoder (README.md, session 30).
+  for the wider decoder (EXPERIMENTS.md, session 30).
 - Adam's second-moment decay b2 = 0.99 for G and D in stage 1 (DESIGN
   gives b1 = 0.5 and leaves b2 open; the default config keeps Adam's usual
   0.999). StyleGAN's value for GANs: the second-moment estimate then
@@ -74,14 +74,14 @@ README.md). What differs from the paper's settings, and why:
   schedule, in which the D-judged terms ramp up from 0 and D's gradients
   change scale as D learns. On two seeds: strength 34.9 / 34.3 -> 39.2 /
   35.0 %, expression transfer 74.5 / 74.3 -> 78.7 / 77.6 %
-  (README.md, session 34).
+  (EXPERIMENTS.md, session 34).
 - Everything after stage 1 (the exported Ges, the reenactment measures, the
   grid) uses an exponential moving average of G's params
   (train.g_ema_decay = 0.999, StarGAN v2's; within 1,500 iterations its
   warm-up bounds the weight, an average over the last ~t/9 iterations). On
   two seeds: expression transfer 74.6 / 75.8 -> 75.9 / 79.5 %, identity kept
   61.7 / 51.6 -> 71.4 / 56.1 %, strength 39.7 / 32.9 -> 36.5 / 34.3 %, f(e)
-  as before; the grid's faces less textured (README.md, session 32).
+  as before; the grid's faces less textured (EXPERIMENTS.md, session 32).
 - The baseline is trained for 40 epochs at lr 1e-3 so that it is not
   under-trained.
 """
@@ -125,7 +125,7 @@ def get_config():
 
 def with_longer_runs_settings(config):
   """The demo's stage-1 settings with which configs/synthetic_gpu.py and
-  synthetic_full.py were measured (README.md): Gde at G's width, the plain
+  synthetic_full.py were measured (EXPERIMENTS.md): Gde at G's width, the plain
   pixel term, the G boost from 3/4 of stage 1, G's learning rate 3e-4, no
   average of G, Adam's b2 = 0.999. The demo has run without them since
   sessions 30-34; they are not measured at those configs' lengths."""

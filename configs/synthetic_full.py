@@ -24,10 +24,10 @@ width 0.25) from ~3,000 iterations on, with Gde's faces too blurred for the
 baseline to read (it reads real faces blurred by 1 px at 59 %); matching
 x_tg in an expression network's features (relgan_jax/stage1/
 expression_reader.py) took it to 67.9 % (73.4 / 62.4 on the two folds;
-session 17, README.md; session 16's prototype, whose reader was trained by
+session 17, EXPERIMENTS.md; session 16's prototype, whose reader was trained by
 the CNN baseline's trainer, read 63.3 %). A judge of another architecture
 than the baseline's (and the reader's) reads 47.7 % with the reader, 26.1 %
-without (session 18, README.md). In the
+without (session 18, EXPERIMENTS.md). In the
 demo's 1,500 iterations at width 0.25 the same term moved transfer by ~2
 points (within the seeds' spread) for ~100 s of reader training and ~25 %
 more time per iteration, so configs/synthetic.py leaves it off.

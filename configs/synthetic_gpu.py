@@ -13,7 +13,7 @@ centre crop) is configs/synthetic.py's:
 
   python -m relgan_jax.main --config=configs/synthetic_gpu.py --workdir=runs/synthetic_gpu
 
-Measured (README.md, "The demo at 6x on a GPU"):
+Measured (EXPERIMENTS.md, "The demo at 6× on a GPU"):
 * this config on 2 CPU cores (session 28): 3,344 s end to end; REL-GAN
   95.54 +- 0.63 % against the baseline's 82.20 +- 1.66; nearest neighbours in
   f(e) 99.1 % same expression, 82.3 % same person; expression transfer
