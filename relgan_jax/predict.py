@@ -63,7 +63,7 @@ flags.DEFINE_boolean('no_align', False, 'The images are already aligned '
 def _crop_name(path: str, face: int, used: set[str]) -> str:
   stem = os.path.splitext(os.path.basename(path))[0]
   name, n = f'{stem}_face{face}.png', 1
-  while name in used:  # Two photos with one file name in different folders.
+  while name in used:  # Two photos with one file name, or an earlier run's.
     n += 1
     name = f'{stem}_{n}_face{face}.png'
   used.add(name)
@@ -79,14 +79,16 @@ def predict_photos(model: inference.ExpressionModel,
     model: the loaded Ges + MLP.
     finder: detects and aligns faces (or centre-crops with align=False).
     paths: image files.
-    save_crops: a folder for the aligned faces (stored size), or None.
+    save_crops: a folder for the aligned faces (stored size), or None; a
+      name already in it is never reused.
 
   Returns:
     One dict per path, as in the module docstring's JSON "images".
   """
+  used: set[str] = set()  # Crop names taken, in the folder or by this run.
   if save_crops:
     os.makedirs(save_crops, exist_ok=True)
-  used: set[str] = set()
+    used.update(os.listdir(save_crops))  # Another run's crops stay.
   out = []
   for path in paths:
     entry: dict[str, Any] = {'path': path, 'error': None, 'faces': []}

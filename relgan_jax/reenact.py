@@ -7,7 +7,7 @@ r"""Face reenactment with a trained REL-GAN: one person, another's expression.
   # Folders (or --grid): every source on every target, as a labelled grid
   # (rows: sources, columns: targets, like the paper's Fig. 3):
   python -m relgan_jax.reenact --workdir=runs/ckplus --source=sources/ \
-      --target=targets/ --out=grid.png
+      --target=targets/ --out=grid.png [--changes_out=changes.png]
 
 Paper names: the source face x_s gives the expression through the expression
 encoder Ges (f_e = Ges(x_s)), the target face x_t gives the identity through
@@ -19,7 +19,10 @@ one, --fold, a fold folder, or a stage-1 workdir).
 Each photo's largest face is detected and aligned as the training data was,
 then centre cropped as in evaluation (`--no_align`: the images are aligned
 faces already). Photos without a face are reported and left out; with no
-usable source or target the command fails.
+usable source or target the command fails. --changes_out also saves the
+grid's change panel (each cell minus its column's mean over the sources, x3:
+what the sources' expressions change in each target). An existing output
+file is never replaced without --overwrite.
 """
 
 import os
@@ -53,6 +56,12 @@ flags.DEFINE_boolean('grid', False, 'Write the labelled grid even for one '
                      'source and target.', flag_values=FLAGS)
 flags.DEFINE_boolean('no_align', False, 'The images are already aligned '
                      'faces: no detection.', flag_values=FLAGS)
+flags.DEFINE_string('changes_out', None, "Also save the grid's change panel "
+                    "(x_bar minus its column's mean over the sources, x3) "
+                    'here: a PNG; needs two or more source images.',
+                    flag_values=FLAGS)
+flags.DEFINE_boolean('overwrite', False, 'Replace --out (and --changes_out) '
+                     'if they exist.', flag_values=FLAGS)
 
 
 class NoUsableFaceError(ValueError):
@@ -105,14 +114,18 @@ def faces_of(paths: Sequence[str], finder: faces.FaceFinder,
 
 def reenact_paths(reenactor: inference.Reenactor, finder: faces.FaceFinder,
                   sources: Sequence[str], targets: Sequence[str], out: str, *,
-                  grid: bool = False) -> dict[str, Any]:
+                  grid: bool = False,
+                  changes_out: Optional[str] = None) -> dict[str, Any]:
   """Reenacts every source photo's expression on every target photo's face.
 
   Writes `out`: the generated face alone (one source, one target, no grid),
-  else the labelled grid.
+  else the labelled grid; and `changes_out`, when given and two or more
+  sources have a usable face, the grid's change panel
+  (`reenactment.change_cells`).
 
   Returns:
-    {'out', 'sources', 'targets' (paths used), 'skipped': [(path, why)],
+    {'out', 'changes' (the panel's path, or None when not written),
+     'sources', 'targets' (paths used), 'skipped': [(path, why)],
      'generated': uint8 [R, C, S, S, 3]}.
 
   Raises:
@@ -131,22 +144,31 @@ def reenact_paths(reenactor: inference.Reenactor, finder: faces.FaceFinder,
   x_bar = reenactor.reenact(x_s, x_t)
   os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
   stem = lambda p: os.path.splitext(os.path.basename(p))[0][-14:]  # noqa: E731
+  labels = dict(source_labels=[stem(p) for p in used_s],
+                target_labels=[stem(p) for p in used_t])
+  title = ('rows: source x_s (expression); columns: target x_t (identity); '
+           'cell: Gde(Ges(x_s), Get(x_t))')
   if grid or x_bar.shape[:2] != (1, 1):
-    reenactment.plot_reenactment_grid(
-        x_s, x_t, x_bar, out, source_labels=[stem(p) for p in used_s],
-        target_labels=[stem(p) for p in used_t],
-        title='rows: source x_s (expression); columns: target x_t '
-              '(identity); cell: Gde(Ges(x_s), Get(x_t))')
+    reenactment.plot_reenactment_grid(x_s, x_t, x_bar, out, title=title,
+                                      **labels)
   else:
     Image.fromarray(x_bar[0, 0]).save(out)
-  return {'out': out, 'sources': used_s, 'targets': used_t,
-          'skipped': skipped, 'generated': x_bar}
+  changes = None
+  if changes_out and len(used_s) >= 2:
+    os.makedirs(os.path.dirname(os.path.abspath(changes_out)), exist_ok=True)
+    reenactment.plot_reenactment_grid(
+        x_s, x_t, reenactment.change_cells(x_bar), changes_out,
+        title=reenactment.change_title(title), **labels)
+    changes = changes_out
+  return {'out': out, 'changes': changes, 'sources': used_s,
+          'targets': used_t, 'skipped': skipped, 'generated': x_bar}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
   """The command; a user error is one line `relgan_jax.reenact: error: ...`
   on stderr and status 2 (command line: a missing --source/--target, --out
-  a folder) or 1 (workdir without G, no usable face)."""
+  a folder or an existing file without --overwrite) or 1 (workdir without G,
+  no usable face)."""
   return cli.run(PROG, lambda: _main(argv),
                  user_errors=(FileNotFoundError, NotADirectoryError,
                               align.MissingExtraError))
@@ -160,8 +182,20 @@ def _main(argv: Optional[Sequence[str]]) -> int:
     sources, targets = list_images(args.source), list_images(args.target)
   except FileNotFoundError as e:
     raise cli.UsageError(e) from e
-  if os.path.isdir(args.out):
-    raise cli.UsageError(f'--out={args.out} is a folder; give a .png file.')
+  outputs = [('out', args.out)]
+  if args.changes_out:
+    if len(sources) < 2:
+      raise cli.UsageError('--changes_out needs two or more source images '
+                           '(the panel shows each minus their mean).')
+    if os.path.abspath(args.changes_out) == os.path.abspath(args.out):
+      raise cli.UsageError('--changes_out and --out name the same file.')
+    outputs.append(('changes_out', args.changes_out))
+  for name, path in outputs:
+    if os.path.isdir(path):
+      raise cli.UsageError(f'--{name}={path} is a folder; give a .png file.')
+    if os.path.exists(path) and not args.overwrite:
+      raise cli.UsageError(f'--{name}={path} exists; give another path, or '
+                           '--overwrite to replace it.')
   if not os.path.isdir(args.workdir):
     raise cli.UserError(f'--workdir={args.workdir} is not a folder (a '
                         'protocol workdir, one of its fold_k folders, or a '
@@ -171,7 +205,7 @@ def _main(argv: Optional[Sequence[str]]) -> int:
                                 align=not args.no_align)
   try:
     result = reenact_paths(reenactor, finder, sources, targets, args.out,
-                           grid=args.grid)
+                           grid=args.grid, changes_out=args.changes_out)
   except NoUsableFaceError as e:
     raise cli.UserError(e) from e
   for path, why in result['skipped']:
@@ -179,6 +213,11 @@ def _main(argv: Optional[Sequence[str]]) -> int:
   rows, cols = result['generated'].shape[:2]
   print(f'wrote {args.out}: {rows} source(s) x {cols} target(s), G from '
         f'{reenactor.folder}')
+  if result['changes']:
+    print(f'wrote {result["changes"]}: the change panel')
+  elif args.changes_out:
+    print(f'no change panel: {rows} source face was usable, it needs two or '
+          'more', file=sys.stderr)
   return 0
 
 

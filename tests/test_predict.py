@@ -113,6 +113,18 @@ def test_predict_json_on_real_photos(run, photos, tmp_path):
   assert bad['faces'] == [] and bad['error'].startswith('unreadable')
   assert sorted(os.listdir(crops)) == ['astronaut_face0.png',
                                        'grace_hopper_face0.png']
+  # A second run into the folder adds its crops beside the first run's.
+  first = (crops / 'grace_hopper_face0.png').read_bytes()
+  status, out = _main(['--workdir', run.path, '--json',
+                       f'--save_crops={crops}', photos['grace_hopper']])
+  assert status == 0
+  (face,) = json.loads(out)['images'][0]['faces']
+  assert face['crop'] == str(crops / 'grace_hopper_2_face0.png')
+  assert sorted(os.listdir(crops)) == ['astronaut_face0.png',
+                                       'grace_hopper_2_face0.png',
+                                       'grace_hopper_face0.png']
+  assert (crops / 'grace_hopper_face0.png').read_bytes() == first
+  assert (crops / 'grace_hopper_2_face0.png').read_bytes() == first
 
 
 def test_predict_table_reports_faceless_photo(run, photos):

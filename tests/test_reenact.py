@@ -173,3 +173,78 @@ def test_missing_prep_extra_is_one_line_naming_the_install(
                              "needs the 'prep' extra")
   assert "pip install -e '.[prep]'" in lines[0] and '--no_align' in lines[0]
   assert not (tmp_path / 'x.png').exists()
+
+
+def _aligned_faces(run, folder, count):
+  """`count` of the run's stored test faces as PNGs in `folder` (aligned:
+  --no_align reads them without detection)."""
+  folder.mkdir()
+  for k in range(count):
+    Image.fromarray(run.dataset[int(run.test_idx[k])]['image']).save(
+        folder / f'face{k}.png')
+  return folder
+
+
+def test_an_existing_out_is_kept_unless_overwrite(run, tmp_path):
+  faces_dir = _aligned_faces(run, tmp_path / 'faces', 1)
+  out = tmp_path / 'mine.png'
+  out.write_bytes(b'a file the user keeps')
+  argv = [f'--workdir={run.path}', f'--source={faces_dir}',
+          f'--target={faces_dir}', f'--out={out}', '--no_align']
+  status, stdout, stderr = _main(argv)
+  assert status == 2 and stdout == ''
+  assert stderr.strip().splitlines() == [
+      f'relgan_jax.reenact: error: --out={out} exists; give another path, '
+      'or --overwrite to replace it.']
+  assert out.read_bytes() == b'a file the user keeps'
+  status, _, stderr = _main(argv + ['--overwrite'])
+  assert status == 0, stderr
+  assert np.asarray(Image.open(out)).shape == (32, 32, 3)
+
+
+def test_changes_out_draws_change_cells_of_the_grid(run, tmp_path,
+                                                    monkeypatch):
+  """--changes_out: the panel is the grid of change_cells(x_bar) under the
+  change title, with the grid's labels; refused for one source, for the
+  same path as --out, and when it exists."""
+  sources = _aligned_faces(run, tmp_path / 'sources', 3)
+  drawn = {}
+  plot = reenact.reenactment.plot_reenactment_grid
+
+  def spy(x_s, x_t, cells, path, **kwargs):
+    drawn[os.path.basename(path)] = (np.array(cells), kwargs)
+    return plot(x_s, x_t, cells, path, **kwargs)
+
+  monkeypatch.setattr(reenact.reenactment, 'plot_reenactment_grid', spy)
+  out, changes = tmp_path / 'grid.png', tmp_path / 'changes.png'
+  argv = [f'--workdir={run.path}', f'--source={sources}',
+          f'--target={sources}', f'--out={out}', f'--changes_out={changes}',
+          '--no_align']
+  status, stdout, stderr = _main(argv)
+  assert status == 0, stderr
+  assert stdout.splitlines()[1] == f'wrote {changes}: the change panel'
+  grid_cells, grid_kwargs = drawn['grid.png']
+  panel_cells, panel_kwargs = drawn['changes.png']
+  assert grid_cells.shape == (3, 3, 32, 32, 3)
+  np.testing.assert_array_equal(
+      panel_cells, reenact.reenactment.change_cells(grid_cells))
+  assert panel_kwargs['title'] == reenact.reenactment.change_title(
+      grid_kwargs.pop('title'))
+  panel_kwargs.pop('title')
+  assert panel_kwargs == grid_kwargs == {
+      'source_labels': ['face0', 'face1', 'face2'],
+      'target_labels': ['face0', 'face1', 'face2']}
+  # The same layout; the panel's title has one more line.
+  assert Image.open(changes).width == Image.open(out).width
+  one = _aligned_faces(run, tmp_path / 'one', 1)
+  for bad, why in (
+      ([f'--source={one}', f'--changes_out={tmp_path / "c2.png"}'],
+       '--changes_out needs two or more source images'),
+      ([f'--changes_out={out}', '--overwrite'],
+       '--changes_out and --out name the same file'),
+      ([f'--out={tmp_path / "g2.png"}'],
+       f'--changes_out={changes} exists; give another path'),
+  ):
+    status, _, stderr = _main(argv + bad)
+    assert status == 2 and why in stderr, stderr
+    assert len(stderr.strip().splitlines()) == 1

@@ -181,6 +181,15 @@ def change_cells(x_bar: np.ndarray, gain: float = CHANGE_GAIN) -> np.ndarray:
   return np.clip(np.round(127.5 + gain * change), 0, 255).astype(np.uint8)
 
 
+def change_title(grid_title: str) -> str:
+  """The change panel's title: the grid's first title line (what the faces
+  are), if any, then what the cells now show."""
+  cells = ('cells: what x̄ draws of the row\'s expression: x̄ minus its '
+           f'column\'s mean over the rows, ×{CHANGE_GAIN:g} (mid-grey: no '
+           'change)')
+  return '\n'.join(filter(None, (grid_title.split('\n')[0], cells)))
+
+
 def draw_reenactment_grid(config: ml_collections.ConfigDict,
                           g_variables: dict[str, Any], dataset,
                           record_indices: np.ndarray, path: str, *,
@@ -214,14 +223,8 @@ def draw_reenactment_grid(config: ml_collections.ConfigDict,
       target_labels=[str(dataset.subjects[i])[-12:] for i in tgt])
   plot_reenactment_grid(x_s, x_t, x_bar, path, title=title, **labels)
   if changes_path and len(src) >= 2:
-    # The grid's first title line (what the faces are), if any, then what
-    # the cells now show.
-    cells = ('cells: what x̄ draws of the row\'s expression: x̄ minus its '
-             f'column\'s mean over the rows, ×{CHANGE_GAIN:g} (mid-grey: no '
-             'change)')
-    plot_reenactment_grid(
-        x_s, x_t, change_cells(x_bar), changes_path, **labels,
-        title='\n'.join(filter(None, (title.split('\n')[0], cells))))
+    plot_reenactment_grid(x_s, x_t, change_cells(x_bar), changes_path,
+                          **labels, title=change_title(title))
 
 
 class ReenactmentSummary:
