@@ -90,7 +90,9 @@ flags.DEFINE_integer('matmul_size', 2048,
                      'reference.')
 flags.DEFINE_bool('malloc_tuning', True,
                   'On Linux CPU, re-run with relgan_jax.stage1.host_malloc.TUNABLES.')
-flags.DEFINE_string('out', '', 'Also write the JSON to this file.')
+flags.DEFINE_string('out', '', 'Also write the JSON to this file (never '
+                    'replaced without --overwrite).')
+flags.DEFINE_bool('overwrite', False, 'Replace --out if it exists.')
 FLAGS = flags.FLAGS
 
 # Dense peak TFLOP/s per chip (vendor figures, no sparsity). float32 on
@@ -190,6 +192,8 @@ def flag_devices():
 
 def main(argv):
   del argv
+  if FLAGS.out:  # Before the work, not after it.
+    cli.check_new_output('out', FLAGS.out, FLAGS.overwrite)
   if FLAGS.malloc_tuning and jax.default_backend() == 'cpu':
     host_malloc.reexec_with_tuned_malloc()  # Returns if already tuned.
   config = config_from_flags()

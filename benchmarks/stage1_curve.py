@@ -46,7 +46,10 @@ config_flags.DEFINE_config_file('config', None, 'The run config.',
 flags.DEFINE_string('stage1_dir', None, 'A stage-1 workdir.', required=True)
 flags.DEFINE_string('data_dir', None, 'The evaluated prepared set.',
                     required=True)
-flags.DEFINE_string('out', 'stage1_curve', 'Output path without extension.')
+flags.DEFINE_string('out', 'stage1_curve', 'Output path without extension '
+                    '(.json and .png; never replaced without --overwrite).')
+flags.DEFINE_bool('overwrite', False, 'Replace --out.json and --out.png if '
+                  'they exist.')
 flags.DEFINE_list('folds', ['0', '1'], 'Folds to evaluate.')
 flags.DEFINE_bool('transfer', True, 'Also measure expression transfer and '
                   'identity kept at every checkpoint (trains each fold\'s '
@@ -132,6 +135,8 @@ def plot(rows: list[dict], path: str) -> None:
 
 def main(argv):
   del argv
+  for ext in ('.json', '.png'):  # Before the work, not after it.
+    cli.check_new_output('out', FLAGS.out + ext, FLAGS.overwrite)
   config = FLAGS.config
   dataset = records.PreparedDataset(FLAGS.data_dir)
   folds = [int(k) for k in FLAGS.folds]

@@ -106,6 +106,17 @@ def run(prog: str, body: Callable[[], Any], *,
 HELP = ('-h', '--help', '--helpshort', '--helpfull')
 
 
+def check_new_output(flag: str, path: str, overwrite: bool) -> None:
+  """Raises UsageError when output file `path` (given as --`flag`) is a
+  folder, or exists and `overwrite` (an --overwrite flag) is off: nothing is
+  replaced silently."""
+  if os.path.isdir(path):
+    raise UsageError(f'--{flag}={path} is a folder; give a file.')
+  if os.path.exists(path) and not overwrite:
+    raise UsageError(f'--{flag}={path} exists; give another path, or '
+                     '--overwrite to replace it.')
+
+
 def parse_flags(prog: str, flag_values: flags.FlagValues,
                 argv: Optional[Sequence[str]], *, required: Sequence[str] = (),
                 positional: str = '') -> list[str]:

@@ -191,11 +191,7 @@ def _main(argv: Optional[Sequence[str]]) -> int:
       raise cli.UsageError('--changes_out and --out name the same file.')
     outputs.append(('changes_out', args.changes_out))
   for name, path in outputs:
-    if os.path.isdir(path):
-      raise cli.UsageError(f'--{name}={path} is a folder; give a .png file.')
-    if os.path.exists(path) and not args.overwrite:
-      raise cli.UsageError(f'--{name}={path} exists; give another path, or '
-                           '--overwrite to replace it.')
+    cli.check_new_output(name, path, args.overwrite)
   if not os.path.isdir(args.workdir):
     raise cli.UserError(f'--workdir={args.workdir} is not a folder (a '
                         'protocol workdir, one of its fold_k folders, or a '

@@ -25,6 +25,7 @@ import pytest
 import cli_runs
 import fake_layouts as fl
 from data_prep import prepare
+from relgan_jax import cli
 from relgan_jax import predict
 from relgan_jax import reenact
 from relgan_jax import workdir_guard
@@ -499,6 +500,28 @@ def test_benchmark_command_lines_are_one_line(tmp_path):
   _error_line('benchmarks.prep_throughput', refused.returncode,
               refused.stderr, 2, f'--out={mine}', 'did not make')
   assert sorted(os.listdir(mine)) == ['notes.txt']
+  kept = tmp_path / 'bench.json'
+  kept.write_text('an earlier result')
+  refused = _run_module('benchmarks.bench_step', f'--out={kept}', env=env)
+  _error_line('benchmarks.bench_step', refused.returncode, refused.stderr, 2,
+              f'--out={kept} exists', '--overwrite')
+  assert kept.read_text() == 'an earlier result'
+
+
+def test_an_output_file_is_never_replaced_silently(tmp_path):
+  """cli.check_new_output: the check reenact, bench_step and stage1_curve
+  run on their output files before any work."""
+  new, old = tmp_path / 'new.png', tmp_path / 'old.png'
+  old.write_text('mine')
+  cli.check_new_output('out', str(new), overwrite=False)  # Nothing there.
+  cli.check_new_output('out', str(old), overwrite=True)
+  with pytest.raises(cli.UsageError, match=re.escape(
+      f'--out={old} exists; give another path, or --overwrite to replace '
+      'it.')):
+    cli.check_new_output('out', str(old), overwrite=False)
+  with pytest.raises(cli.UsageError, match='is a folder; give a file'):
+    cli.check_new_output('out', str(tmp_path), overwrite=True)
+  assert old.read_text() == 'mine' and not new.exists()
 
 
 @pytest.mark.slow
