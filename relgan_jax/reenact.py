@@ -121,7 +121,7 @@ def reenact_paths(reenactor: inference.Reenactor, finder: faces.FaceFinder,
   Writes `out`: the generated face alone (one source, one target, no grid),
   else the labelled grid; and `changes_out`, when given and two or more
   sources have a usable face, the grid's change panel
-  (`reenactment.change_cells`).
+  (`reenactment.plot_change_panel`).
 
   Returns:
     {'out', 'changes' (the panel's path, or None when not written),
@@ -156,9 +156,8 @@ def reenact_paths(reenactor: inference.Reenactor, finder: faces.FaceFinder,
   changes = None
   if changes_out and len(used_s) >= 2:
     os.makedirs(os.path.dirname(os.path.abspath(changes_out)), exist_ok=True)
-    reenactment.plot_reenactment_grid(
-        x_s, x_t, reenactment.change_cells(x_bar), changes_out,
-        title=reenactment.change_title(title), **labels)
+    reenactment.plot_change_panel(x_s, x_t, x_bar, changes_out, title=title,
+                                  **labels)
     changes = changes_out
   return {'out': out, 'changes': changes, 'sources': used_s,
           'targets': used_t, 'skipped': skipped, 'generated': x_bar}

@@ -190,6 +190,15 @@ def change_title(grid_title: str) -> str:
   return '\n'.join(filter(None, (grid_title.split('\n')[0], cells)))
 
 
+def plot_change_panel(x_s: np.ndarray, x_t: np.ndarray, x_bar: np.ndarray,
+                      path: str, *, title: str = '', **labels) -> None:
+  """Saves the change panel of the grid `x_bar` (uint8 [R >= 2, C, S, S, 3])
+  drawn under `title` with `labels`: the same layout, each cell
+  `change_cells`, under `change_title(title)`."""
+  plot_reenactment_grid(x_s, x_t, change_cells(x_bar), path,
+                        title=change_title(title), **labels)
+
+
 def draw_reenactment_grid(config: ml_collections.ConfigDict,
                           g_variables: dict[str, Any], dataset,
                           record_indices: np.ndarray, path: str, *,
@@ -223,8 +232,7 @@ def draw_reenactment_grid(config: ml_collections.ConfigDict,
       target_labels=[str(dataset.subjects[i])[-12:] for i in tgt])
   plot_reenactment_grid(x_s, x_t, x_bar, path, title=title, **labels)
   if changes_path and len(src) >= 2:
-    plot_reenactment_grid(x_s, x_t, change_cells(x_bar), changes_path,
-                          **labels, title=change_title(title))
+    plot_change_panel(x_s, x_t, x_bar, changes_path, title=title, **labels)
 
 
 class ReenactmentSummary:
