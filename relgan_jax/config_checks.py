@@ -164,6 +164,7 @@ def check_data(config: ml_collections.ConfigDict) -> None:
   _positive_int(config, 'data.prefetch_buffer_size')
   _positive_int(config, 'data.read_threads')
   _positive_int(config, 'data.keep_decoded_mib', minimum=0)
+  _positive_int(config, 'data.keep_crops_mib', minimum=0)
   if d.name == 'synthetic':
     _positive_int(config, 'data.synthetic_identities', minimum=2)
     pre = d.synthetic_pretrain_identities

@@ -49,7 +49,7 @@ MAY_CHANGE = frozenset({
     'train.log_every', 'train.checkpoint_every', 'train.keep_checkpoints',
     'train.image_summary_every', 'train.preemption_grace_secs',
     'data.num_workers', 'data.prefetch_buffer_size', 'data.read_threads',
-    'protocol.folds'})
+    'data.keep_decoded_mib', 'data.keep_crops_mib', 'protocol.folds'})
 # May grow on resume (the same run, trained longer).
 MAY_GROW = frozenset({'train.num_steps', 'train.num_epochs'})
 # Sections a mode never reads: stage 1 alone (--mode=train_gan) has no folds,

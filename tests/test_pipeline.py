@@ -1,6 +1,7 @@
 """Tests for the stage-1 triplet pipeline, eval batches, pairs and augmentation."""
 
 import collections
+import pickle
 
 import numpy as np
 import pytest
@@ -185,6 +186,63 @@ def test_stage1_five_crops_off_crops_at_the_centre_only(data):
   config.augment.stage1_five_crops = False
   off = placements(config)
   assert off['other'] == 0 and off['centre'] > 0 and off['mirrored'] > 0, off
+
+
+def test_kept_crops_are_apply_s_crops_computed_once():
+  image = np.random.default_rng(1).integers(0, 256, (40, 40, 3), np.uint8)
+  geometries = [augment.Geometry(p, a, f) for p in range(5)
+                for a in (-6.0, 0.0, 3.0) for f in (False, True)]
+  reads = []
+
+  def face():
+    reads.append(1)
+    return image
+
+  def crops_within(max_bytes):
+    return augment.KeptCrops(32, 37, num_faces=1, num_geometries=15,
+                             max_bytes=max_bytes)
+
+  kept = crops_within(15 * 32 * 32 * 3)
+  assert kept.keeps
+  for _ in range(2):
+    for g in geometries:
+      np.testing.assert_array_equal(kept(7, face, g),
+                                    augment.apply(image, g, 32, 37))
+  assert len(reads) == 15  # Once per (place, angle): flips and repeats copy.
+  assert not kept(7, face, geometries[0]).flags.writeable
+  assert kept(7, face, geometries[1]).flags.writeable  # A flipped copy.
+  worker = pickle.loads(pickle.dumps(kept))  # A worker starts empty.
+  worker(7, face, geometries[0])
+  assert len(reads) == 16
+  reads.clear()
+  computes = crops_within(15 * 32 * 32 * 3 - 1)  # Not all fit: none kept.
+  assert not computes.keeps
+  for g in geometries:
+    np.testing.assert_array_equal(computes(7, face, g),
+                                  augment.apply(image, g, 32, 37))
+  assert len(reads) == 30
+
+
+def test_stage1_keeps_its_crops_without_changing_the_stream(data, monkeypatch):
+  train, _ = folds.split_indices(data, 0)
+  n = 2 * (len(train) // 8) + 1  # Two epochs and a batch: crops drawn again.
+
+  def stream(**fields):
+    config = _config(**fields)
+    config.augment.rotations = (0.0,)  # One geometry per face (flips aside).
+    config.augment.stage1_five_crops = False
+    return _take(input_pipeline.stage1_dataset(
+        data, train, config, seed=2, shard_index=0, shard_count=1), n)
+
+  computed = []
+  apply = augment.apply
+  monkeypatch.setattr(augment, 'apply',
+                      lambda *a, **k: computed.append(1) or apply(*a, **k))
+  every_time = stream(keep_crops_mib=0)
+  assert len(computed) >= 3 * 8 * n  # Its own and those prefetched.
+  computed.clear()
+  _assert_batches_equal(stream(), every_time)
+  assert len(computed) <= len(data) < 3 * 8 * n
 
 
 def test_eval_batches_cover_every_index_once(data):

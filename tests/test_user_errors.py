@@ -315,6 +315,7 @@ def test_config_record_allows_cadence_and_longer_schedules(tmp_path):
   longer.train.log_every = 7
   longer.train.checkpoint_every = 9
   longer.data.read_threads = 1
+  longer.data.keep_decoded_mib = longer.data.keep_crops_mib = 0
   longer.protocol.folds = (1,)
   workdir_guard.check_and_record(workdir, longer, 'train_gan')
   shorter = longer.copy_and_resolve_references()

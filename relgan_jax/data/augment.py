@@ -132,3 +132,50 @@ def five_crops(image: np.ndarray, size: int, side: int) -> np.ndarray:
   image = resize(image, side)
   return np.stack([apply(image, Geometry(place=p), size, side)
                    for p in range(len(PLACES))])
+
+
+class KeptCrops:
+  """`apply`, with each unflipped crop kept once drawn, per (face, place,
+  angle): what stage 1 uses on the host.
+
+  Training draws every crop from a few geometries (config.augment's crop
+  places x rotations; the flip is a copy), so each epoch would resample the
+  same affine rotations again: on a CPU host those resamplings run on the
+  cores that the training step runs on. Once kept, a draw is a copy (flipped
+  or not). The crops are `apply`'s, byte for byte: keeping them changes the
+  speed only. They are kept when all that could be drawn fit in `max_bytes`
+  (num_faces x num_geometries x size x size x 3 bytes); otherwise every call
+  computes its crop afresh. Kept crops are read-only arrays; a copy sent to a
+  worker process starts empty.
+  """
+
+  def __init__(self, size: int, side: int, *, num_faces: int,
+               num_geometries: int, max_bytes: int):
+    self.size, self.side = int(size), int(side)
+    needed = int(num_faces) * int(num_geometries) * self.size**2 * 3
+    self.kept_bytes_bound = needed
+    self._kept: dict | None = {} if 0 < needed <= max_bytes else None
+
+  @property
+  def keeps(self) -> bool:
+    return self._kept is not None
+
+  def __getstate__(self):
+    state = self.__dict__.copy()
+    if state['_kept'] is not None:
+      state['_kept'] = {}
+    return state
+
+  def __call__(self, key, face, geometry: Geometry) -> np.ndarray:
+    """The crop of face `key` (`face()` returns its stored image, called only
+    when the crop is not kept) at `geometry`: uint8 [size, size, 3]."""
+    kept = self._kept
+    crop = None if kept is None else kept.get((key, geometry.place,
+                                               geometry.angle))
+    if crop is None:
+      crop = apply(face(), dataclasses.replace(geometry, flip=False),
+                   self.size, self.side)
+      if kept is not None:
+        crop.setflags(write=False)
+        kept[(key, geometry.place, geometry.angle)] = crop
+    return np.ascontiguousarray(crop[:, ::-1]) if geometry.flip else crop

@@ -10,7 +10,8 @@ dataset (`pairs.stage1_records`). The pipeline is a grain `MapDataset`
 
   element k -> epoch, position = divmod(k, sources per process)
             -> source record = permutation(seed, epoch)[position * P + p]
-            -> (x_t, x_tg) by the pair rule, augmentation (`augment.py`)
+            -> (x_t, x_tg) by the pair rule, augmentation (`augment.py`;
+               each drawn crop kept in memory when they fit: `KeptCrops`)
             -> batch -> to_iter_dataset -> mp_prefetch workers (optional).
 
 All randomness of an element comes from a generator seeded by (seed, epoch,
@@ -29,6 +30,7 @@ Images stay uint8 until `normalize` runs on device.
 import math
 from typing import Any, Iterator, Sequence
 
+from absl import logging
 import grain
 import numpy as np
 
@@ -71,6 +73,12 @@ class _Triplets:
                        and bool(config.augment.stage1_five_crops))
     self.rotations = tuple(float(r) for r in config.augment.rotations)
     self.flip = bool(config.augment.flip)
+    geometries = ((len(augment.PLACES) if self.five_crops else 1)
+                  * max(1, len(self.rotations)))
+    self.crops = augment.KeptCrops(
+        self.size, self.side, num_faces=self.table.num_records,
+        num_geometries=geometries,
+        max_bytes=int(config.data.keep_crops_mib) * 2**20)
     self.with_indices = with_indices
     self._perm: tuple[int, np.ndarray] | None = None
 
@@ -103,12 +111,9 @@ class _Triplets:
     rng = np.random.default_rng([self.seed, epoch, position, 7])
     t, tg = self.table.sample(s, rng)
     geo_s, geo_t = self._geometry(rng), self._geometry(rng)
-    ds = self.dataset
-    images = {
-        'x_s': augment.apply(ds[s]['image'], geo_s, self.size, self.side),
-        'x_t': augment.apply(ds[t]['image'], geo_t, self.size, self.side),
-        'x_tg': augment.apply(ds[tg]['image'], geo_t, self.size, self.side),
-    }
+    images = {name: self.crops(i, lambda i=i: self.dataset[i]['image'], geo)
+              for name, i, geo in (('x_s', s, geo_s), ('x_t', t, geo_t),
+                                   ('x_tg', tg, geo_t))}
     labels = {
         'y_e_s': self.table.expression(s),
         'y_i_s': self.id_label[self.table.identity_key(s)],
@@ -165,6 +170,12 @@ def stage1_dataset(dataset, record_indices: Sequence[int], config, *,
   if triplets.per_shard < 1:
     raise ValueError(f'{len(triplets.record_indices)} training records (x_s) '
                      f'for {shard_count} processes.')
+  crops = triplets.crops
+  logging.info('Stage 1 augmented crops (at most %.0f MiB): %s.',
+               crops.kept_bytes_bound / 2**20,
+               'kept in memory once drawn' if crops.keeps else
+               'computed at each draw (data.keep_crops_mib='
+               f'{config.data.keep_crops_mib})')
   ds = grain.MapDataset.range(triplets.per_shard).repeat()
   ds = ds.map_with_index(triplets)
   ds = ds.batch(global_batch // shard_count, drop_remainder=True)

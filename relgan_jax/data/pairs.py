@@ -174,6 +174,11 @@ class PairTable:
     return cls(dataset.identities, dataset.expressions, sources,
                targets_only=targets_only, neutral=neutral_class(classes))
 
+  @property
+  def num_records(self) -> int:
+    """How many records the pair rule can draw: sources and target-only."""
+    return len(self._key)
+
   def identity_key(self, record: int) -> int:
     return self._key[record]
 
