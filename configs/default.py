@@ -44,13 +44,15 @@ def get_config() -> ml_collections.ConfigDict:
   # BU-3DFE and SFEW take 25-100 MiB at 112x112; BU-4DFE's 60,600 frames
   # (~2.2 GiB) keep streaming from the shards. 0 = always stream.
   config.data.keep_decoded_mib = 1024
-  # Stage 1 also keeps each augmented crop it has drawn (unflipped, per face,
-  # crop place and rotation; augment.KeptCrops) when all it could draw fit in
-  # this many MiB: later draws are copies, not affine resamplings on the
-  # cores the step runs on (on 2 CPU cores the demo's loop then runs at the
-  # speed of its step alone). The synthetic sets at 64x64 with the centre crop
-  # need ~150 MiB; with the five crop places at 96x96 CK+ would need ~1 GiB
-  # and computes its crops each time. Same crops either way. 0 = never keep.
+  # Stage 1, the CNN baseline and the MLP's augmented views also keep each
+  # augmented crop they have drawn (unflipped, per face, crop place and
+  # rotation; augment.KeptCrops) when all they could draw fit in this many
+  # MiB: later draws are copies, not affine resamplings on the cores the
+  # step runs on (on 2 CPU cores the demo's stage-1 loop then runs at the
+  # speed of its step alone). The synthetic sets at 64x64 with the centre
+  # crop need ~150 MiB; with the five crop places at 96x96 CK+ would need
+  # ~1 GiB and computes its crops each time. The same crops either way.
+  # 0 = never keep.
   config.data.keep_crops_mib = 512
 
   # --- Augmentation (DESIGN.md §4, paper §4.1) -------------------------------

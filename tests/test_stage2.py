@@ -128,6 +128,15 @@ def test_augmented_batches_only_use_given_records(tiny_data):
   again, _ = next(baseline.augmented_batches(tiny_data, train_idx, config,
                                             batch_size=8, seed=3))
   np.testing.assert_array_equal(images, again)  # Deterministic given seed.
+  # Its crops are kept once drawn (the default); computed at every draw they
+  # are the same, over two epochs and a batch.
+  every_draw = _tiny_config()
+  every_draw.data.keep_crops_mib = 0
+  kept, computed = (baseline.augmented_batches(tiny_data, train_idx, c,
+                                               batch_size=8, seed=5)
+                    for c in (config, every_draw))
+  for _ in range(2 * -(-len(train_idx) // 8) + 1):
+    np.testing.assert_array_equal(next(kept)[0], next(computed)[0])
 
 
 def test_baseline_trains_and_gives_penultimate_features(tiny_data):
@@ -198,10 +207,14 @@ def test_mlp_trains_on_centre_crops_plus_augmented_views(tiny_data,
                                 np.tile(centre.expression, views))
   np.testing.assert_array_equal(augmented.identity,
                                 np.tile(centre.identity, views))
-  # The views are augmented crops (not the centre crop), and reproducible.
+  # The views are augmented crops (not the centre crop), and reproducible,
+  # whether crops are kept once drawn (the default) or not.
   assert not np.allclose(augmented.f, np.tile(centre.f, (views, 1)))
+  every_draw = _tiny_config()
+  every_draw.data.keep_crops_mib = 0
   again = stage2.augmented_features(_mean_colour, tiny_data, train_idx,
-                                    config, views=views, seed=4, batch_size=8)
+                                    every_draw, views=views, seed=4,
+                                    batch_size=8)
   np.testing.assert_array_equal(augmented.f, again.f)
 
   f, labels = stage2.mlp_training_set(centre, augmented)

@@ -49,6 +49,11 @@ def draw_geometry(rng: np.random.Generator, *, five_crops: bool,
   return Geometry(place, angle, bool(flip and rng.random() < 0.5))
 
 
+def num_geometries(*, five_crops: bool, rotations: Sequence[float]) -> int:
+  """How many different crops draw_geometry gives one face, flips aside."""
+  return (len(PLACES) if five_crops else 1) * max(1, len(rotations))
+
+
 def resize(image: np.ndarray, side: int) -> np.ndarray:
   """Resizes uint8 HxWx3 to side x side (bilinear, antialiased when shrinking)."""
   if image.shape[0] == side and image.shape[1] == side:

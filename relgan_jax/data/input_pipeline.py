@@ -73,11 +73,10 @@ class _Triplets:
                        and bool(config.augment.stage1_five_crops))
     self.rotations = tuple(float(r) for r in config.augment.rotations)
     self.flip = bool(config.augment.flip)
-    geometries = ((len(augment.PLACES) if self.five_crops else 1)
-                  * max(1, len(self.rotations)))
     self.crops = augment.KeptCrops(
         self.size, self.side, num_faces=self.table.num_records,
-        num_geometries=geometries,
+        num_geometries=augment.num_geometries(five_crops=self.five_crops,
+                                              rotations=self.rotations),
         max_bytes=int(config.data.keep_crops_mib) * 2**20)
     self.with_indices = with_indices
     self._perm: tuple[int, np.ndarray] | None = None

@@ -40,16 +40,17 @@ def augmented_batches(dataset, record_indices, config, *, batch_size: int,
   rotation, flip), reshuffled every epoch, a pure function of `seed`.
 
   The training faces are decoded once and kept in memory (resized to the
-  margin side), so each step only crops, rotates and flips.
+  margin side), and so is each crop once drawn when they fit
+  (`features.augmenter`): later epochs copy and flip.
   """
   record_indices = np.asarray(record_indices)
-  faces, augment_one = features.augmenter(dataset, record_indices, config)
+  augment_one = features.augmenter(dataset, record_indices, config)
   labels = np.asarray(dataset.expressions)[record_indices].astype(np.int32)
   epoch = 0
   while True:
     rng = np.random.default_rng([seed, epoch])
     for batch in features.epoch_batches(rng, len(record_indices), batch_size):
-      images = np.stack([augment_one(faces[j], rng) for j in batch])
+      images = np.stack([augment_one(j, rng) for j in batch])
       yield images, labels[batch]
     epoch += 1
 

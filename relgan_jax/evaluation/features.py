@@ -122,21 +122,28 @@ def extract_features(encode_fn: Callable, dataset, record_indices,
 # --- Augmented training crops -------------------------------------------------
 
 
-def augmenter(dataset, record_indices, config):
-  """The records' faces resized to the margin side (decoded once), and an
-  (face, rng) -> augmented uint8 crop function (config.augment)."""
+def augmenter(dataset, record_indices, config) -> Callable:
+  """(j, rng) -> an augmented uint8 crop of record_indices[j]
+  (config.augment): the faces are decoded and resized to the margin side
+  once, and each crop is kept once drawn when they fit
+  (config.data.keep_crops_mib; augment.KeptCrops)."""
   size = int(config.model.image_size)
   side = augment.margin_side(size, config.augment.margin_ratio)
   faces = np.stack([augment.resize(dataset[int(i)]['image'], side)
                     for i in record_indices])
   rotations = tuple(float(r) for r in config.augment.rotations)
+  five_crops, flip = bool(config.augment.five_crops), bool(config.augment.flip)
+  crops = augment.KeptCrops(
+      size, side, num_faces=len(faces),
+      num_geometries=augment.num_geometries(five_crops=five_crops,
+                                            rotations=rotations),
+      max_bytes=int(config.data.keep_crops_mib) * 2**20)
 
-  def augment_one(face, rng):
-    return augment.apply(face, augment.draw_geometry(
-        rng, five_crops=bool(config.augment.five_crops), rotations=rotations,
-        flip=bool(config.augment.flip)), size, side)
+  def augment_one(j, rng):
+    return crops(j, lambda: faces[j], augment.draw_geometry(
+        rng, five_crops=five_crops, rotations=rotations, flip=flip))
 
-  return faces, augment_one
+  return augment_one
 
 
 def augmented_features(encode_fn: Callable, dataset, record_indices,
@@ -158,10 +165,11 @@ def augmented_features(encode_fn: Callable, dataset, record_indices,
   record_indices = np.asarray(record_indices, np.int64)
   feats = []
   if views and len(record_indices):
-    faces, augment_one = augmenter(dataset, record_indices, config)
+    augment_one = augmenter(dataset, record_indices, config)
     for v in range(views):
       rng = np.random.default_rng([seed, _VIEW_STREAM, v])
-      crops = np.stack([augment_one(face, rng) for face in faces])
+      crops = np.stack([augment_one(j, rng)
+                        for j in range(len(record_indices))])
       for start in range(0, len(crops), batch_size):
         batch = crops[start:start + batch_size]
         padded = np.concatenate(  # A fixed batch shape: one compile.
