@@ -489,6 +489,11 @@ def test_benchmark_command_lines_are_one_line(tmp_path):
   unknown = _run_module('benchmarks.bench_step', '--nope=1', env=env)
   _error_line('benchmarks.bench_step', unknown.returncode, unknown.stderr, 2,
               "'nope'")
+  variant = _run_module('benchmarks.loop_overhead', '--config=configs/tiny.py',
+                        f'--data_dir={tmp_path / "none"}',
+                        '--variant=one_thread:data.threads=1', env=env)
+  _error_line('benchmarks.loop_overhead', variant.returncode, variant.stderr,
+              1, "no field 'data.threads'")
   missing = _run_module('benchmarks.bench_pipeline',
                         f'--data_dir={tmp_path / "none"}', env=env)
   _error_line('benchmarks.bench_pipeline', missing.returncode,
