@@ -141,7 +141,8 @@ def five_crops(image: np.ndarray, size: int, side: int) -> np.ndarray:
 
 class KeptCrops:
   """`apply`, with each unflipped crop kept once drawn, per (face, place,
-  angle): what stage 1 uses on the host.
+  angle): how stage 1's pipeline, the CNN baseline's batches and the MLP's
+  augmented views crop on the host.
 
   Training draws every crop from a few geometries (config.augment's crop
   places x rotations; the flip is a copy), so each epoch would resample the
