@@ -12,7 +12,8 @@ next mode, so the drift falls on every mode alike:
   loop:   batches from stage 1's input pipeline
           (input_pipeline.stage1_dataset with the config's data settings),
           dispatched as train_gan does: the next iteration is queued before
-          the last one's metrics are fetched;
+          the last one's metrics are fetched (on several CPU devices each
+          iteration is awaited, as train_gan awaits it there);
   loop_VARIANT: the loop with config fields changed (--variant), e.g. the
           default `computed_crops:data.keep_crops_mib=0` (every augmented
           crop computed at each draw, as before session 38).
@@ -142,19 +143,21 @@ def main(argv):
              for m, it in pipelines.items()}
   fixed = next(sources['loop'])
   sources['step'] = iter(lambda: fixed, None)
+  # train_gan's rule: a queued all-reduce can deadlock XLA:CPU's rendezvous.
+  awaits = jax.default_backend() == 'cpu' and mesh.size > 1
   # Compile, then one pass over the data for each stream (decoding, kept
   # crops filled): what a long run's steady state sees.
   state, _ = _block(programs.steps.iteration, state, sources['step'], True, 2)
   epoch = len(indices) // config.train.batch_size + 1
   for mode in pipelines:
-    state, _ = _block(programs.steps.iteration, state, sources[mode], False,
+    state, _ = _block(programs.steps.iteration, state, sources[mode], awaits,
                       epoch)
 
   blocks = {m: [] for m in modes}
   for r in range(FLAGS.rounds):
     for mode in modes[r % len(modes):] + modes[:r % len(modes)]:
       state, secs = _block(programs.steps.iteration, state, sources[mode],
-                           mode == 'step', FLAGS.steps)
+                           mode == 'step' or awaits, FLAGS.steps)
       blocks[mode].append(1e3 * secs)
     print(f'round {r}: ' + ', '.join(f'{m} {blocks[m][-1]:.1f} ms'
                                      for m in modes), flush=True)
