@@ -173,6 +173,7 @@ def main(argv):
   result = {
       'date': datetime.datetime.now(datetime.timezone.utc).strftime(
           '%Y-%m-%d %H:%M UTC'),
+      'backend': jax.default_backend(), 'devices': mesh.size,
       'data_dir': FLAGS.data_dir, 'batch': config.train.batch_size,
       'image_size': config.model.image_size, 'width': config.model.width,
       'read_threads': config.data.read_threads,
