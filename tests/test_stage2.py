@@ -139,6 +139,24 @@ def test_augmented_batches_only_use_given_records(tiny_data):
     np.testing.assert_array_equal(next(kept)[0], next(computed)[0])
 
 
+def test_augmented_batches_compute_each_crop_once(tiny_data, monkeypatch):
+  from relgan_jax.data import augment  # pylint: disable=import-outside-toplevel
+  config = _tiny_config()
+  config.augment.rotations = (3.0,)  # One geometry per face (flips aside).
+  config.augment.five_crops = False
+  train_idx = np.arange(0, len(tiny_data), 4)
+  computed = []
+  apply = augment.apply
+  monkeypatch.setattr(augment, 'apply',
+                      lambda *a, **k: computed.append(1) or apply(*a, **k))
+  it = baseline.augmented_batches(tiny_data, train_idx, config, batch_size=8,
+                                  seed=0)
+  draws = 0
+  while draws < 3 * len(train_idx):  # Three epochs.
+    draws += len(next(it)[0])
+  assert len(computed) == len(train_idx)
+
+
 def test_baseline_trains_and_gives_penultimate_features(tiny_data):
   config = _tiny_config()
   train_idx = np.arange(0, len(tiny_data), 2)
