@@ -52,7 +52,8 @@ def get_config() -> ml_collections.ConfigDict:
   # speed of its step alone). The synthetic sets at 64x64 with the centre
   # crop need ~150 MiB; with the five crop places at 96x96 CK+ would need
   # ~1 GiB and computes its crops each time. The same crops either way.
-  # 0 = never keep.
+  # The budget holds per process and per grain worker (data.num_workers:
+  # each keeps its own). 0 = never keep.
   config.data.keep_crops_mib = 512
 
   # --- Augmentation (DESIGN.md §4, paper §4.1) -------------------------------
