@@ -7,8 +7,8 @@ feeding the same compiled `iteration` program (the state carried on) take
 turns in blocks of --steps iterations, --rounds times, each round led by the
 next mode, so the drift falls on every mode alike:
 
-  step:   one fixed batch on the device, every iteration awaited, as
-          bench_step times it;
+  step:   one fixed random batch on the device, every iteration awaited:
+          bench_step's programs and batch (stage1_programs.setup);
   loop:   batches from stage 1's input pipeline
           (input_pipeline.stage1_dataset with the config's data settings),
           dispatched as train_gan does: the next iteration is queued before
@@ -38,13 +38,12 @@ import time
 from absl import flags
 import jax
 from ml_collections import config_flags
-import ml_collections
 import numpy as np
 
+from benchmarks import stage1_programs
 from relgan_jax import cli
 from relgan_jax.data import input_pipeline
 from relgan_jax.data import loading
-from relgan_jax.model import models
 from relgan_jax.stage1 import gan_steps
 from relgan_jax.stage1 import host_malloc
 from relgan_jax.stage1 import train
@@ -116,17 +115,12 @@ def main(argv):
   train.check_config(config)
   dataset = loading.open_prepared(FLAGS.data_dir, config)
   indices = np.arange(len(dataset))
-  mesh = gan_steps.make_mesh()
-  g_model = models.build_generator(config, bn_axis_name=gan_steps.AXIS)
-  d_model = models.build_discriminator(
-      config, len(dataset.manifest['expression_classes']),
-      max(1, len(input_pipeline.identity_map(dataset, indices))))
-  programs = train._stage1_programs(  # pylint: disable=protected-access
-      g_model, d_model, None, gan_steps.optimizer_hparams(config),
-      ml_collections.FrozenConfigDict(config.loss), mesh,
-      train.num_train_steps(config, len(indices)),
-      float(config.train.g_ema_decay))
-  state = programs.init(jax.random.PRNGKey(config.seed))
+  # The programs, state and random batch bench_step times (the loop's
+  # programs but for the warm-up's length, a constant of the schedule).
+  stage1 = stage1_programs.setup(
+      config, ne=len(dataset.manifest['expression_classes']),
+      ni=max(1, len(input_pipeline.identity_map(dataset, indices))))
+  mesh, state, iteration = stage1.mesh, stage1.state, stage1.steps.iteration
 
   def stream(changes):
     c = config.copy_and_resolve_references()
@@ -141,22 +135,21 @@ def main(argv):
   modes = ('step',) + tuple(pipelines)
   sources = {m: (gan_steps.shard_batch(b, mesh) for b in it)
              for m, it in pipelines.items()}
-  fixed = next(sources['loop'])
-  sources['step'] = iter(lambda: fixed, None)
+  sources['step'] = iter(lambda: stage1.batch, None)
   # train_gan's rule: a queued all-reduce can deadlock XLA:CPU's rendezvous.
   awaits = jax.default_backend() == 'cpu' and mesh.size > 1
   # Compile, then one pass over the data for each stream (decoding, kept
   # crops filled): what a long run's steady state sees.
-  state, _ = _block(programs.steps.iteration, state, sources['step'], True, 2)
+  state, _ = _block(iteration, state, sources['step'], True, 2)
   epoch = len(indices) // config.train.batch_size + 1
   for mode in pipelines:
-    state, _ = _block(programs.steps.iteration, state, sources[mode], awaits,
+    state, _ = _block(iteration, state, sources[mode], awaits,
                       epoch)
 
   blocks = {m: [] for m in modes}
   for r in range(FLAGS.rounds):
     for mode in modes[r % len(modes):] + modes[:r % len(modes)]:
-      state, secs = _block(programs.steps.iteration, state, sources[mode],
+      state, secs = _block(iteration, state, sources[mode],
                            mode == 'step' or awaits, FLAGS.steps)
       blocks[mode].append(1e3 * secs)
     print(f'round {r}: ' + ', '.join(f'{m} {blocks[m][-1]:.1f} ms'
