@@ -199,8 +199,8 @@ def test_kept_crops_are_apply_s_crops_computed_once():
     return image
 
   def crops_within(max_bytes):
-    return augment.KeptCrops(32, 37, num_faces=1, num_geometries=15,
-                             max_bytes=max_bytes)
+    return augment.KeptCrops(32, 37, num_faces=1, five_crops=True,
+                             rotations=(-6.0, 0.0, 3.0), max_bytes=max_bytes)
 
   kept = crops_within(15 * 32 * 32 * 3)
   assert kept.keeps

@@ -49,11 +49,6 @@ def draw_geometry(rng: np.random.Generator, *, five_crops: bool,
   return Geometry(place, angle, bool(flip and rng.random() < 0.5))
 
 
-def num_geometries(*, five_crops: bool, rotations: Sequence[float]) -> int:
-  """How many different crops draw_geometry gives one face, flips aside."""
-  return (len(PLACES) if five_crops else 1) * max(1, len(rotations))
-
-
 def resize(image: np.ndarray, side: int) -> np.ndarray:
   """Resizes uint8 HxWx3 to side x side (bilinear, antialiased when shrinking)."""
   if image.shape[0] == side and image.shape[1] == side:
@@ -149,16 +144,18 @@ class KeptCrops:
   same affine rotations again: on a CPU host those resamplings run on the
   cores that the training step runs on. Once kept, a draw is a copy (flipped
   or not). The crops are `apply`'s, byte for byte: keeping them changes the
-  speed only. They are kept when all that could be drawn fit in `max_bytes`
-  (num_faces x num_geometries x size x size x 3 bytes); otherwise every call
-  computes its crop afresh. Kept crops are read-only arrays; a copy sent to a
+  speed only. They are kept when all that draw_geometry(five_crops,
+  rotations) could give `num_faces` faces fit in `max_bytes` (num_faces x
+  places x angles x size x size x 3 bytes); otherwise every call computes
+  its crop afresh. Kept crops are read-only arrays; a copy sent to a
   worker process starts empty.
   """
 
   def __init__(self, size: int, side: int, *, num_faces: int,
-               num_geometries: int, max_bytes: int):
+               five_crops: bool, rotations: Sequence[float], max_bytes: int):
     self.size, self.side = int(size), int(side)
-    needed = int(num_faces) * int(num_geometries) * self.size**2 * 3
+    geometries = (len(PLACES) if five_crops else 1) * max(1, len(rotations))
+    needed = int(num_faces) * geometries * self.size**2 * 3
     self.kept_bytes_bound = needed
     self._kept: dict | None = {} if 0 < needed <= max_bytes else None
 

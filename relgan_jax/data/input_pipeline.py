@@ -75,8 +75,7 @@ class _Triplets:
     self.flip = bool(config.augment.flip)
     self.crops = augment.KeptCrops(
         self.size, self.side, num_faces=self.table.num_records,
-        num_geometries=augment.num_geometries(five_crops=self.five_crops,
-                                              rotations=self.rotations),
+        five_crops=self.five_crops, rotations=self.rotations,
         max_bytes=int(config.data.keep_crops_mib) * 2**20)
     self.with_indices = with_indices
     self._perm: tuple[int, np.ndarray] | None = None

@@ -134,10 +134,8 @@ def augmenter(dataset, record_indices, config) -> Callable:
   rotations = tuple(float(r) for r in config.augment.rotations)
   five_crops, flip = bool(config.augment.five_crops), bool(config.augment.flip)
   crops = augment.KeptCrops(
-      size, side, num_faces=len(faces),
-      num_geometries=augment.num_geometries(five_crops=five_crops,
-                                            rotations=rotations),
-      max_bytes=int(config.data.keep_crops_mib) * 2**20)
+      size, side, num_faces=len(faces), five_crops=five_crops,
+      rotations=rotations, max_bytes=int(config.data.keep_crops_mib) * 2**20)
 
   def augment_one(j, rng):
     return crops(j, lambda: faces[j], augment.draw_geometry(
