@@ -115,6 +115,19 @@ def test_1_synthetic_never_replaces_a_prepared_set_without_overwrite(
   assert json.loads((out / 'manifest.json').read_text())['prep']['seed'] == 5
 
 
+def test_1_synthetic_never_replaces_a_contact_sheet_without_overwrite(
+    tmp_path):
+  sheet = tmp_path / 'sheet.png'
+  sheet.write_bytes(b'an earlier sheet')
+  out = tmp_path / 'set'
+  refused = _run_module('data_prep.synthetic', *_synthetic_args(
+      out, f'--contact_sheet={sheet}'))
+  _error_line('data_prep.synthetic', refused.returncode, refused.stderr, 2,
+              f'--contact_sheet={sheet} exists', '--overwrite')
+  assert sheet.read_bytes() == b'an earlier sheet'
+  assert not out.exists()  # Refused before anything was rendered.
+
+
 def test_8_synthetic_checks_folds_before_rendering(tmp_path):
   out = tmp_path / 'never'
   with pytest.raises(synthetic.ArgumentError, match='num_folds=5'):

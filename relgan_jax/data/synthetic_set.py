@@ -18,9 +18,10 @@ x_t and its ground truth x_tg can differ.
        --contact_sheet=synthetic.png] [--overwrite]
 
 Folds are subject-independent (`relgan_jax.data.folds.assign_folds`) and stored in
-the manifest. A folder that already holds a prepared set is replaced only
-with --overwrite; arguments that cannot work (more folds than people, ...)
-are refused before anything is rendered, in one line
+the manifest. A folder that already holds a prepared set, or an existing
+--contact_sheet file, is replaced only with --overwrite; arguments that
+cannot work (more folds than people, ...) are refused before anything is
+rendered, in one line
 `data_prep.synthetic: error: ...` (relgan_jax/cli.py).
 """
 
@@ -273,6 +274,8 @@ def main(argv):
 
 def _main():
   f = flags.FLAGS
+  if f.contact_sheet:  # Refused before anything is rendered.
+    cli.check_new_output('contact_sheet', f.contact_sheet, f.overwrite)
   manifest = generate(f.out_dir, num_identities=f.num_identities, seed=f.seed,
                       size=f.size, num_folds=f.num_folds, workers=f.workers,
                       neutral_images=f.neutral_images,
@@ -304,7 +307,8 @@ def define_flags():
   flags.DEFINE_integer('workers', None, 'Rendering processes (default: CPUs).')
   flags.DEFINE_string('contact_sheet', '', 'Also save a PNG contact sheet here.')
   flags.DEFINE_bool('overwrite', False,
-                    'Replace a prepared set already in --out_dir.')
+                    'Replace a prepared set already in --out_dir, and an '
+                    'existing --contact_sheet.')
 
 
 def run_command_line() -> None:
