@@ -84,9 +84,9 @@ def pytest_sessionfinish(session, exitstatus):
 # which leaves one worker alone on a long test at the end. Within a module the
 # order is unchanged.
 _LONGEST_FIRST = ('test_resume.py', 'test_multihost.py', 'test_protocol.py',
-                  'test_user_errors.py', 'test_train_loop.py',
-                  'test_gan_steps.py', 'test_notebook.py',
-                  'test_config_checks.py')
+                  'test_user_errors.py', 'test_user_errors_prep.py',
+                  'test_train_loop.py', 'test_gan_steps.py',
+                  'test_notebook.py', 'test_config_checks.py')
 
 
 def pytest_collection_modifyitems(session, config, items):
