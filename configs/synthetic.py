@@ -122,20 +122,3 @@ def get_config():
   config.protocol.freeze_pretrained = True
   return config
 
-
-def with_longer_runs_settings(config):
-  """The demo's stage-1 settings of session 29, with which
-  configs/synthetic_gpu.py was measured (EXPERIMENTS.md): Gde at G's width,
-  the plain pixel term, the G boost from 3/4 of stage 1, G's learning rate
-  3e-4, no average of G, Adam's b2 = 0.999. The demo has run without them
-  since sessions 30-34; configs/synthetic_full.py since session 37, where
-  the demo's settings took REL-GAN from 95.9 to 98.3 % and expression
-  transfer from 84.9 to 92.2 % (README.md). synthetic_gpu.py keeps them
-  until it is measured with the demo's."""
-  config.train.b2 = 0.999
-  config.model.gde_width = 0.0
-  config.loss.pixel_change_weight = 0.0
-  config.train.g_boost_start = 0.75
-  config.train.g_lr = 3e-4
-  config.train.g_ema_decay = 0.0
-  return config

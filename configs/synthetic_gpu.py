@@ -2,26 +2,36 @@ r"""The built-in synthetic face set, sized for one GPU: the demo's config with
 6x its stage-1 iterations and the frozen expression reader.
 
 configs/synthetic.py fits the method into ~15 minutes of a 2-core CPU, which
-leaves stage 1 1,500 iterations: f(e) beats the CNN baseline and expression
-transfer reads 64.2 %, but the reenactment grid's rows look alike. On one GPU
+leaves stage 1 1,500 iterations: f(e) beats the CNN baseline by ~11 points
+and the baseline reads ~80 % of the reenactments as the source's expression,
+but the grid is faint and its neutral and sadness rows look alike. On one GPU
 the same config takes ~2 minutes (stage-1 loop ~80 iterations/s on an H200),
 so this config spends a few minutes on the same method with 9,000 iterations
 and G's perceptual term in a frozen expression reader (loss.lambda_reader =
-300, as configs/synthetic_full.py). Everything else (data, model width 0.25,
-losses, warm-up and boost fractions, stage 2, baseline, every stage at the
-centre crop) is configs/synthetic.py's:
+300, as configs/synthetic_full.py). Everything else (data, G at width 0.25
+with Gde at 0.5, losses, schedule fractions, learning rates, G's moving
+average, stage 2, baseline, every stage at the centre crop) is
+configs/synthetic.py's since session 39:
 
   python -m relgan_jax.main --config=configs/synthetic_gpu.py --workdir=runs/synthetic_gpu
 
 Measured (EXPERIMENTS.md, "The demo at 6× on a GPU"):
-* this config on 2 CPU cores (session 28): 3,344 s end to end; REL-GAN
-  95.54 +- 0.63 % against the baseline's 82.20 +- 1.66; nearest neighbours in
-  f(e) 99.1 % same expression, 82.3 % same person; expression transfer
-  78.2 % (84.65 / 71.75 on the two folds); expression strength 39.6 %; the
-  grid's rows differ by the source's expression.
-* at the five crop places (its setting until session 28), on one NVIDIA H200
-  (session 24): 259 s end to end; REL-GAN 91.74 +- 3.00 % against 73.10 +-
-  0.47; transfer 67.6 %. Not yet timed on a GPU at the centre crop.
+* this config on 2 CPU cores (session 39, the Intel box; stage 1 ~37
+  minutes, the folds 212 s, ~42 minutes in all): REL-GAN 97.66 +- 0.32 %
+  against the baseline's 82.14 +- 2.84; nearest neighbours in f(e) 99.2 %
+  same expression, 68.7 % same person; identity leakage 14.6 %; expression
+  transfer 91.2 % (the baseline reads real faces at 82.1 %); identity kept
+  64.3 %; expression strength 51.6 %; the grid's seven rows differ by the
+  source's expression, neutral's flat mouth and sadness's turned-down one
+  included.
+* on the demo's settings of session 29 (its settings until session 39: Gde
+  at G's width, the plain pixel term, G at 3e-4, b2 = 0.999, the G boost
+  from 3/4, no average of G), 2 CPU cores of the AMD box (session 28): 56
+  minutes; REL-GAN 95.54 %, same person 82.3 %, transfer 78.2 %, strength
+  39.6 %.
+* at the five crop places and session 24's settings, one NVIDIA H200: 259 s
+  end to end; REL-GAN 91.74 +- 3.00 % against 73.10 +- 0.47; transfer
+  67.6 %. Not yet timed on a GPU at the centre crop.
 configs/synthetic_full.py (G at width 0.5, 6,000 iterations) reads about the
 same and is quicker on a GPU (176 s on the H200 at the five places): the
 loop is overhead-bound.
@@ -31,7 +41,7 @@ from configs import synthetic
 
 
 def get_config():
-  config = synthetic.with_longer_runs_settings(synthetic.get_config())
+  config = synthetic.get_config()
   config.train.num_steps = 9000
   config.loss.lambda_reader = 300.0
   return config
