@@ -64,7 +64,6 @@ flags.DEFINE_bool('overwrite', False, 'Replace an existing --out.')
 FLAGS = flags.FLAGS
 
 
-
 def parse_variant(text: str, config) -> tuple[str, dict[str, int]]:
   """'NAME:data.read_threads=1,...' -> ('loop_NAME', {field: value}), each
   field one of `config`'s."""
@@ -143,8 +142,7 @@ def main(argv):
   state, _ = _block(iteration, state, sources['step'], True, 2)
   epoch = len(indices) // config.train.batch_size + 1
   for mode in pipelines:
-    state, _ = _block(iteration, state, sources[mode], awaits,
-                      epoch)
+    state, _ = _block(iteration, state, sources[mode], awaits, epoch)
 
   blocks = {m: [] for m in modes}
   for r in range(FLAGS.rounds):
