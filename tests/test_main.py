@@ -28,6 +28,35 @@ def test_dataset_configs(name):
   assert f'python -m data_prep.prepare --dataset={name}' in doc
 
 
+@pytest.mark.parametrize('name', sorted(DATASETS))
+def test_small_recipe_keeps_the_dataset_and_its_yardstick(name):
+  from configs import small, synthetic  # pylint: disable=g-import-not-at-top
+  own = importlib.import_module(f'configs.{name}').get_config()
+  config = small.get_config(name)
+  train.check_config(config)
+  # The dataset's data, protocol, stage 2 (the CNN baseline) and stage-2 crop
+  # places are its own.
+  for section in ('data', 'protocol', 'stage2'):
+    assert config[section].to_dict() == own[section].to_dict(), section
+  assert config.augment.five_crops == own.augment.five_crops
+  # Stage 1 and the networks are the demo's recipe, field for field.
+  demo = synthetic.get_config()
+  for section in ('model', 'loss', 'train'):
+    assert config[section].to_dict() == demo[section].to_dict(), section
+  assert (config.model.image_size, config.model.width, config.model.d_width,
+          config.train.num_steps) == (64, 0.25, 0.5, 1500)
+  assert own.model.image_size == 96 and own.train.g_lr == 1e-4
+  assert not config.augment.stage1_five_crops and own.augment.stage1_five_crops
+
+
+@pytest.mark.parametrize('arg', [None, 'synthetic', 'CK+'])
+def test_small_recipe_needs_a_dataset_name(arg):
+  from configs import small  # pylint: disable=g-import-not-at-top
+  with pytest.raises(ValueError, match='one of bu3dfe, bu4dfe, ckplus') as e:
+    small.get_config(arg)
+  assert str(e.value).endswith(f', not {arg!r}.' if arg else 'small.py:ckplus).')
+
+
 def _main(*args):
   env = dict(os.environ, PYTHONPATH=REPO, JAX_PLATFORMS='cpu')
   return subprocess.run([sys.executable, '-m', 'relgan_jax.main', *args],
