@@ -11,10 +11,10 @@ is measured on real faces here. At the paper's sizes the paper's settings
 (configs/default.py) stand; shrunk to a CPU's budget they do not learn: with
 D's width following G's width 0.25, De stayed at chance (issue 14).
 
-About 6 minutes of stage 1 per fold on 2 CPU cores (stage 1 runs per fold
-unless the dataset's config pre-trains it), then ~1.5 minutes for the fold's
-CNN baseline, MLP and measures: run a subset of the folds with
-protocol.folds. What differs from the paper's settings, and why:
+From the demo's timings, ~5-6 minutes of stage 1 per fold on 2 CPU cores
+(stage 1 runs per fold unless the dataset's config pre-trains it), then ~2
+for the fold's CNN baseline, MLP and measures: run a subset of the folds
+with protocol.folds. What differs from the paper's settings, and why:
 - 64x64 faces, width 0.25, batch 16, 1500 stage-1 iterations (0.2-0.3 s
   each on 2 idle cores): the compute a 2-core CPU has in minutes, ~13
   epochs of the demo's pre-training set, far from the paper's 300 on a
