@@ -165,7 +165,10 @@ def _flag_error_message(error: BaseException, argv) -> str:
       field = e.args[0].strip('\'"').splitlines()[0].strip('\'"')
       return f'{_config_flag(argv, field)}: no such config field'
   lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-  return lines[-1] if lines else type(error).__name__
+  # A config file's own error (e.g. configs/small.py without a dataset):
+  # its message, without the exception's class name that absl adds.
+  return (re.sub(r'^\w+Error: ', '', lines[-1]) if lines
+          else type(error).__name__)
 
 
 def _config_path(argv) -> str | None:

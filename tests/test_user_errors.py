@@ -214,7 +214,7 @@ def test_9_main_command_line_errors_are_one_line(tmp_path):
   no_dataset = run_module('relgan_jax.main', '--config=configs/small.py:nope',
                           f'--workdir={tmp_path / "w"}')
   error_line('relgan_jax', no_dataset.returncode, no_dataset.stderr, 2,
-             'configs/small.py needs a dataset', "not 'nope'")
+             'error: configs/small.py needs a dataset', "not 'nope'")
   no_workdir = run_module('relgan_jax.main', '--config=configs/tiny.py')
   error_line('relgan_jax', no_workdir.returncode, no_workdir.stderr, 2,
              '--workdir')
