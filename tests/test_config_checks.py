@@ -30,9 +30,12 @@ SHIPPED = ('default', 'tiny', 'synthetic', 'synthetic_full', 'synthetic_gpu',
            'bu3dfe', 'bu4dfe', 'ckplus', 'oulu_casia', 'sfew')
 
 
-@pytest.mark.parametrize('name', SHIPPED)
+@pytest.mark.parametrize('name', SHIPPED + tuple(
+    f'small:{dataset}' for dataset in ('bu3dfe', 'bu4dfe', 'ckplus',
+                                       'oulu_casia', 'sfew')))
 def test_shipped_configs_are_valid(name):
-  config = importlib.import_module(f'configs.{name}').get_config()
+  module, *arg = name.split(':')  # configs/small.py:ckplus takes its dataset.
+  config = importlib.import_module(f'configs.{module}').get_config(*arg)
   config_checks.check_config(config, num_devices=8, num_processes=2)
 
 
