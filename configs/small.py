@@ -8,8 +8,9 @@ its own config: data, protocol, folds, stage 2 and the CNN baseline. Stage 1
 and the networks take the recipe below, the one configs/synthetic.py runs (it
 calls `apply`), measured on the synthetic set in 1,500 iterations; none of it
 is measured on real faces here. At the paper's sizes the paper's settings
-(configs/default.py) stand; shrunk to a CPU's budget they do not learn: with
-D's width following G's width 0.25, De stayed at chance (issue 14).
+(configs/default.py) stand; shrunk to a CPU's budget they keep D's width at
+G's 0.25 (4-32 channels), with which De stayed at chance on the synthetic set
+(issue 14).
 
 From the demo's timings, ~5-6 minutes of stage 1 per fold on 2 CPU cores
 (stage 1 runs per fold unless the dataset's config pre-trains it), then ~2
