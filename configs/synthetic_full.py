@@ -36,9 +36,10 @@ more time per iteration, so configs/synthetic.py leaves it off.
 Until session 37 this config kept the demo's settings of session 29 (the
 plain pixel term, G at 3e-4, b2 = 0.999, the G boost from 3/4, no average of
 G): 77 minutes on the AMD box (session 27: REL-GAN 95.9 % against 82.9 %,
-leakage 55.7 %, transfer 84.9 %, strength 42.8 %). Until session 27 it cropped every stage at the
-paper's five places: 73 minutes on 2 cores (session 17; REL-GAN 95.1 %
-against 73.3 %, transfer 67.9 %), 176 s on one NVIDIA H200 (session 24).
+leakage 55.7 %, transfer 84.9 %, strength 42.8 %). Until session 27 it
+cropped every stage at the paper's five places: 73 minutes on 2 cores
+(session 17; REL-GAN 95.1 % against 73.3 %, transfer 67.9 %), 176 s on one
+NVIDIA H200 (session 24).
 """
 
 from configs import synthetic

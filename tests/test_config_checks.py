@@ -17,6 +17,7 @@ import sys
 import numpy as np
 import pytest
 
+from configs import small
 from configs import tiny
 from data_prep import readers
 from relgan_jax import cli
@@ -31,8 +32,7 @@ SHIPPED = ('default', 'tiny', 'synthetic', 'synthetic_full', 'synthetic_gpu',
 
 
 @pytest.mark.parametrize('name', SHIPPED + tuple(
-    f'small:{dataset}' for dataset in ('bu3dfe', 'bu4dfe', 'ckplus',
-                                       'oulu_casia', 'sfew')))
+    f'small:{dataset}' for dataset in small.DATASETS))
 def test_shipped_configs_are_valid(name):
   module, *arg = name.split(':')  # configs/small.py:ckplus takes its dataset.
   config = importlib.import_module(f'configs.{module}').get_config(*arg)
