@@ -30,6 +30,11 @@ def get_config() -> ml_collections.ConfigDict:
   # evaluation set) in <data dir>_pretrain as the stage-1 pre-training set,
   # the way the paper pre-trains on BU-4DFE (protocol.pretrain_data_dir).
   config.data.synthetic_pretrain_identities = 0
+  # Synthetic only: the seed of the generated people and images. `seed` below
+  # seeds training alone, so a run at another seed trains on the same faces.
+  # A generated set is used only if it is the one these fields (and the
+  # stored side, model.image_size * augment.margin_ratio) ask for.
+  config.data.synthetic_seed = 0
   # Protocol record selection by expression intensity (records that carry one,
   # e.g. the synthetic set's 1..3): keep expressive records with intensity >=
   # min_intensity, like BU-3DFE's "two highest intensities"; intensity-0

@@ -167,6 +167,7 @@ def check_data(config: ml_collections.ConfigDict) -> None:
   _positive_int(config, 'data.keep_crops_mib', minimum=0)
   if d.name == 'synthetic':
     _positive_int(config, 'data.synthetic_identities', minimum=2)
+    _positive_int(config, 'data.synthetic_seed', minimum=0)
     pre = d.synthetic_pretrain_identities
     if not _is_int(pre) or pre == 1 or pre < 0:
       _fail('data.synthetic_pretrain_identities', pre,

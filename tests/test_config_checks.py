@@ -67,6 +67,8 @@ BAD = [
     ('data.name', 'ck+', "config.data.name must be one of bu3dfe, bu4dfe, "
      "ckplus, image_folder, oulu_casia, sfew, synthetic, got 'ck+'"),
     ('data.num_workers', -1, 'config.data.num_workers must be an integer >= 0'),
+    ('data.synthetic_seed', -1,
+     'config.data.synthetic_seed must be an integer >= 0'),
     ('augment.margin_ratio', 0.5, 'config.augment.margin_ratio must be >= 1'),
     ('augment.rotations', (), 'config.augment.rotations must be a non-empty'),
     ('loss.lambda_pix', -1.0, 'config.loss.lambda_pix must be >= 0, got -1.0'),

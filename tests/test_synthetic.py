@@ -163,6 +163,63 @@ def test_maybe_generate(tmp_path):
   assert synthetic_people.EXPRESSION_CLASSES == tuple(ds.expression_classes)
 
 
+def test_a_generated_set_made_with_other_settings_is_refused(tmp_path):
+  """A run uses the set in config.data.dir only if it is the one the config
+  asks for; config.seed (training) does not change the faces."""
+  from configs import tiny  # pylint: disable=import-outside-toplevel
+  from relgan_jax import cli  # pylint: disable=import-outside-toplevel
+  from relgan_jax.data import loading  # pylint: disable=import-outside-toplevel
+  from relgan_jax.evaluation import protocol  # pylint: disable=import-outside-toplevel
+
+  def config_of(**fields):
+    config = tiny.get_config()
+    config.data.dir = str(tmp_path / 'set')
+    config.data.generate_if_missing = True
+    config.data.synthetic_identities = 2
+    config.data.synthetic_pretrain_identities = 2
+    config.seed = 7  # The training's; the faces come from synthetic_seed.
+    for name, value in fields.items():
+      section, field = name.split('__')
+      config[section][field] = value
+    return config
+
+  workdir = str(tmp_path / 'run')
+  dataset = loading.load_dataset(config_of(), workdir)  # Generates it.
+  assert dataset.manifest['prep']['seed'] == 0
+  pre_dir = str(tmp_path / 'set_pretrain')
+  pre = protocol.load_pretrain_dataset(config_of(), pre_dir)
+  assert pre.manifest['prep']['first_identity'] == 2
+  # The same settings, another training seed: the same sets.
+  assert len(loading.load_dataset(config_of(data__synthetic_seed=0),
+                                  workdir)) == len(dataset)
+  for fields, message in (
+      (dict(data__synthetic_seed=1),
+       r'seed 0, the config asks for 1 \(data.synthetic_seed\)'),
+      (dict(data__synthetic_identities=3),
+       r'num_identities 2, the config asks for 3 '
+       r'\(data.synthetic_identities\)'),
+      (dict(model__image_size=64),
+       r'size \d+, the config asks for \d+ \(model.image_size 64 \* '
+       r'augment.margin_ratio')):
+    with pytest.raises(cli.ConfigError, match=message) as e:
+      loading.load_dataset(config_of(**fields), workdir)
+    assert str(tmp_path / 'set') in str(e.value)
+    assert 'Point --config.data.dir at a new folder' in str(e.value)
+  with pytest.raises(cli.ConfigError,
+                     match=r'num_identities 2, the config asks for 4 '
+                     r'\(data.synthetic_pretrain_identities\)'):
+    protocol.load_pretrain_dataset(
+        config_of(data__synthetic_pretrain_identities=4), pre_dir)
+  # People 3.. would follow 3 evaluated ones, not 2.
+  with pytest.raises(cli.ConfigError, match='first_identity 2, the config '
+                     'asks for 3'):
+    protocol.load_pretrain_dataset(
+        config_of(data__synthetic_identities=3), pre_dir)
+  # A set the config does not generate is the user's to choose.
+  mine = config_of(data__synthetic_seed=1, data__generate_if_missing=False)
+  assert len(loading.load_dataset(mine, workdir)) == len(dataset)
+
+
 def test_faces_are_eye_aligned():
   """The drawn eye centres land on relgan_jax.data.align's template (DESIGN §10),
   up to the residual misalignment of about a pixel."""

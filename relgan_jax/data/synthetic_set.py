@@ -233,7 +233,7 @@ def maybe_generate(config) -> str:
         'with `python -m data_prep.prepare --dataset=... --out_dir=' + data_dir +
         '` (or `python -m data_prep.synthetic --out_dir=' + data_dir + '`).')
   generate(data_dir, num_identities=config.data.synthetic_identities,
-           seed=config.seed, num_folds=config.protocol.num_folds,
+           seed=config.data.synthetic_seed, num_folds=config.protocol.num_folds,
            size=round(config.model.image_size * config.augment.margin_ratio))
   return data_dir
 

@@ -81,7 +81,14 @@ def load_pretrain_dataset(config: ml_collections.ConfigDict,
       raise FileNotFoundError(
           f'No prepared pre-training data: expected {data_dir}/'
           f'{records.MANIFEST} (config.protocol.pretrain_data_dir).')
-  return loading.open_prepared(data_dir, config)
+  dataset = loading.open_prepared(data_dir, config)
+  if not config.protocol.pretrain_data_dir:
+    loading.check_generated_people(
+        config, data_dir, dataset.manifest,
+        people=('data.synthetic_pretrain_identities',
+                config.data.synthetic_pretrain_identities),
+        first_identity=config.data.synthetic_identities)
+  return dataset
 
 
 def pretrain(config: ml_collections.ConfigDict, workdir: str,
