@@ -17,7 +17,7 @@ From the demo's timings, ~5-6 minutes of stage 1 per fold on 2 CPU cores
 for the fold's CNN baseline, MLP and measures: run a subset of the folds
 with protocol.folds. What differs from the paper's settings, and why:
 - 64x64 faces, width 0.25, batch 16, 1500 stage-1 iterations (0.2-0.3 s
-  each on 2 idle cores): the compute a 2-core CPU has in minutes, ~13
+  each on 2 idle cores): the compute a 2-core CPU has in minutes, ~7
   epochs of the demo's pre-training set, far from the paper's 300 on a
   larger input. At 32x32 the synthetic expressions are a few pixels and
   nothing learned them in this budget; at 64x64 f(e) improves steadily and
