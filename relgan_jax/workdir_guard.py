@@ -34,10 +34,10 @@ from typing import Any, Iterator, Mapping, Optional
 from absl import logging
 from etils import epath
 import jax
-import numpy as np
 
 from relgan_jax import cli
 from relgan_jax.evaluation import run_files
+from relgan_jax.stage1 import distributed
 
 LOCK_FILE = 'run.lock'
 CONFIG_FILE = 'run_config.json'
@@ -286,18 +286,6 @@ def check_and_record_data(workdir: str, manifest: Mapping[str, Any],
     _write_record(workdir, dict(record, **{DATA_DIGEST: digest}))
 
 
-def _agree(error: Optional[Exception], what: str) -> Optional[Exception]:
-  """With several processes: process 0's `error` (or None) reaches all."""
-  if jax.process_count() > 1:
-    # pylint: disable-next=g-import-not-at-top
-    from jax.experimental import multihost_utils
-    refused = int(multihost_utils.broadcast_one_to_all(
-        np.int32(error is not None)))
-    if refused and error is None:
-      error = WorkdirError(f'process 0 refused {what} (its log says why).')
-  return error
-
-
 def check_data(workdir: str, manifest: Mapping[str, Any],
                data_dir: str) -> None:
   """check_and_record_data on process 0; its refusal stops every process."""
@@ -307,7 +295,8 @@ def check_data(workdir: str, manifest: Mapping[str, Any],
       check_and_record_data(workdir, manifest, data_dir)
     except WorkdirError as e:
       error = e
-  error = _agree(error, f'the prepared data {data_dir}')
+  error = distributed.primary_error(error, f'the prepared data {data_dir}',
+                                   WorkdirError)
   if error is not None:
     raise error
 
@@ -327,7 +316,7 @@ def claim(workdir: str, config, mode: str) -> Iterator[None]:
       check_and_record(workdir, config, mode)
     except WorkdirError as e:
       error = e
-  error = _agree(error, workdir)
+  error = distributed.primary_error(error, workdir, WorkdirError)
   if error is not None:
     if lock is not None:
       lock.release()

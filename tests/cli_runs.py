@@ -52,6 +52,8 @@ def tiny_train_args(data_dir: str, workdir: str, num_steps: int,
   return ['--config=configs/tiny.py', f'--workdir={workdir}',
           '--config.loss.d_terms_warmup=0',
           '--mode=train_gan', f'--config.data.dir={data_dir}',
+          # The test's own set (tests/conftest.py), not the config's to make.
+          '--config.data.generate_if_missing=False',
           '--config.protocol.num_folds=2',
           f'--config.train.num_steps={num_steps}',
           '--config.train.log_every=1', '--config.train.checkpoint_every=2',

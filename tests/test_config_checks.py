@@ -233,6 +233,7 @@ def test_command_line_reports_bad_config_and_bad_shards_in_one_line(
     line = _one_error_line(_main(
         '--config=configs/tiny.py', f'--workdir={tmp_path / damage}_run',
         '--mode=train_gan', f'--config.data.dir={bad_dir}',
+        '--config.data.generate_if_missing=False',
         '--config.protocol.num_folds=2'))
     assert line.startswith(f'relgan_jax: error: {shard}: shard ')
     assert damage in line

@@ -170,3 +170,23 @@ def test_two_processes_match_one_process(data_dir, tmp_path, monkeypatch):
                     np.arange(len(dataset)))
   bitwise = distributed.fingerprint(expected).startswith(fp0.group(2))
   print(f'\nTwo processes vs one process: bitwise equal = {bitwise}.')
+
+
+def test_data_refused_by_process_0_stops_every_process(data_dir, tmp_path):
+  """Process 0 opens the data first; where it cannot, the other process stops
+  with it instead of waiting at the next barrier (here: the test's 4-person
+  set is not the 12 people tiny.py asks for when it generates its own)."""
+  port = _free_port()
+  env = cli_runs.env('', num_devices=1)
+  runs = [cli_runs.Run(cli_runs.tiny_train_args(
+      data_dir, str(tmp_path / 'run'), NUM_STEPS,
+      '--config.data.generate_if_missing=True',
+      f'--coordinator_address=localhost:{port}', '--num_processes=2',
+      f'--process_id={p}'), env) for p in (0, 1)]
+  codes = [run.finish(timeout=240) for run in runs]
+  texts = [run.text() for run in runs]
+  assert codes[0] != 0 and codes[1] != 0, '\n\n'.join(t[-2000:] for t in texts)
+  assert 'num_identities 4, the config asks for 12' in texts[0]
+  assert 'process 0 refused the prepared data' in texts[1]
+  for text in texts:
+    assert 'Traceback' not in text

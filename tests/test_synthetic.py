@@ -204,7 +204,7 @@ def test_a_generated_set_made_with_other_settings_is_refused(tmp_path):
     with pytest.raises(cli.ConfigError, match=message) as e:
       loading.load_dataset(config_of(**fields), workdir)
     assert str(tmp_path / 'set') in str(e.value)
-    assert 'Point --config.data.dir at a new folder' in str(e.value)
+    assert 'point --config.data.dir at a new folder' in str(e.value)
   with pytest.raises(cli.ConfigError,
                      match=r'num_identities 2, the config asks for 4 '
                      r'\(data.synthetic_pretrain_identities\)'):

@@ -88,8 +88,9 @@ def check_generated_people(config: ml_collections.ConfigDict, data_dir: str,
   if wrong:
     raise cli.ConfigError(
         f'{data_dir} holds a synthetic set generated with other settings: '
-        f'{"; ".join(wrong)}. Point --config.data.dir at a new folder (the '
-        'set is generated there) or remove that one.')
+        f'{"; ".join(wrong)}. Set those fields to match it, point '
+        '--config.data.dir at a new folder (the set is generated there) or '
+        'remove that one.')
 
 
 def _check_generation_target(data_dir: str) -> None:

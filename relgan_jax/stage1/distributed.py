@@ -226,3 +226,19 @@ def sync(name: str) -> None:
     # pylint: disable-next=g-import-not-at-top
     from jax.experimental import multihost_utils
     multihost_utils.sync_global_devices(name)
+
+
+def primary_error(error: Optional[Exception], what: str,
+                  refused: type = cli.UserError) -> Optional[Exception]:
+  """With several processes, process 0's `error` (or None) reaches all, so
+  that every process stops where process 0 did instead of waiting for it at
+  the next barrier: on the others it becomes `refused`('process 0 refused
+  <what> ...'). A collective: every process must call it (no-op with one)."""
+  if jax.process_count() > 1:
+    # pylint: disable-next=g-import-not-at-top
+    from jax.experimental import multihost_utils
+    failed = int(multihost_utils.broadcast_one_to_all(
+        np.int32(error is not None)))
+    if failed and error is None:
+      error = refused(f'process 0 refused {what} (its log says why).')
+  return error
