@@ -90,7 +90,7 @@ def finished_run(tmp_path_factory):
 
 def test_generates_missing_data_with_config_folds(finished_run):
   assert finished_run['generate_calls'] == [
-      dict(num_identities=6, num_folds=2, seed=0, size=37)]
+      dict(num_identities=6, first_identity=0, num_folds=2, seed=0, size=37)]
 
 
 def test_no_test_subject_in_any_training_data(finished_run):
@@ -263,7 +263,7 @@ def test_pretraining_set_is_trained_once_and_used_frozen(tmp_path):
     rep = protocol.run(config, workdir)
 
   assert generate.calls == [
-      dict(num_identities=6, num_folds=2, seed=0, size=37),
+      dict(num_identities=6, first_identity=0, num_folds=2, seed=0, size=37),
       dict(num_identities=3, first_identity=6, num_folds=2, seed=0, size=37)]
   pre_dir = data_dir + '_pretrain'
   pre = records.PreparedDataset(pre_dir)

@@ -36,36 +36,41 @@ def data_dir_for(config: ml_collections.ConfigDict, workdir: str) -> str:
   return config.data.dir or os.path.join(workdir, 'data')
 
 
-def generate_synthetic(config: ml_collections.ConfigDict, data_dir: str,
-                        **people) -> None:
-  """synthetic_set.generate with the config's data.synthetic_seed, folds and
-  stored size (`synthetic_stored_size`); `people`: num_identities[,
-  first_identity]."""
+def synthetic_settings(config: ml_collections.ConfigDict, *,
+                       pretrain: bool = False) -> dict:
+  """What synthetic_set.generate makes of the config: the evaluation set's
+  people (data.synthetic_identities, from person 0) or, with `pretrain`, the
+  pre-training people who follow them (data.synthetic_pretrain_identities),
+  data.synthetic_seed and the stored side (the crop's margin around
+  model.image_size)."""
+  data = config.data
+  people = ((data.synthetic_pretrain_identities, data.synthetic_identities)
+            if pretrain else (data.synthetic_identities, 0))
+  return dict(num_identities=people[0], first_identity=people[1],
+              seed=data.synthetic_seed,
+              size=round(config.model.image_size * config.augment.margin_ratio))
+
+
+def generate_synthetic(config: ml_collections.ConfigDict, data_dir: str, *,
+                       pretrain: bool = False) -> None:
+  """synthetic_set.generate with `synthetic_settings` and the config's
+  folds."""
   try:
-    synthetic_set.generate(
-        data_dir, **people, num_folds=config.protocol.num_folds,
-        seed=config.data.synthetic_seed, size=synthetic_stored_size(config))
+    synthetic_set.generate(data_dir, num_folds=config.protocol.num_folds,
+                           **synthetic_settings(config, pretrain=pretrain))
   except synthetic_set.ArgumentError as e:  # E.g. more folds than people.
     raise cli.ConfigError(
         f'cannot generate the synthetic set in {data_dir} with this config '
         f'(data.synthetic_identities, protocol.num_folds, ...): {e}') from e
 
 
-def synthetic_stored_size(config: ml_collections.ConfigDict) -> int:
-  """The stored face side of a generated synthetic set: the crop's margin
-  around model.image_size (round(image_size * augment.margin_ratio))."""
-  return round(config.model.image_size * config.augment.margin_ratio)
-
-
 def check_generated_people(config: ml_collections.ConfigDict, data_dir: str,
-                           manifest: dict, *, people: tuple[str, int],
-                           first_identity: int = 0) -> None:
-  """Refuses a generated synthetic set other than the one the config asks
-  for, which a run would otherwise use in silence: its people (`people`: the
-  config field and its number, e.g. ('data.synthetic_identities', 64); and
-  `first_identity`, the first person), data.synthetic_seed and the stored
-  face side. Only for configs that generate the set themselves
-  (data.generate_if_missing); a set made by hand is the user's to choose.
+                           manifest: dict, *, pretrain: bool = False) -> None:
+  """Refuses a generated synthetic set other than the one
+  `generate_synthetic` would make of the config (`synthetic_settings`),
+  which a run would otherwise use in silence. Only for configs that generate
+  the set themselves (data.generate_if_missing); a set made by hand is the
+  user's to choose.
 
   Raises:
     cli.ConfigError: naming each difference and what to do.
@@ -74,17 +79,18 @@ def check_generated_people(config: ml_collections.ConfigDict, data_dir: str,
   if (config.data.name != 'synthetic' or not config.data.generate_if_missing
       or prep.get('generator') != 'data_prep.synthetic'):
     return
-  field, number = people
-  wanted = (
-      ('num_identities', number, field),
-      ('first_identity', first_identity,
-       'the evaluated people come first, then the pre-training ones'),
-      ('seed', config.data.synthetic_seed, 'data.synthetic_seed'),
-      ('size', synthetic_stored_size(config),
-       f'model.image_size {config.model.image_size} * '
-       f'augment.margin_ratio {config.augment.margin_ratio}'))
-  wrong = [f'{key} {prep.get(key, 0)}, the config asks for {value} ({why})'
-           for key, value, why in wanted if prep.get(key, 0) != value]
+  why = {
+      'num_identities': ('data.synthetic_pretrain_identities' if pretrain
+                         else 'data.synthetic_identities'),
+      'first_identity': 'the evaluated people come first, then the '
+                        'pre-training ones',
+      'seed': 'data.synthetic_seed',
+      'size': f'model.image_size {config.model.image_size} * '
+              f'augment.margin_ratio {config.augment.margin_ratio}'}
+  wanted = synthetic_settings(config, pretrain=pretrain)
+  wrong = [f'{key} {prep.get(key, 0)}, the config asks for {value} '
+           f'({why[key]})' for key, value in wanted.items()
+           if prep.get(key, 0) != value]
   if wrong:
     raise cli.ConfigError(
         f'{data_dir} holds a synthetic set generated with other settings: '
@@ -133,8 +139,7 @@ def load_dataset(config: ml_collections.ConfigDict, workdir: str, *,
                       'generating the synthetic face set there '
                       '(config.data.generate_if_missing).',
                       os.path.abspath(data_dir), config.data.dir)
-      generate_synthetic(config, data_dir,
-                          num_identities=config.data.synthetic_identities)
+      generate_synthetic(config, data_dir)
     else:
       hint = _PREP_HINTS.get(config.data.name,
                              'python -m data_prep.prepare ... --out_dir={dir}')
@@ -143,9 +148,7 @@ def load_dataset(config: ml_collections.ConfigDict, workdir: str, *,
           f'{config.data.dir!r}, config.data.name={config.data.name!r}). '
           f'Make it with: {hint.format(dir=data_dir)}')
   dataset = open_prepared(data_dir, config)
-  check_generated_people(
-      config, data_dir, dataset.manifest,
-      people=('data.synthetic_identities', config.data.synthetic_identities))
+  check_generated_people(config, data_dir, dataset.manifest)
   num_folds = int(dataset.manifest['num_folds'])
   if check_folds and num_folds != config.protocol.num_folds:
     raise cli.ConfigError(

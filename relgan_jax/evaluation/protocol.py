@@ -72,10 +72,7 @@ def load_pretrain_dataset(config: ml_collections.ConfigDict,
         and not config.protocol.pretrain_data_dir):
       logging.info('Generating the synthetic pre-training set in %s', data_dir)
       if distributed.is_primary():
-        loading.generate_synthetic(
-            config, data_dir,
-            num_identities=config.data.synthetic_pretrain_identities,
-            first_identity=config.data.synthetic_identities)
+        loading.generate_synthetic(config, data_dir, pretrain=True)
       distributed.sync('pre-training set generated')
     else:
       raise FileNotFoundError(
@@ -83,11 +80,8 @@ def load_pretrain_dataset(config: ml_collections.ConfigDict,
           f'{records.MANIFEST} (config.protocol.pretrain_data_dir).')
   dataset = loading.open_prepared(data_dir, config)
   if not config.protocol.pretrain_data_dir:
-    loading.check_generated_people(
-        config, data_dir, dataset.manifest,
-        people=('data.synthetic_pretrain_identities',
-                config.data.synthetic_pretrain_identities),
-        first_identity=config.data.synthetic_identities)
+    loading.check_generated_people(config, data_dir, dataset.manifest,
+                                   pretrain=True)
   return dataset
 
 
