@@ -146,20 +146,24 @@ def test_command_line_with_workers(tmp_path):
   assert (tmp_path / 'sheet.png').exists()
 
 
-def test_maybe_generate(tmp_path):
+def test_load_dataset_generates_the_synthetic_set_only_when_allowed(tmp_path):
   from configs import tiny  # pylint: disable=import-outside-toplevel
+  from relgan_jax.data import loading  # pylint: disable=import-outside-toplevel
   config = tiny.get_config()
   config.data.dir = str(tmp_path / 'gen')
   config.data.synthetic_identities = 2
-  with pytest.raises(FileNotFoundError, match='data_prep'):
-    config.data.generate_if_missing = False
-    synthetic.maybe_generate(config)
+  config.data.generate_if_missing = False
+  with pytest.raises(FileNotFoundError,
+                     match='python -m data_prep.synthetic --out_dir='):
+    loading.load_dataset(config, str(tmp_path / 'run'))
+  assert not (tmp_path / 'gen').exists()
   config.data.generate_if_missing = True
-  assert synthetic.maybe_generate(config) == config.data.dir
-  ds = records.PreparedDataset(config.data.dir)
+  ds = loading.load_dataset(config, str(tmp_path / 'run'))
+  assert ds.data_dir == config.data.dir
   side = round(config.model.image_size * config.augment.margin_ratio)
   assert ds[0]['image'].shape == (side, side, 3)
   assert ds.manifest['num_folds'] == config.protocol.num_folds
+  assert len(set(ds.identities)) == 2
   assert synthetic_people.EXPRESSION_CLASSES == tuple(ds.expression_classes)
 
 

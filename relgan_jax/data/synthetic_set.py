@@ -214,30 +214,6 @@ def generate(out_dir: str, *, num_identities: int = 64, seed: int = 0,
   return manifest
 
 
-def maybe_generate(config) -> str:
-  """Returns config.data.dir, generating the synthetic set there if missing.
-
-  Generates only when config.data.name == 'synthetic' and
-  config.data.generate_if_missing; the stored size is
-  round(image_size * augment.margin_ratio) and the folds
-  config.protocol.num_folds.
-  """
-  data_dir = config.data.dir
-  if not data_dir:
-    raise ValueError('config.data.dir is empty: set --config.data.dir=DIR.')
-  if os.path.exists(os.path.join(data_dir, records.MANIFEST)):
-    return data_dir
-  if config.data.name != 'synthetic' or not config.data.generate_if_missing:
-    raise FileNotFoundError(
-        f'{os.path.join(data_dir, records.MANIFEST)} not found. Prepare the data '
-        'with `python -m data_prep.prepare --dataset=... --out_dir=' + data_dir +
-        '` (or `python -m data_prep.synthetic --out_dir=' + data_dir + '`).')
-  generate(data_dir, num_identities=config.data.synthetic_identities,
-           seed=config.data.synthetic_seed, num_folds=config.protocol.num_folds,
-           size=round(config.model.image_size * config.augment.margin_ratio))
-  return data_dir
-
-
 def contact_sheet(path: str, *, num_identities: int = 8, seed: int = 0,
                   size: int = 112, intensity: int = 3,
                   first_identity: int = 0) -> np.ndarray:
