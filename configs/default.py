@@ -143,10 +143,6 @@ def get_config() -> ml_collections.ConfigDict:
   # network trained on stage 1's own real faces before stage 1; config.reader,
   # relgan_jax/stage1/expression_reader.py). 0 = no reader (EXPERIMENTS.md).
   config.loss.lambda_reader = 0.0
-  # R reads every other pair (x_bar with its x_tg) mirrored left-right: read
-  # in one orientation only, G learnt a corner blob that lowers R's feature
-  # distance (expression_reader.feature_term; EXPERIMENTS.md, session 42).
-  config.loss.reader_mirror = True
 
   # --- Stage 1: adversarial reenactment training (DESIGN.md §4) ---------------
   config.train = ml_collections.ConfigDict()

@@ -6,7 +6,6 @@ import re
 
 import chex
 import jax
-import jax.numpy as jnp
 from jax.sharding import NamedSharding, PartitionSpec as P
 import numpy as np
 import optax
@@ -246,14 +245,9 @@ def test_reader_term_reaches_all_of_g_only_and_the_reader_stays_frozen():
   reader_model = models.build_classifier(config, NE)
   to_unit = lambda x: np.asarray(x, np.float32) / 127.5 - 1.0
 
-  assert config.loss.reader_mirror  # The default: odd pairs read mirrored.
-  odd = np.arange(B) % 2 == 1
-
   @jax.jit  # One program, not op by op.
   def reader_term(g_variables, reader, x_s, x_t, x_tg):
     x_bar = g_model.apply(g_variables, x_s, x_t, train=True)
-    x_bar, x_tg = (jnp.where(odd[:, None, None, None], x[:, :, ::-1], x)
-                   for x in (x_bar, x_tg))
     fake = expression_reader.block_features(reader_model, reader, x_bar)
     real = expression_reader.block_features(reader_model, reader, x_tg)
     return losses.reader_feature_loss(fake, real), len(fake)
@@ -265,36 +259,6 @@ def test_reader_term_reaches_all_of_g_only_and_the_reader_stays_frozen():
   expected = float(expected)
   np.testing.assert_allclose(metrics['g_reader'], expected, rtol=1e-5)
   np.testing.assert_allclose(metrics['g_total'], 2.0 * expected, rtol=1e-5)
-
-
-def test_reader_reads_every_other_pair_mirrored():
-  """mirror_odd_positions flips exactly the global batch's odd positions (a
-  device's shard starts at its first_position). Given a pair and its mirror
-  image, with config.loss.reader_mirror R reads the second mirrored back, so
-  its gradient is the first's mirrored; without, R reads two different
-  pairs."""
-  x = np.arange(12, dtype=np.float32).reshape(3, 2, 2, 1)
-  for first, odd in ((0, (False, True, False)), (3, (True, False, True))):
-    got = np.asarray(expression_reader.mirror_odd_positions(jnp.asarray(x),
-                                                            first))
-    for i, flipped in enumerate(odd):
-      np.testing.assert_array_equal(got[i], x[i, :, ::-1] if flipped else x[i])
-  config = _config()
-  model = models.build_classifier(config, NE)
-  variables = jax.jit(functools.partial(expression_reader.init, model))(
-      jax.random.PRNGKey(0))
-  rng = np.random.default_rng(0)
-  x_bar, x_tg = (rng.uniform(-1, 1, (1, 32, 32, 3)).astype(np.float32)
-                 for _ in range(2))
-  x_bar, x_tg = (np.concatenate([x, x[:, :, ::-1]]) for x in (x_bar, x_tg))
-  for mirror in (True, False):
-    grad = np.asarray(jax.jit(jax.grad(
-        lambda xb, m=mirror: expression_reader.feature_term(
-            model, variables, xb, x_tg, mirror=m)))(x_bar))
-    assert np.abs(grad).max() > 0
-    same = np.allclose(grad[1], grad[0][:, ::-1], rtol=1e-4,
-                       atol=1e-5 * np.abs(grad).max())
-    assert same == mirror, mirror  # R is not symmetric.
 
 
 def test_g_moving_average_follows_g_and_is_what_evaluation_reads():

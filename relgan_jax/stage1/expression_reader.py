@@ -32,7 +32,6 @@ import ml_collections
 import optax
 
 from relgan_jax.data import input_pipeline
-from relgan_jax.model import losses
 from relgan_jax.model import models
 
 
@@ -50,41 +49,6 @@ def block_features(model: models.CNNBaseline, variables,
                         mutable=['intermediates'])
   blocks = sown['intermediates']['trunk']
   return [blocks[f'block{i}'][0] for i in range(len(blocks))]
-
-
-def mirror_odd_positions(x: jnp.ndarray, first_position=0) -> jnp.ndarray:
-  """x [B, S, S, C] with the images at odd batch positions mirrored left-right;
-  `first_position` is x[0]'s position in the global batch (a device's
-  shard: its index times B), so the odd positions are the global batch's."""
-  odd = (first_position + jnp.arange(x.shape[0])) % 2 == 1
-  return jnp.where(odd[:, None, None, None], x[:, :, ::-1], x)
-
-
-def feature_term(model: models.CNNBaseline, variables, x_bar: jnp.ndarray,
-                 x_tg: jnp.ndarray, *, mirror: bool,
-                 first_position=0) -> jnp.ndarray:
-  """G's perceptual term, losses.reader_feature_loss between R's block
-  activations of x_bar and of x_tg, from one pass of R over [x_bar; x_tg].
-
-  With `mirror` (config.loss.reader_mirror), the pairs at odd global batch
-  positions are read mirrored left-right, x_bar and x_tg alike: the term
-  compares each pair as before, in an orientation that no position of the
-  face can count on. A frozen network has directions that lower its feature
-  distance without drawing anything of the face; read in one orientation
-  only, G learnt one: a saturated 3-pixel blob in the top-left corner of
-  every x_bar, which lowered the term for blurred real faces (0.4928 to
-  0.4894 on 32 of them) and raised it in the mirrored corner (0.4973);
-  averaged over both orientations no corner blob lowers it (EXPERIMENTS.md,
-  session 42). Expressions and persons read the same mirrored (stage 1's and
-  R's own training crops are flipped at random).
-  """
-  if mirror:
-    x_bar, x_tg = (mirror_odd_positions(x, first_position)
-                   for x in (x_bar, x_tg))
-  blocks = block_features(model, variables, jnp.concatenate([x_bar, x_tg]))
-  b = x_bar.shape[0]
-  return losses.reader_feature_loss([a[:b] for a in blocks],
-                                    [a[b:] for a in blocks])
 
 
 def num_steps(config: ml_collections.ConfigDict, num_records: int) -> int:

@@ -279,9 +279,12 @@ def _g_objective(x_bar, d_params, reader, batch: Batch, d_scale, *, d_model,
                                batch['y_i_t'], loss_config, d_scale,
                                x_t=input_pipeline.normalize(batch['x_t']))
   if loss_config.lambda_reader > 0:
-    terms['g_reader'] = expression_reader.feature_term(
-        reader_model, reader, x_bar, x_tg, mirror=loss_config.reader_mirror,
-        first_position=lax.axis_index(AXIS) * x_bar.shape[0])
+    # One pass of R over [x_bar; x_tg].
+    blocks = expression_reader.block_features(
+        reader_model, reader, jnp.concatenate([x_bar, x_tg]))
+    b = x_bar.shape[0]
+    terms['g_reader'] = losses.reader_feature_loss(
+        [a[:b] for a in blocks], [a[b:] for a in blocks])
     total = total + loss_config.lambda_reader * terms['g_reader']
     terms['g_total'] = total
   return total, terms
