@@ -93,18 +93,9 @@ def _load_data_once(load):
   """`load()` opens the prepared data; with several processes, process 0
   first (it may generate the synthetic set) while the others wait, and
   where process 0 cannot (no data, data refused) every process stops."""
-  if jax.process_count() == 1:
-    return load()
-  dataset, error = None, None
-  if distributed.is_primary():
-    try:
-      dataset = load()
-    except Exception as e:  # pylint: disable=broad-except
-      error = e
-  error = distributed.primary_error(error, 'the prepared data')
-  if error is not None:
-    raise error
-  return dataset or load()
+  dataset = distributed.on_primary(load, 'the prepared data',
+                                   catch=Exception)
+  return load() if dataset is None else dataset
 
 
 def run(config, workdir: str, mode: str) -> None:

@@ -33,7 +33,6 @@ from typing import Any, Iterator, Mapping, Optional
 
 from absl import logging
 from etils import epath
-import jax
 
 from relgan_jax import cli
 from relgan_jax.evaluation import run_files
@@ -289,16 +288,10 @@ def check_and_record_data(workdir: str, manifest: Mapping[str, Any],
 def check_data(workdir: str, manifest: Mapping[str, Any],
                data_dir: str) -> None:
   """check_and_record_data on process 0; its refusal stops every process."""
-  error = None
-  if jax.process_index() == 0:
-    try:
-      check_and_record_data(workdir, manifest, data_dir)
-    except WorkdirError as e:
-      error = e
-  error = distributed.primary_error(error, f'the prepared data {data_dir}',
-                                   WorkdirError)
-  if error is not None:
-    raise error
+  distributed.on_primary(
+      lambda: check_and_record_data(workdir, manifest, data_dir),
+      f'the prepared data {data_dir}', catch=WorkdirError,
+      refused=WorkdirError)
 
 
 # --- Both, for a whole run ----------------------------------------------------
@@ -309,18 +302,19 @@ def claim(workdir: str, config, mode: str) -> Iterator[None]:
   """Holds the workdir for the duration of the `with` block (see the module
   docstring). Raises a WorkdirError subclass on every process when process 0
   cannot have it."""
-  lock, error = None, None
-  if jax.process_index() == 0:
+
+  def lock_and_check() -> Optional[Lock]:
+    lock = acquire_lock(workdir)
     try:
-      lock = acquire_lock(workdir)
       check_and_record(workdir, config, mode)
-    except WorkdirError as e:
-      error = e
-  error = distributed.primary_error(error, workdir, WorkdirError)
-  if error is not None:
-    if lock is not None:
-      lock.release()
-    raise error
+    except WorkdirError:
+      if lock is not None:
+        lock.release()
+      raise
+    return lock
+
+  lock = distributed.on_primary(lock_and_check, workdir, catch=WorkdirError,
+                                refused=WorkdirError)
   try:
     yield
   finally:

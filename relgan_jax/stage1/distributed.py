@@ -26,7 +26,7 @@ Must run before anything touches a JAX device (relgan_jax.main does it first).
 import dataclasses
 import hashlib
 import os
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 from absl import logging
 import jax
@@ -228,17 +228,26 @@ def sync(name: str) -> None:
     multihost_utils.sync_global_devices(name)
 
 
-def primary_error(error: Optional[Exception], what: str,
-                  refused: type = cli.UserError) -> Optional[Exception]:
-  """With several processes, process 0's `error` (or None) reaches all, so
-  that every process stops where process 0 did instead of waiting for it at
-  the next barrier: on the others it becomes `refused`('process 0 refused
-  <what> ...'). A collective: every process must call it (no-op with one)."""
-  if jax.process_count() > 1:
-    # pylint: disable-next=g-import-not-at-top
-    from jax.experimental import multihost_utils
-    failed = int(multihost_utils.broadcast_one_to_all(
-        np.int32(error is not None)))
-    if failed and error is None:
-      error = refused(f'process 0 refused {what} (its log says why).')
-  return error
+def on_primary(fn: Callable[[], Any], what: str, *,
+               catch: type = cli.UserError,
+               refused: type = cli.UserError) -> Any:
+  """fn() on process 0 alone; its result there (None elsewhere). An error of
+  type `catch` there stops every process, instead of leaving the others to
+  wait for process 0 at the next barrier: process 0 raises it, the others
+  `refused`('process 0 refused <what> ...'). A collective: every process
+  must call it. With one process: fn()."""
+  if jax.process_count() == 1:
+    return fn()
+  result, error = None, None
+  if is_primary():
+    try:
+      result = fn()
+    except catch as e:
+      error = e
+  # pylint: disable-next=g-import-not-at-top
+  from jax.experimental import multihost_utils
+  failed = int(multihost_utils.broadcast_one_to_all(
+      np.int32(error is not None)))
+  if failed:
+    raise error or refused(f'process 0 refused {what} (its log says why).')
+  return result
