@@ -143,6 +143,14 @@ def get_config() -> ml_collections.ConfigDict:
   # network trained on stage 1's own real faces before stage 1; config.reader,
   # relgan_jax/stage1/expression_reader.py). 0 = no reader (EXPERIMENTS.md).
   config.loss.lambda_reader = 0.0
+  # The reader's term ramps up with the D-judged terms (d_terms_warmup): like
+  # De, R is a classifier of real faces, and the blurred faces G draws
+  # before it reconstructs are far from them. At full weight from the start
+  # the term drew a saturated blob of a few pixels into one corner of every
+  # face, in iterations 100-350 on the synthetic demo; warmed up, on two
+  # seeds every measure stayed within the seeds' spread, and one of them
+  # drew no blob (EXPERIMENTS.md, sessions 42-43). False = full weight.
+  config.loss.reader_warmup = True
 
   # --- Stage 1: adversarial reenactment training (DESIGN.md §4) ---------------
   config.train = ml_collections.ConfigDict()

@@ -47,7 +47,8 @@ def _batch(seed):
               y_i_s=np.zeros(B, np.int32), y_e_t=np.zeros(B, np.int32))
 
 
-def _setup(config, num_devices, decorate=lambda f: f, numpy_init=False):
+def _setup(config, num_devices, decorate=lambda f: f, numpy_init=False,
+           total_steps=0):
   mesh = gan_steps.make_mesh(jax.devices()[:num_devices])
   g_model = models.build_generator(config, bn_axis_name=gan_steps.AXIS)
   d_model = models.build_discriminator(config, NE, NI)
@@ -85,7 +86,8 @@ def _setup(config, num_devices, decorate=lambda f: f, numpy_init=False):
   else:
     state = gan_steps.init_state(config, g_model, d_model, g_tx, d_tx, mesh)
   steps = gan_steps.make_steps(config, g_model, d_model, g_tx, d_tx, mesh,
-                               decorate=decorate, reader_model=reader_model)
+                               total_steps=total_steps, decorate=decorate,
+                               reader_model=reader_model)
   return mesh, state, steps
 
 
@@ -219,16 +221,27 @@ def test_expression_contrast_reaches_ges_only():
                              rtol=1e-6)
 
 
-def test_reader_term_reaches_all_of_g_only_and_the_reader_stays_frozen():
-  """With only λ6 on, a G step moves every kernel of Ges, Get and Gde (the
-  term reads x_bar), no parameter of D and nothing of the reader; its value
-  is the reader's block distance between G's x_bar and x_tg."""
+def _reader_only_config(reader_warmup):
+  """Only λ6 on; the D-judged terms warm up over 8 iterations of 8."""
   config = _config()
   for name in ('lambda_adv', 'lambda_pix', 'lambda_exp', 'lambda_id',
                'lambda_fe_contrast'):
     config.loss[name] = 0.0
   config.loss.lambda_reader = 2.0
-  mesh, state, (_, _, g_step) = _setup(config, 1, numpy_init=True)
+  config.loss.d_terms_warmup = 1.0
+  config.loss.reader_warmup = reader_warmup
+  return config
+
+
+def test_reader_term_reaches_all_of_g_only_and_the_reader_stays_frozen():
+  """With only λ6 on, a G step moves every kernel of Ges, Get and Gde (the
+  term reads x_bar), no parameter of D and nothing of the reader; its value
+  is the reader's block distance between G's x_bar and x_tg, weighted by
+  the D-judged terms' warm-up (2 of its 8 iterations done: 1/4)."""
+  config = _reader_only_config(reader_warmup=True)
+  mesh, state, (_, _, g_step) = _setup(config, 1, numpy_init=True,
+                                       total_steps=8)
+  state = state.replace(step=jax.device_put(np.int32(2), state.step.sharding))
   s0 = jax.device_get(state)
   batch = _batch(0)
   state, metrics = _run(g_step, state, gan_steps.shard_batch(batch, mesh))
@@ -257,6 +270,17 @@ def test_reader_term_reaches_all_of_g_only_and_the_reader_stays_frozen():
       *(to_unit(batch[k]) for k in ('x_s', 'x_t', 'x_tg')))
   assert num_blocks == 5
   expected = float(expected)
+  np.testing.assert_allclose(metrics['g_reader'], expected, rtol=1e-5)
+  assert metrics['g_d_terms_scale'] == 0.25
+  np.testing.assert_allclose(metrics['g_total'], 0.25 * 2.0 * expected,
+                             rtol=1e-5)
+
+  # With loss.reader_warmup off, the term has its full weight at once.
+  config = _reader_only_config(reader_warmup=False)
+  _, _, (_, _, g_step) = _setup(config, 1, numpy_init=True, total_steps=8)
+  _, metrics = _run(g_step, jax.device_put(s0, state.step.sharding),
+                    gan_steps.shard_batch(batch, mesh))
+  assert metrics['g_d_terms_scale'] == 0.25
   np.testing.assert_allclose(metrics['g_reader'], expected, rtol=1e-5)
   np.testing.assert_allclose(metrics['g_total'], 2.0 * expected, rtol=1e-5)
 

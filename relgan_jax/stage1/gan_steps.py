@@ -285,7 +285,9 @@ def _g_objective(x_bar, d_params, reader, batch: Batch, d_scale, *, d_model,
     b = x_bar.shape[0]
     terms['g_reader'] = losses.reader_feature_loss(
         [a[:b] for a in blocks], [a[b:] for a in blocks])
-    total = total + loss_config.lambda_reader * terms['g_reader']
+    # The reader judges x_bar as D does: its term ramps up with theirs.
+    scale = d_scale if loss_config.reader_warmup else 1.0
+    total = total + scale * loss_config.lambda_reader * terms['g_reader']
     terms['g_total'] = total
   return total, terms
 
