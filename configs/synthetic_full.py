@@ -47,9 +47,9 @@ from configs import synthetic
 
 def get_config():
   config = synthetic.get_config()
-  # The 64 pre-training people it was measured with (the demo has 128 since
-  # session 41, not measured with this config).
-  config.data.synthetic_pretrain_identities = 64
+  # The demo's generated sets, its 128 pre-training people included (until
+  # session 43: 64, and then either config refused the other's
+  # data/synthetic_pretrain).
   config.model.width = 0.5
   config.model.gde_width = 0.0  # Gde at G's width (0.5), as measured.
   config.loss.lambda_reader = 300.0

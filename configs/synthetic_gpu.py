@@ -42,9 +42,9 @@ from configs import synthetic
 
 def get_config():
   config = synthetic.get_config()
-  # The 64 pre-training people it was measured with (the demo has 128 since
-  # session 41, not measured with this config).
-  config.data.synthetic_pretrain_identities = 64
+  # The demo's generated sets, its 128 pre-training people included (until
+  # session 43: 64, and then either config refused the other's
+  # data/synthetic_pretrain).
   config.train.num_steps = 9000
   config.loss.lambda_reader = 300.0
   return config

@@ -23,6 +23,7 @@ from data_prep import readers
 from relgan_jax import cli
 from relgan_jax import config_checks
 from relgan_jax.data import input_pipeline
+from relgan_jax.data import loading
 from relgan_jax.data import records
 from relgan_jax.stage1 import train
 
@@ -37,6 +38,21 @@ def test_shipped_configs_are_valid(name):
   module, *arg = name.split(':')  # configs/small.py:ckplus takes its dataset.
   config = importlib.import_module(f'configs.{module}').get_config(*arg)
   config_checks.check_config(config, num_devices=8, num_processes=2)
+
+
+def test_synthetic_configs_share_their_generated_sets():
+  """The demo and both long configs generate the same evaluation and
+  pre-training sets into the same folders: after one of them, the others
+  reuse its sets (a set of other settings is refused,
+  loading.check_generated_people)."""
+  configs = [importlib.import_module(f'configs.{name}').get_config()
+             for name in ('synthetic', 'synthetic_full', 'synthetic_gpu')]
+  settings = [(c.data.dir, loading.synthetic_settings(c),
+               loading.pretrain_data_dir(c, 'unused'),
+               loading.synthetic_settings(c, pretrain=True)) for c in configs]
+  assert settings[0][1]['num_identities'] == 64
+  assert settings[0][3]['num_identities'] == 128
+  assert settings[1] == settings[0] and settings[2] == settings[0]
 
 
 def test_dataset_names_match_the_data_prep_readers():
