@@ -15,7 +15,10 @@ configs/synthetic.py's since session 39:
 
   python -m relgan_jax.main --config=configs/synthetic_gpu.py --workdir=runs/synthetic_gpu
 
-Measured (EXPERIMENTS.md, "The demo at 6× on a GPU"):
+Measured (EXPERIMENTS.md, "The demo at 6× on a GPU"), all before session
+43, which gave it the demo's 128 pre-training people (instead of 64), the
+reader trained for 10 epochs (the same 1,120 steps) and the reader's term
+warmed up (loss.reader_warmup); not re-run since (no GPU was lent):
 * this config on 2 CPU cores (session 39, the Intel box; stage 1 ~37
   minutes, the folds 212 s, ~42 minutes in all): REL-GAN 97.66 +- 0.32 %
   against the baseline's 82.14 +- 2.84; nearest neighbours in f(e) 99.2 %
