@@ -53,13 +53,10 @@ def get_config():
   config = synthetic.get_config()
   # The demo's generated sets, its 128 pre-training people included (until
   # session 43: 64, and then either config refused the other's
-  # data/synthetic_pretrain). The reader trains for half the default
-  # epochs: the 1,120 steps it had at 64 people (as the quick start's
-  # longer command; batch accuracy 97-100 %, session 42).
-  config.reader.epochs = 10
+  # data/synthetic_pretrain).
+  synthetic.with_reader(config)
   config.model.width = 0.5
   config.model.gde_width = 0.0  # Gde at G's width (0.5), as measured.
-  config.loss.lambda_reader = 300.0
   config.train.num_steps = 6000
   config.train.checkpoint_every = 1000
   config.train.keep_checkpoints = 6  # Every checkpoint, for the curve.

@@ -47,10 +47,7 @@ def get_config():
   config = synthetic.get_config()
   # The demo's generated sets, its 128 pre-training people included (until
   # session 43: 64, and then either config refused the other's
-  # data/synthetic_pretrain). The reader trains for half the default
-  # epochs: the 1,120 steps it had at 64 people (as the quick start's
-  # longer command; batch accuracy 97-100 %, session 42).
-  config.reader.epochs = 10
+  # data/synthetic_pretrain).
+  synthetic.with_reader(config)
   config.train.num_steps = 9000
-  config.loss.lambda_reader = 300.0
   return config
