@@ -17,6 +17,12 @@ and unlike a classifier's verdict, matching every block's activations of
 the paired real face cannot be satisfied by texture that one head reads as
 an expression.
 
+R keeps the baseline's GroupNorm. At small widths its first blocks then
+normalise each channel with the image's own statistics, so a few saturated
+pixels can buy part of the term (StyleGAN2's "droplets"). A reader without
+norm resists that 10x better, but it read the faint mouths less and G drew
+3 points less of the expression (EXPERIMENTS.md, session 44).
+
 R sees only stage 1's training records (never a fold's test subjects), and
 no other data: nothing is downloaded.
 """
