@@ -1,7 +1,7 @@
-"""Is G's weak bottom-left corner the content's or the position's?  Self-reenactments of
+"""Usage: flip_corner.py RUN_OR_CHECKPOINT...  Is G's weak bottom-left corner the content's or the position's?  Self-reenactments of
 the same 32 pre-training faces, as stored and mirrored: the corner errors |x_bar - x| (4x4)
 over the image's mean error."""
-import sys
+import os, sys
 import jax.numpy as jnp, numpy as np
 from configs import synthetic
 from relgan_jax.model import models
@@ -13,7 +13,9 @@ idx = np.arange(0, 3584, 28)[:128]
 imgs = np.stack([ds[int(i)]['image'] for i in idx]); s = imgs.shape[1]; c0 = (s - 64) // 2
 x0 = imgs[:, c0:c0 + 64, c0:c0 + 64].astype(np.float32) / 127.5 - 1
 for run in sys.argv[1:]:
-  state, _ = checkpointing.load_state_tree(run + '/pretrain')
+  # A run's workdir (its pre-training checkpoint) or one checkpoint directory.
+  pretrain = os.path.join(run, 'pretrain')
+  state, _ = checkpointing.load_state_tree(pretrain if os.path.isdir(pretrain) else run)
   for name, x in (('as stored', x0), ('mirrored', x0[:, :, ::-1])):
     x = jnp.asarray(np.ascontiguousarray(x))
     xb = np.asarray(g.apply(gan_steps.g_variables(state), x, x, train=False))
@@ -24,4 +26,4 @@ for run in sys.argv[1:]:
       out.append(f'{c} {err[:, r, cc].mean() / err.mean():.2f}')
     # the left and right 4-px columns and bottom rows as a whole
     out.append(f'left col {err[:, :, :4].mean() / err.mean():.2f} right col {err[:, :, 60:].mean() / err.mean():.2f}')
-    print(run.split('/')[-1], name, ' | '.join(out), flush=True)
+    print('/'.join(run.split('/')[-3:]), name, ' | '.join(out), flush=True)
