@@ -4,21 +4,20 @@ expression reader.
 configs/synthetic.py fits the whole method into ~15 minutes of a 2-core CPU,
 which leaves stage 1 1,500 iterations at width 0.25; this config gives it
 6,000 iterations at width 0.5 (G, and with it the CNN baseline, which is the
-Ges trunk: twice the channels, half the paper's) and G's perceptual term in
-a frozen expression reader (loss.lambda_reader = 300). Everything else is
+Ges trunk: twice the channels, half the paper's) and G's perceptual term in a
+frozen expression reader (loss.lambda_reader = 300). Everything else is
 configs/synthetic.py's: the data (128 pre-training people since session 43),
 D, losses, the centre crop in every stage, the change-weighted pixel term, G
-at lr 1e-3, Adam's b2 = 0.99, no G boost and G's moving average. 52.5
-minutes end to end on 2 CPU cores (session 43, AMD EPYC: REL-GAN 99.2 %
-against the baseline's 82.8 %, identity leakage of f(e) 10.8 %, expression
-transfer 90.5 %, identity kept 85.1 %, expression strength 55.4 %, and a
-reenactment grid whose seven rows differ by the source's expression in
-every column; README.md). Session 37's run at 64
-people, the reader's term at full weight from the start: 58 minutes on the
-Intel box, REL-GAN 98.3 %, leakage 13.8 %, transfer 92.2 %, identity kept
-54.2 %, strength 49.8 %. It keeps every 1,000-iteration checkpoint so that
-the curve of what stage 1 has learned can be drawn
-(benchmarks/stage1_curve.py):
+at lr 1e-3, Adam's b2 = 0.99, no G boost and G's moving average. 52.5 minutes
+end to end on 2 CPU cores (session 43, AMD EPYC: REL-GAN 99.2 % against the
+baseline's 82.8 %, identity leakage of f(e) 10.8 %, expression transfer
+90.5 %, identity kept 85.1 %, expression strength 55.4 %, and a reenactment
+grid whose seven rows differ by the source's expression in every column;
+README.md). Session 37's run at 64 people, the reader's term at full weight
+from the start: 58 minutes on the Intel box, REL-GAN 98.3 %, leakage 13.8 %,
+transfer 92.2 %, identity kept 54.2 %, strength 49.8 %. It keeps every
+1,000-iteration checkpoint so that the curve of what stage 1 has learned can
+be drawn (benchmarks/stage1_curve.py):
 
   python -m relgan_jax.main --config=configs/synthetic_full.py \
       --workdir=runs/synthetic_full
