@@ -1,14 +1,14 @@
 r"""The built-in synthetic face set, sized for one GPU: the demo's config with
-6x its stage-1 iterations and the frozen expression reader.
+6x its stage-1 iterations.
 
 configs/synthetic.py fits the method into ~15 minutes of a 2-core CPU, which
-leaves stage 1 1,500 iterations: f(e) beats the CNN baseline by ~11 points
-and the baseline reads ~80 % of the reenactments as the source's expression,
-but the grid is faint and its neutral and sadness rows look alike. On one GPU
-the same config takes ~2 minutes (stage-1 loop ~80 iterations/s on an H200),
-so this config spends a few minutes on the same method with 9,000 iterations
-and G's perceptual term in a frozen expression reader (loss.lambda_reader =
-300, as configs/synthetic_full.py). Everything else (data, G at width 0.25
+leaves stage 1 1,500 iterations: f(e) beats the CNN baseline by ~13 points
+and the baseline reads ~80-88 % of the reenactments as the source's
+expression, but the grid is faint. On one GPU the same config takes ~2
+minutes (stage-1 loop ~80 iterations/s on an H200), so this config spends a
+few minutes on the same method with 9,000 iterations. Until session 45 the
+demo had no expression reader and this config added it (loss.lambda_reader
+= 300, as configs/synthetic_full.py). Everything else (data, G at width 0.25
 with Gde at 0.5, losses, schedule fractions, learning rates, G's moving
 average, stage 2, baseline, every stage at the centre crop) is
 configs/synthetic.py's since session 39:
@@ -47,7 +47,7 @@ def get_config():
   config = synthetic.get_config()
   # The demo's generated sets, its 128 pre-training people included (until
   # session 43: 64, and then either config refused the other's
-  # data/synthetic_pretrain).
-  synthetic.with_reader(config)
+  # data/synthetic_pretrain), and its expression reader
+  # (synthetic.with_reader).
   config.train.num_steps = 9000
   return config
