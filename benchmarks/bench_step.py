@@ -78,6 +78,10 @@ flags.DEFINE_float('pixel_change_weight', None,
 flags.DEFINE_float('lambda_fe_contrast', None,
                   "λ5, the expression-contrast term's weight (default: the "
                   "config's; 0 times the paper's L_G alone).")
+flags.DEFINE_float('lambda_reader', None,
+                   "λ6, the expression reader's term (default: the config's, "
+                   '0 = none; configs/synthetic.py uses 300). The reader is '
+                   "untrained and its FLOPs are not in the analytic count.")
 flags.DEFINE_float('g_ema_decay', None,
                    "G's moving average (default: the config's, 0 = none; "
                    'configs/synthetic.py uses 0.999).')
@@ -159,7 +163,7 @@ def _cpu_model() -> str:
 def config_from_flags():
   """The default config with this script's --image_size, --width, --dtype,
   --conv_impl, --norm, --d_width, --gde_width, --d_norm, --lambda_fe_contrast,
-  --pixel_change_weight, --g_ema_decay and --batch
+  --pixel_change_weight, --lambda_reader, --g_ema_decay and --batch
   (shared with profile_step.py)."""
   config = default.get_config()
   config.model.image_size = FLAGS.image_size
@@ -179,6 +183,8 @@ def config_from_flags():
     config.loss.lambda_fe_contrast = FLAGS.lambda_fe_contrast
   if FLAGS.pixel_change_weight is not None:
     config.loss.pixel_change_weight = FLAGS.pixel_change_weight
+  if FLAGS.lambda_reader is not None:
+    config.loss.lambda_reader = FLAGS.lambda_reader
   if FLAGS.g_ema_decay is not None:
     config.train.g_ema_decay = FLAGS.g_ema_decay
   config.train.batch_size = FLAGS.batch
@@ -250,6 +256,7 @@ def main(argv):
       'd_norm': config.model.d_norm,
       'lambda_fe_contrast': config.loss.lambda_fe_contrast,
       'pixel_change_weight': config.loss.pixel_change_weight,
+      'lambda_reader': config.loss.lambda_reader,
       'g_ema_decay': config.train.g_ema_decay,
       'xla_flags': os.environ.get('XLA_FLAGS', ''),
       'malloc_tuned': host_malloc.is_tuned(),

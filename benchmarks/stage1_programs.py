@@ -85,8 +85,13 @@ def compile_programs(stage1: Stage1Setup, program: str) -> List[Any]:
 
 
 def setup(config, *, ne: int, ni: int, devices=None) -> Stage1Setup:
-  """The real stage-1 programs for `config` (model.*, train.batch_size), their
-  initial state and one random batch, on `devices` (default: all)."""
+  """The real stage-1 programs for `config` (model.*, loss.*, train.*), their
+  initial state and one random batch, on `devices` (default: all).
+
+  With the expression reader's term (loss.lambda_reader > 0, the demo's since
+  session 45) the state holds an untrained reader: the same program as
+  train_gan's after the reader's training, which the step timings leave out.
+  """
   mesh = gan_steps.make_mesh(devices)
   b, s = config.train.batch_size, config.model.image_size
   if b % mesh.size:
@@ -94,9 +99,13 @@ def setup(config, *, ne: int, ni: int, devices=None) -> Stage1Setup:
                          'devices.')
   g_model = models.build_generator(config, bn_axis_name=gan_steps.AXIS)
   d_model = models.build_discriminator(config, ne, ni)
+  reader_model = (models.build_classifier(config, ne)
+                  if config.loss.lambda_reader > 0 else None)
   g_tx, d_tx = gan_steps.make_optimizers(config)
-  state = gan_steps.init_state(config, g_model, d_model, g_tx, d_tx, mesh)
-  steps = gan_steps.make_steps(config, g_model, d_model, g_tx, d_tx, mesh)
+  state = gan_steps.init_state(config, g_model, d_model, g_tx, d_tx, mesh,
+                               reader_model)
+  steps = gan_steps.make_steps(config, g_model, d_model, g_tx, d_tx, mesh,
+                               reader_model=reader_model)
   rng = np.random.default_rng(0)
   image = lambda: rng.integers(0, 256, (b, s, s, 3), dtype=np.uint8)
   batch = gan_steps.shard_batch(dict(

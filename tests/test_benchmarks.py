@@ -1,6 +1,10 @@
-"""The benchmarks' analytic FLOP count (DESIGN.md §2), checked by hand."""
+"""The benchmarks' analytic FLOP count (DESIGN.md §2), checked by hand, and
+the programs they time."""
+
+import jax
 
 from benchmarks import stage1_programs
+from configs import tiny
 
 # D at 32x32: four 3x3 convs (2·side²·9·cin·cout each) at 32, 16, 8, 4 px, the
 # shared Dense from 2x2xC to 1024, then the De (Ne + 1) and Di (Ni) heads
@@ -52,3 +56,19 @@ def test_decoder_flops_follow_gde_width():
   assert g_wide - g_same == (decoder([128, 64, 32, 16, 8])
                              - decoder([64, 32, 16, 8, 4]))
   assert d_wide == d_same  # Gde's width does not change D's count.
+
+
+def test_setup_builds_the_programs_with_the_expression_reader():
+  """The demo's config runs the reader's term (configs/synthetic.py): the
+  benchmarks' programs then carry a reader too, and the iteration traces
+  (without one, R's forward pass has no network)."""
+  config = tiny.get_config()
+  config.loss.lambda_reader = 2.0
+  stage1 = stage1_programs.setup(config, ne=7, ni=4,
+                                 devices=jax.devices()[:1])
+  assert jax.tree_util.tree_leaves(stage1.state.reader)
+  lowered = stage1.steps.iteration.lower(stage1.state, stage1.batch)
+  assert 'g_reader' in lowered.out_info[1]
+  config.loss.lambda_reader = 0.0
+  plain = stage1_programs.setup(config, ne=7, ni=4, devices=jax.devices()[:1])
+  assert not jax.tree_util.tree_leaves(plain.state.reader)

@@ -135,9 +135,10 @@ def init_program(g_model, d_model, g_tx, d_tx, mesh: Mesh,
 
 
 def init_state(config: ml_collections.ConfigDict, g_model, d_model, g_tx,
-               d_tx, mesh: Mesh) -> GANState:
-  """A fresh GANState, replicated over `mesh`."""
-  return init_program(g_model, d_model, g_tx, d_tx, mesh,
+               d_tx, mesh: Mesh, reader_model=None) -> GANState:
+  """A fresh GANState, replicated over `mesh` (with `reader_model`, holding an
+  untrained expression reader)."""
+  return init_program(g_model, d_model, g_tx, d_tx, mesh, reader_model,
                       g_ema=config.train.g_ema_decay > 0)(
                           jax.random.PRNGKey(config.seed))
 
