@@ -69,6 +69,3 @@ def test_setup_builds_the_programs_with_the_expression_reader():
   assert jax.tree_util.tree_leaves(stage1.state.reader)
   lowered = stage1.steps.iteration.lower(stage1.state, stage1.batch)
   assert 'g_reader' in lowered.out_info[1]
-  config.loss.lambda_reader = 0.0
-  plain = stage1_programs.setup(config, ne=7, ni=4, devices=jax.devices()[:1])
-  assert not jax.tree_util.tree_leaves(plain.state.reader)
