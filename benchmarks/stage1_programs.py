@@ -10,6 +10,7 @@ from absl import app
 import numpy as np
 
 from relgan_jax.model import models
+from relgan_jax.stage1 import expression_reader
 from relgan_jax.stage1 import gan_steps
 
 
@@ -99,8 +100,7 @@ def setup(config, *, ne: int, ni: int, devices=None) -> Stage1Setup:
                          'devices.')
   g_model = models.build_generator(config, bn_axis_name=gan_steps.AXIS)
   d_model = models.build_discriminator(config, ne, ni)
-  reader_model = (models.build_classifier(config, ne)
-                  if config.loss.lambda_reader > 0 else None)
+  reader_model = expression_reader.build_model(config, ne)
   g_tx, d_tx = gan_steps.make_optimizers(config)
   state = gan_steps.init_state(config, g_model, d_model, g_tx, d_tx, mesh,
                                reader_model)

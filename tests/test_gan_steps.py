@@ -59,8 +59,7 @@ def _setup(config, num_devices, decorate=lambda f: f, numpy_init=False,
   t = config.train
   g_tx = optax.adam(t.g_lr, b1=t.b1, b2=t.b2, eps=1e-3)
   d_tx = optax.adam(t.d_lr, b1=t.b1, b2=t.b2, eps=1e-3)
-  reader_model = (models.build_classifier(config, NE)
-                  if config.loss.lambda_reader > 0 else None)
+  reader_model = expression_reader.build_model(config, NE)
   if numpy_init:  # Skips compiling the initialiser.
     abstract = jax.eval_shape(functools.partial(
         gan_steps.create_state, g_model=g_model, d_model=d_model, g_tx=g_tx,

@@ -29,7 +29,7 @@ no other data: nothing is downloaded.
 
 import functools
 import math
-from typing import Any, Iterator, List
+from typing import Any, Iterator, List, Optional
 
 from absl import logging
 import jax
@@ -39,6 +39,15 @@ import optax
 
 from relgan_jax.data import input_pipeline
 from relgan_jax.model import models
+
+
+def build_model(config: ml_collections.ConfigDict,
+                num_expressions: int) -> Optional[models.CNNBaseline]:
+  """R's network when stage 1 runs the reader's term (loss.lambda_reader >
+  0), else None."""
+  if config.loss.lambda_reader <= 0:
+    return None
+  return models.build_classifier(config, num_expressions)
 
 
 def init(model: models.CNNBaseline, rng: jnp.ndarray) -> Any:

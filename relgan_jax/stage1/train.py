@@ -215,8 +215,7 @@ def train_gan(config: ml_collections.ConfigDict, workdir: str, dataset,
   d_model = models.build_discriminator(config, num_expressions,
                                        num_identities)
   total_steps = num_train_steps(config, len(train_indices))
-  reader_model = (models.build_classifier(config, num_expressions)
-                  if config.loss.lambda_reader > 0 else None)
+  reader_model = expression_reader.build_model(config, num_expressions)
   programs = _stage1_programs(g_model, d_model, reader_model,
                               gan_steps.optimizer_hparams(config),
                               ml_collections.FrozenConfigDict(config.loss),
