@@ -1,5 +1,6 @@
-"""Executes notebooks/relgan_demo.ipynb at its smallest settings, then checks
-what the run left in its workdir (report, figures, stage-1 TensorBoard
+"""Executes notebooks/relgan_demo.ipynb at its smallest settings (on the CPU,
+its protocol cell runs `python -m relgan_jax.main` in a process of its own),
+then checks what the run left in its workdir (report, figures, stage-1 TensorBoard
 reenactment images) and that the trained fold serves the apps.
 
 The kernel is this test's own interpreter (a kernelspec written to a temporary
@@ -91,6 +92,10 @@ def test_notebook_runs_and_shows_its_pictures(executed):
   printed = ''.join(o.get('text', '') for c in _code_cells(nb)
                     for o in c.outputs if o.output_type == 'stream')
   strength = report['disentanglement']['expression_strength']['mean']
+  # On a CPU runtime the protocol ran as `python -m relgan_jax.main` in its
+  # own process (main's first log line), its log shown in the notebook.
+  assert 'devices (cpu); glibc malloc tuned:' in printed
+  assert 'Report written to' in printed
   assert f'expression strength: x̄ draws {strength:.1f}%' in printed
   for name in ('reenactment_grid.png', 'reenactment_changes.png',
                'confusion_matrix.png', 'embedding.png'):
