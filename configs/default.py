@@ -153,6 +153,15 @@ def get_config() -> ml_collections.ConfigDict:
   # against 10-11 %) or vanished (EXPERIMENTS.md, sessions 42-43).
   # False = full weight.
   config.loss.reader_warmup = True
+  # R reads x_bar inside a frame of x_tg's own border, this fraction of the
+  # image's side at each edge (4 px at 64x64; losses.reader_view): R judges
+  # the face, and the crop's edges, background or hair in an eye-aligned
+  # crop, get no gradient from it. Reading all of x_bar (0), G drew the
+  # corner blob above, the larger the heavier R's term: on the demo at
+  # λ6 = 1000, 20 % of the bottom-left 4x4 corner's values saturated; in the
+  # frame none at the same seed (at λ6 = 300 or 1000), 5 % at another seed
+  # (EXPERIMENTS.md, session 46). 0 = R reads all of x_bar.
+  config.loss.reader_border = 0.0625
 
   # --- Stage 1: adversarial reenactment training (DESIGN.md §4) ---------------
   config.train = ml_collections.ConfigDict()

@@ -221,7 +221,8 @@ def test_expression_contrast_reaches_ges_only():
 
 
 def _reader_only_config(reader_warmup):
-  """Only λ6 on; the D-judged terms warm up over 8 iterations of 8."""
+  """Only λ6 on, R reading x_bar in a frame of x_tg's quarter-wide border;
+  the D-judged terms warm up over 8 iterations of 8."""
   config = _config()
   for name in ('lambda_adv', 'lambda_pix', 'lambda_exp', 'lambda_id',
                'lambda_fe_contrast'):
@@ -229,14 +230,16 @@ def _reader_only_config(reader_warmup):
   config.loss.lambda_reader = 2.0
   config.loss.d_terms_warmup = 1.0
   config.loss.reader_warmup = reader_warmup
+  config.loss.reader_border = 0.25
   return config
 
 
 def test_reader_term_reaches_all_of_g_only_and_the_reader_stays_frozen():
   """With only λ6 on, a G step moves every kernel of Ges, Get and Gde (the
   term reads x_bar), no parameter of D and nothing of the reader; its value
-  is the reader's block distance between G's x_bar and x_tg, weighted by
-  the D-judged terms' warm-up (2 of its 8 iterations done: 1/4)."""
+  is the reader's block distance between G's x_bar (inside x_tg's frame)
+  and x_tg, weighted by the D-judged terms' warm-up (2 of its 8 iterations
+  done: 1/4)."""
   config = _reader_only_config(reader_warmup=True)
   mesh, state, (_, _, g_step) = _setup(config, 1, numpy_init=True,
                                        total_steps=8)
@@ -257,18 +260,21 @@ def test_reader_term_reaches_all_of_g_only_and_the_reader_stays_frozen():
   reader_model = models.build_classifier(config, NE)
   to_unit = lambda x: np.asarray(x, np.float32) / 127.5 - 1.0
 
-  @jax.jit  # One program, not op by op.
-  def reader_term(g_variables, reader, x_s, x_t, x_tg):
+  @functools.partial(jax.jit, static_argnums=5)  # One program per border.
+  def reader_term(g_variables, reader, x_s, x_t, x_tg, border):
     x_bar = g_model.apply(g_variables, x_s, x_t, train=True)
-    fake = expression_reader.block_features(reader_model, reader, x_bar)
+    fake = expression_reader.block_features(
+        reader_model, reader, losses.reader_view(x_bar, x_tg, border))
     real = expression_reader.block_features(reader_model, reader, x_tg)
     return losses.reader_feature_loss(fake, real), len(fake)
 
-  expected, num_blocks = reader_term(
-      gan_steps.g_variables(s0), s0.reader,
-      *(to_unit(batch[k]) for k in ('x_s', 'x_t', 'x_tg')))
+  faces = [to_unit(batch[k]) for k in ('x_s', 'x_t', 'x_tg')]
+  expected, num_blocks = reader_term(gan_steps.g_variables(s0), s0.reader,
+                                     *faces, 0.25)
   assert num_blocks == 5
   expected = float(expected)
+  unframed, _ = reader_term(gan_steps.g_variables(s0), s0.reader, *faces, 0.0)
+  assert abs(float(unframed) - expected) > 1e-3 * expected
   np.testing.assert_allclose(metrics['g_reader'], expected, rtol=1e-5)
   assert metrics['g_d_terms_scale'] == 0.25
   np.testing.assert_allclose(metrics['g_total'], 0.25 * 2.0 * expected,

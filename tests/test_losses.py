@@ -22,7 +22,7 @@ LAMBDAS = ml_collections.ConfigDict(dict(
     lambda_adv=0.7, lambda_pix=20.0, lambda_exp=50.0, lambda_id=30.0,
     pixel_scale=1.0, d_terms_warmup=0.0, lambda_fe_contrast=0.0,
     fe_contrast_temperature=0.1,
-    pixel_change_weight=0.0, lambda_reader=0.0))
+    pixel_change_weight=0.0, lambda_reader=0.0, reader_border=0.0))
 
 
 def _softmax(z):
@@ -134,6 +134,35 @@ def test_reader_feature_loss_by_hand():
   np.testing.assert_allclose(losses.reader_feature_loss(real, real), 0.0)
   with pytest.raises(ValueError, match='blocks'):
     losses.reader_feature_loss(fake, real[:1])
+
+
+def test_reader_view_frames_x_bar_in_x_tg_border():
+  """At 8x8 with border 0.25 (2 px): the inner 4x4 is x_bar's, the frame
+  x_tg's; the gradient reaches x_bar's inner 4x4 only, never x_tg; border 0
+  is x_bar itself."""
+  rng = np.random.default_rng(0)
+  x_bar = rng.normal(size=(2, 8, 8, 3)).astype(np.float32)
+  x_tg = rng.normal(size=(2, 8, 8, 3)).astype(np.float32)
+  inner = np.zeros((8, 8), bool)
+  inner[2:6, 2:6] = True
+  view = np.asarray(losses.reader_view(x_bar, x_tg, 0.25))
+  np.testing.assert_array_equal(view[:, inner], x_bar[:, inner])
+  np.testing.assert_array_equal(view[:, ~inner], x_tg[:, ~inner])
+  grad_bar, grad_tg = jax.grad(
+      lambda a, b: jnp.sum(losses.reader_view(a, b, 0.25)), (0, 1))(x_bar,
+                                                                   x_tg)
+  np.testing.assert_array_equal(np.asarray(grad_bar)[:, inner], 1.0)
+  np.testing.assert_array_equal(np.asarray(grad_bar)[:, ~inner], 0.0)
+  np.testing.assert_array_equal(grad_tg, 0.0)
+  np.testing.assert_array_equal(losses.reader_view(x_bar, x_tg, 0.0), x_bar)
+
+
+@pytest.mark.parametrize('border', [-0.1, 0.5])
+def test_reader_border_outside_its_range_is_rejected(border):
+  bad = ml_collections.ConfigDict(dict(LAMBDAS))
+  bad.reader_border = border
+  with pytest.raises(ValueError, match='config.loss.reader_border'):
+    losses.check_loss_config(bad)
 
 
 def test_g_loss_weights_and_terms():

@@ -28,9 +28,12 @@ reaches Ges only.
 A perceptual term in a frozen expression network's features (not in the
 paper) is added to L_G when λ6 = config.loss.lambda_reader > 0:
 
-  L_G += λ6·reader_feature_loss(R(x_bar), R(x_tg))
+  L_G += λ6·reader_feature_loss(R(reader_view(x_bar, x_tg)), R(x_tg))
 
 (`reader_feature_loss`; R and why: relgan_jax/stage1/expression_reader.py).
+R reads x_bar inside a frame of x_tg's own border (config.loss.reader_border,
+`reader_view`): it judges the face, and no reader gradient reaches the crop's
+edges.
 
 G's three terms that are judged by D (adv, exp, id) are scaled by
 `d_terms_scale` (1 by default): a linear warm-up from 0 over the first
@@ -145,9 +148,27 @@ def reader_feature_loss(fake_blocks: Sequence[jnp.ndarray],
   return sum(errors) / len(errors)
 
 
+def reader_view(x_bar: jnp.ndarray, x_tg: jnp.ndarray,
+                border: float) -> jnp.ndarray:
+  """x_bar with its outer `border` (a fraction of the image's side, at each
+  edge; config.loss.reader_border) replaced by x_tg's, held fixed: what the
+  reader R reads of x_bar. The frame is then R's real face's own, so R's
+  term judges the face inside it and sends x_bar's edges no gradient.
+  border 0: x_bar itself."""
+  size = x_bar.shape[1]
+  width = int(round(border * size))
+  if width <= 0:
+    return x_bar
+  rows = jnp.arange(size)
+  inside = (rows >= width) & (rows < size - width)
+  mask = (inside[:, None] & inside[None, :])[None, :, :, None]
+  return jnp.where(mask, x_bar, lax.stop_gradient(x_tg))
+
+
 def check_loss_config(loss_config: ml_collections.ConfigDict) -> None:
   """Raises ValueError naming a negative λ in config.loss, a contrast
-  temperature <= 0, or a warm-up fraction outside [0, 1]."""
+  temperature <= 0, a warm-up fraction outside [0, 1], or a reader frame
+  outside [0, 0.5)."""
   for name in ('lambda_adv', 'lambda_pix', 'lambda_exp', 'lambda_id',
                'lambda_fe_contrast', 'pixel_scale', 'pixel_change_weight',
                'lambda_reader'):
@@ -161,6 +182,11 @@ def check_loss_config(loss_config: ml_collections.ConfigDict) -> None:
   if not 0.0 <= warmup <= 1.0:
     raise ValueError(f'config.loss.d_terms_warmup must be in [0, 1] (a '
                      f'fraction of stage 1), got {warmup}.')
+  border = loss_config.reader_border
+  if not 0.0 <= border < 0.5:
+    raise ValueError(f'config.loss.reader_border must be in [0, 0.5) (a '
+                     f'fraction of the image side at each edge), got '
+                     f'{border}.')
 
 
 def warmup_steps(loss_config: ml_collections.ConfigDict,

@@ -280,9 +280,10 @@ def _g_objective(x_bar, d_params, reader, batch: Batch, d_scale, *, d_model,
                                batch['y_i_t'], loss_config, d_scale,
                                x_t=input_pipeline.normalize(batch['x_t']))
   if loss_config.lambda_reader > 0:
-    # One pass of R over [x_bar; x_tg].
+    # One pass of R over [x_bar in x_tg's frame; x_tg].
+    shown = losses.reader_view(x_bar, x_tg, loss_config.reader_border)
     blocks = expression_reader.block_features(
-        reader_model, reader, jnp.concatenate([x_bar, x_tg]))
+        reader_model, reader, jnp.concatenate([shown, x_tg]))
     b = x_bar.shape[0]
     terms['g_reader'] = losses.reader_feature_loss(
         [a[:b] for a in blocks], [a[b:] for a in blocks])
