@@ -73,12 +73,13 @@ with protocol.folds. What differs from the paper's settings, and why:
 Like every config, stage 1 measures the pixel term in 8-bit grey levels
 (loss.pixel_scale) and adds the expression-contrast term on f(e)
 (loss.lambda_fe_contrast); configs/default.py says why. Not in the recipe:
-the frozen expression reader's perceptual term
-(--config.loss.lambda_reader=300), which configs/synthetic.py adds: on the
-synthetic demo it drew 4.4-5.5 points more of the expression and kept the
-target's person in ~6 points more reenactments for ~100 s more per stage 1
-(two seeds, EXPERIMENTS.md, session 45). It is not measured on real faces,
-so the recipe, like the real-data configs, leaves it off.
+the frozen expression reader's perceptual term (loss.lambda_reader), which
+configs/synthetic.py adds: on the synthetic demo at λ6 = 300 it drew
+4.4-5.5 points more of the expression and kept the target's person in ~6
+points more reenactments for ~100 s more per stage 1 (two seeds,
+EXPERIMENTS.md, session 45); the demo runs it at 1000 since session 46. It
+is not measured on real faces, so the recipe, like the real-data configs,
+leaves it off.
 """
 
 import importlib

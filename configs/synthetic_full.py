@@ -53,7 +53,11 @@ def get_config():
   # The demo's generated sets, its 128 pre-training people included (until
   # session 43: 64, and then either config refused the other's
   # data/synthetic_pretrain), and its expression reader
-  # (synthetic.with_reader).
+  # (synthetic.with_reader), at the weight and view it was measured with
+  # (session 43): λ6 = 300 on all of x_bar. The demo's λ6 = 1000 in x_tg's
+  # frame (session 46) has not been run at this length.
+  config.loss.lambda_reader = 300.0
+  config.loss.reader_border = 0.0
   config.model.width = 0.5
   config.model.gde_width = 0.0  # Gde at G's width (0.5), as measured.
   config.train.num_steps = 6000

@@ -48,6 +48,10 @@ def get_config():
   # The demo's generated sets, its 128 pre-training people included (until
   # session 43: 64, and then either config refused the other's
   # data/synthetic_pretrain), and its expression reader
-  # (synthetic.with_reader).
+  # (synthetic.with_reader), at the weight and view it was measured with
+  # (session 39): λ6 = 300 on all of x_bar. The demo's λ6 = 1000 in x_tg's
+  # frame (session 46) has not been run at this length.
+  config.loss.lambda_reader = 300.0
+  config.loss.reader_border = 0.0
   config.train.num_steps = 9000
   return config

@@ -46,7 +46,7 @@ def test_small_recipe_keeps_the_dataset_and_its_yardstick(name):
   for section in ('model', 'loss', 'train'):
     ours, demos = config[section].to_dict(), demo[section].to_dict()
     if section == 'loss':
-      assert (ours.pop('lambda_reader'), demos.pop('lambda_reader')) == (0, 300)
+      assert (ours.pop('lambda_reader'), demos.pop('lambda_reader')) == (0, 1000)
     assert ours == demos, section
   assert (config.model.image_size, config.model.width, config.model.d_width,
           config.train.num_steps) == (64, 0.25, 0.5, 1500)
