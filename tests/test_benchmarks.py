@@ -5,6 +5,7 @@ import jax
 
 from benchmarks import stage1_programs
 from configs import tiny
+from relgan_jax.stage1 import expression_reader
 
 # D at 32x32: four 3x3 convs (2·side²·9·cin·cout each) at 32, 16, 8, 4 px, the
 # shared Dense from 2x2xC to 1024, then the De (Ne + 1) and Di (Ni) heads
@@ -69,3 +70,7 @@ def test_setup_builds_the_programs_with_the_expression_reader():
   assert jax.tree_util.tree_leaves(stage1.state.reader)
   lowered = stage1.steps.iteration.lower(stage1.state, stage1.batch)
   assert 'g_reader' in lowered.out_info[1]
+  # Without the term, setup's reader model (the one decision,
+  # expression_reader.build_model) is None, so its state holds no reader.
+  config.loss.lambda_reader = 0.0
+  assert expression_reader.build_model(config, 7) is None
