@@ -150,7 +150,9 @@ def get_config() -> ml_collections.ConfigDict:
   # face, in iterations 100-350 on the synthetic demo; warmed up, on four
   # runs (two seeds, two CPUs) every measure stayed within the seeds' spread
   # and the blob shrank (at most 5 % of the corner's values saturated,
-  # against 10-11 %) or vanished (EXPERIMENTS.md, sessions 42-43).
+  # against 10-11 %) or vanished (EXPERIMENTS.md, sessions 42-43). The
+  # frame below does not replace it: at full weight in the frame a blob
+  # came back in a corner the reader does not read (session 47).
   # False = full weight.
   config.loss.reader_warmup = True
   # R reads x_bar inside a frame of x_tg's own border, this fraction of the
