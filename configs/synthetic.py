@@ -92,12 +92,11 @@ def get_config():
 
 def with_reader(config):
   """The expression reader's term as the demo runs it: λ6 = 1000, R reading
-  x_bar inside x_tg's frame (loss.reader_border, configs/default.py), the
-  reader trained for 10 epochs (half the default: at the demo's 128
-  pre-training people the 1,120 steps it had at 64, its batch accuracy
-  97-100 %; session 42). Both long configs keep the λ6 = 300 without the
-  frame they were measured with."""
+  x_bar inside x_tg's frame (the default loss.reader_border,
+  configs/default.py), the reader trained for 10 epochs (half the default:
+  at the demo's 128 pre-training people the 1,120 steps it had at 64, its
+  batch accuracy 97-100 %; session 42). Both long configs keep the λ6 = 300
+  without the frame they were measured with."""
   config.loss.lambda_reader = 1000.0
-  config.loss.reader_border = 0.0625
   config.reader.epochs = 10
   return config
