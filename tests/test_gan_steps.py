@@ -1,6 +1,7 @@
 """Stage-1 update programs: what each changes, the fused iteration equals a D
 step then a G step, 1 vs 2 devices, retracing."""
 
+import contextlib
 import functools
 import re
 
@@ -18,6 +19,8 @@ from relgan_jax.stage1 import gan_steps
 from relgan_jax.stage1 import train
 
 NE, NI, B = 3, 4, 8
+# What jax.monitoring reports for each XLA compilation (jax._src.dispatch).
+_BACKEND_COMPILE_EVENT = '/jax/core/compile/backend_compile_duration'
 
 
 def _config(conv_impl='xla'):
@@ -288,6 +291,46 @@ def test_reader_term_reaches_all_of_g_only_and_the_reader_stays_frozen():
   assert metrics['g_d_terms_scale'] == 0.25
   np.testing.assert_allclose(metrics['g_reader'], expected, rtol=1e-5)
   np.testing.assert_allclose(metrics['g_total'], 2.0 * expected, rtol=1e-5)
+
+
+@contextlib.contextmanager
+def _compiles_into(log: list):
+  """Appends 'compile' to `log` for every XLA compilation inside (any
+  thread's)."""
+
+  def listener(event, duration_secs, **kwargs):
+    del duration_secs, kwargs
+    if event == _BACKEND_COMPILE_EVENT:
+      log.append('compile')
+
+  jax.monitoring.register_event_duration_secs_listener(listener)
+  try:
+    yield log
+  finally:
+    jax.monitoring.unregister_event_duration_listener(listener)
+
+
+def test_reader_training_compiles_its_step_once():
+  """expression_reader.train places Adam's state like R's params (replicated
+  over the mesh), so the second step runs the first step's program."""
+  config = _config()
+  mesh = gan_steps.make_mesh(jax.devices()[:2])
+  model = models.build_classifier(config, NE)
+  variables = jax.device_put(
+      jax.jit(functools.partial(expression_reader.init, model))(
+          jax.random.PRNGKey(0)), NamedSharding(mesh, P()))
+  events = []
+
+  def batches():
+    for i in range(3):
+      events.append('batch')
+      yield gan_steps.shard_batch(_batch(i), mesh)
+
+  with _compiles_into(events):
+    expression_reader.train(config, model, variables, batches(), 3,
+                            await_each_step=True)
+  second = events.index('batch', events.index('batch') + 1)
+  assert 'compile' in events[:second] and 'compile' not in events[second:]
 
 
 def test_g_moving_average_follows_g_and_is_what_evaluation_reads():

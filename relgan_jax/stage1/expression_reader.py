@@ -87,7 +87,11 @@ def train(config: ml_collections.ConfigDict, model: models.CNNBaseline,
   statistics, so that the frozen R computes what it learnt.
   """
   tx = optax.adam(float(config.reader.lr))
-  opt_state = jax.jit(tx.init)(variables['params'])
+  # Adam's state placed like R's params (replicated over the mesh): its step
+  # count is made, not derived, and would otherwise sit on one device, so
+  # the first step would compile a second program for the later steps.
+  opt_state = jax.jit(tx.init, out_shardings=jax.tree.leaves(
+      variables['params'])[0].sharding)(variables['params'])
 
   @functools.partial(jax.jit, donate_argnums=(0, 1))
   def step(params, opt_state, batch):
