@@ -7,6 +7,7 @@ import functools
 import os
 
 import chex
+import compile_events
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -186,20 +187,10 @@ def test_saving_a_replicated_state_on_cpu_compiles_nothing(tmp_path):
   tree = {f'w{i}': jax.device_put(
       rng.standard_normal((8 + i, 4)).astype(np.float32), replicated)
           for i in range(3)}
-  compiles = []
-
-  def listener(event, duration_secs, **kwargs):
-    del duration_secs, kwargs
-    if 'compile' in event:
-      compiles.append(event)
-
   manager = checkpointing.make_manager(str(tmp_path))
-  jax.monitoring.register_event_duration_secs_listener(listener)
-  try:
+  with compile_events.compile_events([]) as compiles:
     checkpointing.save(manager, 1, tree, None, {})
     manager.wait_until_finished()
-  finally:
-    jax.monitoring.unregister_event_duration_listener(listener)
   assert not compiles
   got, meta = checkpointing.load_state_tree(str(tmp_path))
   assert meta['step'] == 1
