@@ -288,3 +288,7 @@ def test_run_fold_writes_every_measure(tiny_data):
   assert len(reen['expression_transfer_by_class']) == 7
   by_class = reen['expression_strength_by_class']
   assert len(by_class) == 7 and isinstance(by_class[0], float)
+  assert 0.0 <= reen['expression_match'] <= 100.0
+  assert 0.0 < reen['expression_match_chance'] <= 50.0
+  by_class = reen['expression_match_by_class']
+  assert len(by_class) == 7 and 0.0 <= by_class[0] <= 100.0

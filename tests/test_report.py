@@ -65,10 +65,12 @@ def _with_measures(result, k):
       'expression_transfer': v(45.0), 'baseline_real_accuracy': v(55.0),
       'expression_chance': 100 / 3, 'identity_kept': v(75.0),
       'identity_source': v(5.0), 'identity_chance': 25.0,
-      'expression_strength': v(30.0), 'num_pairs': 12 + k,
+      'expression_strength': v(30.0), 'expression_match': v(70.0),
+      'expression_match_chance': 100 / 3 + k, 'num_pairs': 12 + k,
       # By x_s's class; fold 1 has no source of class 0 (a small fold).
       'expression_transfer_by_class': [None if k else 90.0, v(40.0), 20.0],
-      'expression_strength_by_class': [None if k else 35.0, v(30.0), -5.0]}
+      'expression_strength_by_class': [None if k else 35.0, v(30.0), -5.0],
+      'expression_match_by_class': [None if k else 80.0, v(60.0), 0.0]}
   return result
 
 
@@ -233,6 +235,9 @@ def test_disentanglement_summary_by_hand():
   assert block['identity_source']['mean'] == pytest.approx(10.0)
   assert block['num_pairs']['per_fold'] == [12.0, 13.0]
   assert block['expression_strength']['per_fold'] == [30.0, 40.0]
+  assert block['expression_match']['mean'] == pytest.approx(75.0)
+  assert block['expression_match_chance']['mean'] == pytest.approx(
+      100 / 3 + 0.5)
   rows = block['by_source_expression']
   assert list(rows) == list(CLASSES)
   assert rows['anger']['expression_transfer'] == {
@@ -240,6 +245,8 @@ def test_disentanglement_summary_by_hand():
   assert rows['happy']['expression_transfer']['per_fold'] == [40.0, 50.0]
   assert rows['happy']['expression_strength']['mean'] == pytest.approx(35.0)
   assert rows['surprise']['expression_strength']['per_fold'] == [-5.0, -5.0]
+  assert rows['anger']['expression_match']['per_fold'] == [80.0, None]
+  assert rows['happy']['expression_match']['mean'] == pytest.approx(65.0)
   json.dumps(rep)
 
 
@@ -287,13 +294,16 @@ def test_markdown_has_the_new_rows(tmp_path):
       "| identity source (↓) | x̄ nearest to x_s's person | 10.00 ± 7.07 | "
       '5.00 | 15.00 |',
       "| expression strength (↑) | x̄ against x_t's person's photos | "
-      '35.00 ± 7.07 | 30.00 | 40.00 |'):
+      '35.00 ± 7.07 | 30.00 | 40.00 |',
+      "| expression match (↑) | x̄'s change against the photos' changes | "
+      '75.00 ± 7.07 | 70.00 | 80.00 |',
+      '| expression match | chance (1/K) | 33.83 ± 0.71 | 33.33 | 34.33 |'):
     assert row in md, row
   assert '(12, 13 pairs per fold)' in md
   assert "By x_s's expression (the rows of the reenactment grid)" in md
-  for row in ('| anger | 90.00 ± 0.00 | 35.00 ± 0.00 |',
-              '| happy | 45.00 ± 7.07 | 35.00 ± 7.07 |',
-              '| surprise | 20.00 ± 0.00 | -5.00 ± 0.00 |'):
+  for row in ('| anger | 90.00 ± 0.00 | 35.00 ± 0.00 | 80.00 ± 0.00 |',
+              '| happy | 45.00 ± 7.07 | 35.00 ± 7.07 | 65.00 ± 7.07 |',
+              '| surprise | 20.00 ± 0.00 | -5.00 ± 0.00 | 0.00 ± 0.00 |'):
     assert row in md, row
 
 

@@ -124,3 +124,62 @@ def test_neutral_class_any_case_else_missing():
   assert pairs.neutral_class(['Anger', 'NEUTRAL']) == 1
   assert pairs.neutral_class(['anger', 'happy']) is None
   assert pairs.neutral_class(['anger', 'happy'], missing=-1) == -1
+
+
+# Expression match: three expressions, each raising its own pixel of a 2x2x3
+# face by 60 (photos), so person b's change for e is +40 on pixel e and -20
+# on the other two of pixels 0-2: the three changes are at cosine -0.5.
+def _pixel_faces(base, lit, amount):
+  x = np.zeros((len(base), 2, 2, 3)) + np.asarray(base, np.float64)[
+      :, None, None, None]
+  for k, pixel in enumerate(lit):
+    x[k, pixel // 2, pixel % 2, 0] += amount
+  return x
+
+
+MATCH_PHOTOS = _pixel_faces(10 * PERSONS, EXPRESSIONS, 60.0)
+
+
+def _matches(x_bar_pixels, photos=MATCH_PHOTOS, expressions=EXPRESSIONS,
+             persons=PERSONS):
+  # x_bar[k]: person k // 3 drawn from a source showing expression k % 3,
+  # raising pixel x_bar_pixels[k] by 30 (None: no change).
+  lit = [p if p is not None else 3 for p in x_bar_pixels]
+  amount = np.where([p is None for p in x_bar_pixels], 0.0, 30.0)
+  x_bar = _pixel_faces(np.zeros(6), lit, 1.0) * amount[:, None, None, None]
+  return strength.match_counts(x_bar, np.tile([0, 1, 2], 2),
+                               np.repeat([0, 1], 3), photos, expressions,
+                               persons)
+
+
+def test_expression_match_by_hand():
+  # Drawn where the person's photos change: every cell matched; chance 1/3.
+  counts = _matches([0, 1, 2] * 2)
+  assert counts == {0: (2, 2, pytest.approx(2 / 3)),
+                    1: (2, 2, pytest.approx(2 / 3)),
+                    2: (2, 2, pytest.approx(2 / 3))}
+  assert strength.expression_match(counts) == (
+      pytest.approx(100.0), pytest.approx(100 / 3))
+  # Each source draws the next expression's change: nothing matched.
+  assert strength.expression_match(_matches([1, 2, 0] * 2))[0] == 0.0
+  # A decoder that ignores f(e) draws no change: nothing matched.
+  assert strength.expression_match(_matches([None] * 6))[0] == 0.0
+  # Sources showing 1 draw 2's pixel: x_bar's means are 10, 0, 20 on pixels
+  # 0-2, so D(0) = (20, 0, -20) points to P(0) (cosines 0.87, 0, -0.87),
+  # D(1) = D(2) = (-10, 0, 10) to P(2): e = 0 and 2 matched, 1 not.
+  counts = _matches([0, 2, 2] * 2)
+  assert strength.match_by_expression(counts, num_classes=4) == [
+      100.0, 0.0, 100.0, None]
+  assert strength.expression_match(counts)[0] == pytest.approx(200 / 3)
+
+
+def test_expression_match_chance_counts_each_persons_expressions():
+  # Person 1 has one photo of expression 2: two comparable expressions, so
+  # chance 1/2 in their cells, 1/3 in person 0's: (3/3 + 2/2) / 5 cells.
+  keep = ~((PERSONS == 1) & (EXPRESSIONS == 2) & (np.arange(12) % 2 == 0))
+  counts = _matches([0, 1, 2] * 2, MATCH_PHOTOS[keep], EXPRESSIONS[keep],
+                    PERSONS[keep])
+  assert sum(c for _, c, _ in counts.values()) == 5
+  assert strength.expression_match(counts) == (
+      pytest.approx(100.0), pytest.approx(40.0))
+  assert strength.expression_match({}) == (None, None)

@@ -31,6 +31,11 @@ Per fold (`run_fold`), beside stage 2's accuracies:
   of the test images.
 - expression strength (`strength.py`): how much of x_t's person's own
   change between expressions x_bar draws as x_s's expression changes.
+- expression match (`strength.py`): how often that drawn change points to
+  the person's own change for x_s's expression rather than for another one
+  (cosine in pixels; chance 1/K for K expressions): expression transfer
+  without a classifier, which stage 1's classifiers (De, the expression
+  reader) cannot be trained to satisfy.
 
 Why coarse pixels for identity: the test people are unseen, so no identity
 classifier can be trained on them without their images, and no face-
@@ -446,8 +451,8 @@ def fold_reenactment(config: ml_collections.ConfigDict, dataset, test_indices,
   `transfer_pairs` (config.stage2.transfer_*) among `test` (their features,
   in the order of test_indices), x_bar of their centre crops, read by
   `baseline` ((module, variables) of the fold's CNN, or None); plus
-  'expression_strength' and 'expression_strength_by_class' (`strength.py`)
-  of x_bar from `strength_pairs`."""
+  'expression_strength', 'expression_match' (with its chance) and both by
+  class (`strength.py`) of x_bar from `strength_pairs`."""
   s2 = config.stage2
   eval_bs = max(s2.mlp_batch_size, 8)
   images = input_pipeline.centre_crops(dataset, test_indices, config, eval_bs)
@@ -465,13 +470,21 @@ def fold_reenactment(config: ml_collections.ConfigDict, dataset, test_indices,
     src, tgt = strength.strength_pairs(
         test.expression, persons, dataset.manifest['expression_classes'],
         sources=s2.strength_sources, seed=seed)
-    out['expression_strength'] = out['expression_strength_by_class'] = None
+    out.update(dict.fromkeys((
+        'expression_strength', 'expression_strength_by_class',
+        'expression_match', 'expression_match_chance',
+        'expression_match_by_class')))
     if len(src):
-      sums = strength.strength_sums(
-          _batched(reenact_fn, eval_bs, images[src], images[tgt]),
-          test.expression[src], persons[tgt], images, test.expression,
-          persons)
+      args = (_batched(reenact_fn, eval_bs, images[src], images[tgt]),
+              test.expression[src], persons[tgt], images, test.expression,
+              persons)
+      sums = strength.strength_sums(*args)
       out['expression_strength'] = strength.expression_strength(sums)
       out['expression_strength_by_class'] = strength.strength_by_expression(
           sums, num_classes)
+      counts = strength.match_counts(*args)
+      out['expression_match'], out['expression_match_chance'] = (
+          strength.expression_match(counts))
+      out['expression_match_by_class'] = strength.match_by_expression(
+          counts, num_classes)
   return out

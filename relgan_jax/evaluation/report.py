@@ -21,9 +21,10 @@ report dictionary, whose keys are exactly:
     identity_leakage {relgan, baseline, untrained_ges, chance}: M,
     expression_transfer, baseline_real_accuracy, expression_chance,
     identity_kept, identity_source, identity_chance, expression_strength,
-    num_pairs: M,
+    expression_match, expression_match_chance, num_pairs: M,
     by_source_expression {class name: {expression_transfer: M,
-                     expression_strength: M}} (the reenactment grid's rows),
+                     expression_strength: M, expression_match: M}} (the
+                     reenactment grid's rows),
   config (the full config used), seconds.
 
 Folds written before a measure existed (a resumed run) count as None there:
@@ -50,8 +51,10 @@ REPORT_KEYS = (
 FEATURE_SETS = ('relgan', 'baseline', 'untrained_ges')
 REENACTMENT_KEYS = ('expression_transfer', 'baseline_real_accuracy',
                     'expression_chance', 'identity_kept', 'identity_source',
-                    'identity_chance', 'expression_strength', 'num_pairs')
-BY_CLASS_KEYS = ('expression_transfer', 'expression_strength')
+                    'identity_chance', 'expression_strength',
+                    'expression_match', 'expression_match_chance', 'num_pairs')
+BY_CLASS_KEYS = ('expression_transfer', 'expression_strength',
+                 'expression_match')
 
 
 def _mean_std(values: Sequence[float]) -> tuple[Optional[float], Optional[float]]:
@@ -258,7 +261,10 @@ def _disentanglement_md(block: dict[str, Any], folds: Sequence[int]
             'person\'s share of the test images. Expression strength: each '
             'test person kept as one neutral x_t, how much of their own photos\' '
             'change between expressions x̄ draws as x_s\'s expression changes '
-            '(class means, projected in pixels; 100 = as in the photos).',
+            '(class means, projected in pixels; 100 = as in the photos). '
+            'Expression match: how often that drawn change points (cosine in '
+            'pixels) to the person\'s own change for x_s\'s expression rather '
+            'than for another: expression transfer without a classifier.',
             ''] + head('of')
   for title, label, key in (
       ('expression transfer (↑)', 'x̄ read by the CNN baseline',
@@ -271,19 +277,23 @@ def _disentanglement_md(block: dict[str, Any], folds: Sequence[int]
        'identity_source'),
       ('identity', 'chance', 'identity_chance'),
       ('expression strength (↑)', 'x̄ against x_t\'s person\'s photos',
-       'expression_strength')):
+       'expression_strength'),
+      ('expression match (↑)', 'x̄\'s change against the photos\' changes',
+       'expression_match'),
+      ('expression match', 'chance (1/K)', 'expression_match_chance')):
     lines.append(_row([title, label] + _measure_cells(block[key])))
   by_class = block.get('by_source_expression') or {}
   if any(m['mean'] is not None for row in by_class.values()
          for m in row.values()):
     lines += ['', 'By x_s\'s expression (the rows of the reenactment grid): '
               'expression transfer of the x̄ drawn from sources showing it, '
-              'and its expression strength (the measure above restricted to '
+              'its expression strength (the measure above restricted to '
               'that expression: how far those x̄ depart from the person\'s '
               'mean x̄ the way their own photos of it depart from their mean '
-              'photo).', '',
+              'photo) and its expression match.', '',
               '| x_s expression | expression transfer (↑) | '
-              'expression strength (↑) |', '| --- | --- | --- |']
+              'expression strength (↑) | expression match (↑) |',
+              '| --- | --- | --- | --- |']
     for name, row in by_class.items():
       lines.append(_row([name] + [
           _pct(row[key]['mean'], row[key]['std']) for key in BY_CLASS_KEYS]))

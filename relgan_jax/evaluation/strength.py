@@ -10,7 +10,9 @@ x_s's expression in x_bar; a faint, blurred mouth can pass that while the
 reenactment grid's rows look alike. This asks how much of the change a
 viewer would see is drawn: each test person keeps one x_t, the source's
 expression varies, and x_bar's change is projected on the change between
-that person's own photos of the same expressions.
+that person's own photos of the same expressions. Expression match asks
+the transfer question without a classifier: which of the person's own
+expression changes x_bar's change points to (`match_counts`).
 """
 
 from typing import Optional, Sequence
@@ -48,6 +50,28 @@ def strength_pairs(expressions: np.ndarray, persons: np.ndarray,
   return np.asarray(src, np.int64), np.asarray(tgt, np.int64)
 
 
+def _person_changes(x_bar, source_expressions, target_persons, images,
+                    expressions, persons):
+  """For each target person b with at least two comparable expressions:
+  (labels, D, P, P_a, P_b), each array [K, ...] over b's expressions e (those
+  with x_bar and at least two photos of b): D(e) the mean x_bar drawn from
+  sources showing e minus the mean of those means over e; P(e) the same for
+  b's photos showing e; P_a, P_b from alternate halves of the photos."""
+  x_bar, images = (np.asarray(a, np.float64) for a in (x_bar, images))
+  for b in np.unique(target_persons):
+    cells = []
+    for e in np.unique(source_expressions[target_persons == b]):
+      photos = np.flatnonzero((persons == b) & (expressions == e))
+      if len(photos) >= 2:
+        cells.append((int(e), x_bar[(target_persons == b)
+                                    & (source_expressions == e)].mean(0),
+                      images[photos].mean(0), images[photos[0::2]].mean(0),
+                      images[photos[1::2]].mean(0)))
+    if len(cells) >= 2:
+      labels, *means = zip(*cells)
+      yield (labels,) + tuple(np.stack(m) - np.stack(m).mean(0) for m in means)
+
+
 def strength_sums(x_bar: np.ndarray, source_expressions: np.ndarray,
                   target_persons: np.ndarray, images: np.ndarray,
                   expressions: np.ndarray,
@@ -62,26 +86,69 @@ def strength_sums(x_bar: np.ndarray, source_expressions: np.ndarray,
   alternate halves of b's photos. A person counts only with two such
   expressions.
   """
-  x_bar, images = (np.asarray(a, np.float64) for a in (x_bar, images))
   sums = {}
-  for b in np.unique(target_persons):
-    cells = []
-    for e in np.unique(source_expressions[target_persons == b]):
-      photos = np.flatnonzero((persons == b) & (expressions == e))
-      if len(photos) >= 2:
-        cells.append((int(e), x_bar[(target_persons == b)
-                                    & (source_expressions == e)].mean(0),
-                      images[photos].mean(0), images[photos[0::2]].mean(0),
-                      images[photos[1::2]].mean(0)))
-    if len(cells) < 2:
-      continue
-    labels, *means = zip(*cells)
-    d, p, p_a, p_b = (np.stack(m) - np.stack(m).mean(0) for m in means)
+  for labels, d, p, p_a, p_b in _person_changes(
+      x_bar, source_expressions, target_persons, images, expressions,
+      persons):
     for k, e in enumerate(labels):
       drawn, real = sums.get(e, (0.0, 0.0))
       sums[e] = (drawn + float(np.sum(d[k] * p[k])),
                  real + float(np.sum(p_a[k] * p_b[k])))
   return sums
+
+
+def _unit_rows(v: np.ndarray) -> np.ndarray:
+  return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+
+
+def match_counts(x_bar: np.ndarray, source_expressions: np.ndarray,
+                 target_persons: np.ndarray, images: np.ndarray,
+                 expressions: np.ndarray,
+                 persons: np.ndarray) -> dict[int, tuple[int, int, float]]:
+  """Which of the person's own expressions x_bar's change looks like, per
+  source expression e: {e: (matched, cells, sum of 1/K)}.
+
+  A cell is a target person b and an expression e (D(e) and P(c) as in
+  `strength_sums`, over b's K comparable expressions c). It is matched when
+  D(e), the change x_bar draws as the source shows e, points closer (cosine
+  in pixels) to P(e) than to any other P(c): the change b's own photos show
+  for e. A classifier-free expression transfer: no network reads x_bar, so
+  a G trained against a classifier (De, the expression reader) cannot pass
+  it by drawing what that classifier reads; chance is 1/K per cell. A
+  change of zero (G ignores f(e)) matches nothing.
+  """
+  counts = {}
+  for labels, d, p, _, _ in _person_changes(
+      x_bar, source_expressions, target_persons, images, expressions,
+      persons):
+    d, p = d.reshape(len(d), -1), p.reshape(len(p), -1)
+    cosine = _unit_rows(d) @ _unit_rows(p).T
+    for k, e in enumerate(labels):
+      hit = bool(np.any(d[k]) and np.argmax(cosine[k]) == k)
+      matched, cells, chance = counts.get(e, (0, 0, 0.0))
+      counts[e] = (matched + hit, cells + 1, chance + 1.0 / len(labels))
+  return counts
+
+
+def expression_match(counts: dict[int, tuple[int, int, float]]
+                     ) -> tuple[Optional[float], Optional[float]]:
+  """(matched cells, chance) in % over all cells of `match_counts`; (None,
+  None) when there are none."""
+  cells = sum(c for _, c, _ in counts.values())
+  if not cells:
+    return None, None
+  return (100.0 * sum(m for m, _, _ in counts.values()) / cells,
+          100.0 * sum(h for _, _, h in counts.values()) / cells)
+
+
+def match_by_expression(counts: dict[int, tuple[int, int, float]],
+                        num_classes: int) -> list[Optional[float]]:
+  """`expression_match` of each source expression alone, % (a list by class;
+  None where no cell has it)."""
+  out = [None] * num_classes
+  for e, (matched, cells, _) in counts.items():
+    out[e] = 100.0 * matched / cells
+  return out
 
 
 def expression_strength(sums: dict[int, tuple[float, float]]
