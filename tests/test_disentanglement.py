@@ -292,3 +292,5 @@ def test_run_fold_writes_every_measure(tiny_data):
   assert 0.0 < reen['expression_match_chance'] <= 50.0
   by_class = reen['expression_match_by_class']
   assert len(by_class) == 7 and 0.0 <= by_class[0] <= 100.0
+  assert 0.0 <= reen['expression_match_photos'] <= 100.0
+  assert len(reen['expression_match_photos_by_class']) == 7

@@ -66,11 +66,14 @@ def _with_measures(result, k):
       'expression_chance': 100 / 3, 'identity_kept': v(75.0),
       'identity_source': v(5.0), 'identity_chance': 25.0,
       'expression_strength': v(30.0), 'expression_match': v(70.0),
-      'expression_match_chance': 100 / 3 + k, 'num_pairs': 12 + k,
+      'expression_match_chance': 100 / 3 + k,
+      'expression_match_photos': v(78.0), 'num_pairs': 12 + k,
       # By x_s's class; fold 1 has no source of class 0 (a small fold).
       'expression_transfer_by_class': [None if k else 90.0, v(40.0), 20.0],
       'expression_strength_by_class': [None if k else 35.0, v(30.0), -5.0],
-      'expression_match_by_class': [None if k else 80.0, v(60.0), 0.0]}
+      'expression_match_by_class': [None if k else 80.0, v(60.0), 0.0],
+      'expression_match_photos_by_class': [None if k else 90.0, v(50.0),
+                                           100.0]}
   return result
 
 
@@ -297,13 +300,18 @@ def test_markdown_has_the_new_rows(tmp_path):
       '35.00 ± 7.07 | 30.00 | 40.00 |',
       "| expression match (↑) | x̄'s change against the photos' changes | "
       '75.00 ± 7.07 | 70.00 | 80.00 |',
+      "| expression match | the person's photos, half against half | "
+      '83.00 ± 7.07 | 78.00 | 88.00 |',
       '| expression match | chance (1/K) | 33.83 ± 0.71 | 33.33 | 34.33 |'):
     assert row in md, row
   assert '(12, 13 pairs per fold)' in md
   assert "By x_s's expression (the rows of the reenactment grid)" in md
-  for row in ('| anger | 90.00 ± 0.00 | 35.00 ± 0.00 | 80.00 ± 0.00 |',
-              '| happy | 45.00 ± 7.07 | 35.00 ± 7.07 | 65.00 ± 7.07 |',
-              '| surprise | 20.00 ± 0.00 | -5.00 ± 0.00 | 0.00 ± 0.00 |'):
+  for row in ('| anger | 90.00 ± 0.00 | 35.00 ± 0.00 | 80.00 ± 0.00 | '
+              '90.00 ± 0.00 |',
+              '| happy | 45.00 ± 7.07 | 35.00 ± 7.07 | 65.00 ± 7.07 | '
+              '55.00 ± 7.07 |',
+              '| surprise | 20.00 ± 0.00 | -5.00 ± 0.00 | 0.00 ± 0.00 | '
+              '100.00 ± 0.00 |'):
     assert row in md, row
 
 

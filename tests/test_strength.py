@@ -1,5 +1,7 @@
 """Expression strength (relgan_jax/evaluation/strength.py), counted by hand."""
 
+import functools
+
 import numpy as np
 import pytest
 
@@ -141,15 +143,14 @@ MATCH_PHOTOS = _pixel_faces(10 * PERSONS, EXPRESSIONS, 60.0)
 
 
 def _matches(x_bar_pixels, photos=MATCH_PHOTOS, expressions=EXPRESSIONS,
-             persons=PERSONS):
+             persons=PERSONS, counts_fn=strength.match_counts):
   # x_bar[k]: person k // 3 drawn from a source showing expression k % 3,
   # raising pixel x_bar_pixels[k] by 30 (None: no change).
   lit = [p if p is not None else 3 for p in x_bar_pixels]
   amount = np.where([p is None for p in x_bar_pixels], 0.0, 30.0)
   x_bar = _pixel_faces(np.zeros(6), lit, 1.0) * amount[:, None, None, None]
-  return strength.match_counts(x_bar, np.tile([0, 1, 2], 2),
-                               np.repeat([0, 1], 3), photos, expressions,
-                               persons)
+  return counts_fn(x_bar, np.tile([0, 1, 2], 2), np.repeat([0, 1], 3),
+                   photos, expressions, persons)
 
 
 def test_expression_match_by_hand():
@@ -183,3 +184,21 @@ def test_expression_match_chance_counts_each_persons_expressions():
   assert strength.expression_match(counts) == (
       pytest.approx(100.0), pytest.approx(40.0))
   assert strength.expression_match({}) == (None, None)
+
+
+def test_photo_match_reads_half_the_photos_against_the_other_half():
+  photo_counts = functools.partial(_matches,
+                                   counts_fn=strength.photo_match_counts)
+  # Photos that agree: every cell matched, whatever x_bar draws.
+  counts = photo_counts([None] * 6)
+  assert strength.expression_match(counts) == (
+      pytest.approx(100.0), pytest.approx(100 / 3))
+  # Person 0's second photos of expressions 1 and 2 (positions 3 and 5) show
+  # each other's change: their first half's change for 1 points to the
+  # second half's for 2 and back. Person 1's cells all match: 4 of 6.
+  lit = EXPRESSIONS.copy()
+  lit[3], lit[5] = 2, 1
+  counts = photo_counts([0, 1, 2] * 2, _pixel_faces(10 * PERSONS, lit, 60.0))
+  assert strength.match_by_expression(counts, num_classes=3) == [
+      100.0, 50.0, 50.0]
+  assert strength.expression_match(counts)[0] == pytest.approx(200 / 3)

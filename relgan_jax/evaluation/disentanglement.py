@@ -451,8 +451,9 @@ def fold_reenactment(config: ml_collections.ConfigDict, dataset, test_indices,
   `transfer_pairs` (config.stage2.transfer_*) among `test` (their features,
   in the order of test_indices), x_bar of their centre crops, read by
   `baseline` ((module, variables) of the fold's CNN, or None); plus
-  'expression_strength', 'expression_match' (with its chance) and both by
-  class (`strength.py`) of x_bar from `strength_pairs`."""
+  'expression_strength', 'expression_match' (with its chance and its
+  reference on the photos, 'expression_match_photos') and each by class
+  (`strength.py`) of x_bar from `strength_pairs`."""
   s2 = config.stage2
   eval_bs = max(s2.mlp_batch_size, 8)
   images = input_pipeline.centre_crops(dataset, test_indices, config, eval_bs)
@@ -473,7 +474,8 @@ def fold_reenactment(config: ml_collections.ConfigDict, dataset, test_indices,
     out.update(dict.fromkeys((
         'expression_strength', 'expression_strength_by_class',
         'expression_match', 'expression_match_chance',
-        'expression_match_by_class')))
+        'expression_match_by_class', 'expression_match_photos',
+        'expression_match_photos_by_class')))
     if len(src):
       args = (_batched(reenact_fn, eval_bs, images[src], images[tgt]),
               test.expression[src], persons[tgt], images, test.expression,
@@ -486,5 +488,9 @@ def fold_reenactment(config: ml_collections.ConfigDict, dataset, test_indices,
       out['expression_match'], out['expression_match_chance'] = (
           strength.expression_match(counts))
       out['expression_match_by_class'] = strength.match_by_expression(
+          counts, num_classes)
+      counts = strength.photo_match_counts(*args)
+      out['expression_match_photos'] = strength.expression_match(counts)[0]
+      out['expression_match_photos_by_class'] = strength.match_by_expression(
           counts, num_classes)
   return out

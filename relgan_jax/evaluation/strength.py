@@ -121,13 +121,39 @@ def match_counts(x_bar: np.ndarray, source_expressions: np.ndarray,
   for labels, d, p, _, _ in _person_changes(
       x_bar, source_expressions, target_persons, images, expressions,
       persons):
-    d, p = d.reshape(len(d), -1), p.reshape(len(p), -1)
-    cosine = _unit_rows(d) @ _unit_rows(p).T
-    for k, e in enumerate(labels):
-      hit = bool(np.any(d[k]) and np.argmax(cosine[k]) == k)
-      matched, cells, chance = counts.get(e, (0, 0, 0.0))
-      counts[e] = (matched + hit, cells + 1, chance + 1.0 / len(labels))
+    _tally(counts, labels, d, p)
   return counts
+
+
+def photo_match_counts(x_bar: np.ndarray, source_expressions: np.ndarray,
+                       target_persons: np.ndarray, images: np.ndarray,
+                       expressions: np.ndarray, persons: np.ndarray
+                       ) -> dict[int, tuple[int, int, float]]:
+  """`match_counts`' reference on the same cells, from the photos alone:
+  b's change for e in one half of their photos, P_a(e), matched against
+  the other half's, P_b(c). What the measure reads of real faces: photo-to-
+  photo differences (lighting, grain, a pixel of misalignment) lower it
+  most for the expressions whose change is a few pixels (x_bar, drawn from
+  class means of smooth faces, can exceed it)."""
+  counts = {}
+  for labels, _, _, p_a, p_b in _person_changes(
+      x_bar, source_expressions, target_persons, images, expressions,
+      persons):
+    _tally(counts, labels, p_a, p_b)
+  return counts
+
+
+def _tally(counts: dict, labels: Sequence[int], changes: np.ndarray,
+           references: np.ndarray) -> None:
+  """Counts, for each row k of `changes`, whether it is nearest in cosine
+  to row k of `references` (a zero change matches nothing)."""
+  changes = changes.reshape(len(changes), -1)
+  references = references.reshape(len(references), -1)
+  cosine = _unit_rows(changes) @ _unit_rows(references).T
+  for k, e in enumerate(labels):
+    hit = bool(np.any(changes[k]) and np.argmax(cosine[k]) == k)
+    matched, cells, chance = counts.get(e, (0, 0, 0.0))
+    counts[e] = (matched + hit, cells + 1, chance + 1.0 / len(labels))
 
 
 def expression_match(counts: dict[int, tuple[int, int, float]]
