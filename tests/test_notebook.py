@@ -91,12 +91,17 @@ def test_notebook_runs_and_shows_its_pictures(executed):
   # The report's measures reach the notebook's printout.
   printed = ''.join(o.get('text', '') for c in _code_cells(nb)
                     for o in c.outputs if o.output_type == 'stream')
-  strength = report['disentanglement']['expression_strength']['mean']
+  measures = report['disentanglement']
+  strength = measures['expression_strength']['mean']
   # On a CPU runtime the protocol ran as `python -m relgan_jax.main` in its
   # own process (main's first log line), its log shown in the notebook.
   assert 'devices (cpu); glibc malloc tuned:' in printed
   assert 'Report written to' in printed
   assert f'expression strength: x̄ draws {strength:.1f}%' in printed
+  assert (f"identity kept: {measures['identity_kept']['mean']:.1f}%"
+          in printed)
+  assert (f"expression match: in {measures['expression_match']['mean']:.1f}%"
+          in printed)
   for name in ('reenactment_grid.png', 'reenactment_changes.png',
                'confusion_matrix.png', 'embedding.png'):
     assert Image.open(os.path.join(workdir, name)).size[0] > 100
