@@ -81,6 +81,18 @@ def get_config() -> ml_collections.ConfigDict:
   # configs/synthetic.py turns the places off in every stage instead
   # (augment.five_crops = False; EXPERIMENTS.md, "Stage 1 at the centre crop").
   config.augment.stage1_five_crops = True
+  # Photometric jitter of stage 1's faces (not in the paper: 0 = off), drawn
+  # on the device in every update (relgan_jax/data/photometric.py): each
+  # face's channels scaled by exp(U(-stage1_gain, stage1_gain)) (one draw for
+  # all three on a grey face, which stays grey) and shifted by
+  # U(-stage1_shift, stage1_shift) grey levels; x_t and x_tg (one person)
+  # share a draw, x_s gets its own. The expression reader and stage 2 see
+  # unjittered faces. Off in every config: on the synthetic demo (0.15, 20)
+  # moved every figure within a seed's spread (EXPERIMENTS.md, sessions
+  # 50-51); for faces whose colours and lighting vary between people or
+  # sessions more than stage 1's people show.
+  config.augment.stage1_gain = 0.0
+  config.augment.stage1_shift = 0.0
 
   # --- Networks (DESIGN.md §2) ------------------------------------------------
   config.model = ml_collections.ConfigDict()

@@ -180,6 +180,12 @@ def check_data(config: ml_collections.ConfigDict) -> None:
   if not rotations or not all(_is_real(r) and abs(r) < 90 for r in rotations):
     _fail('augment.rotations', rotations,
           'must be a non-empty list of angles in degrees, |angle| < 90')
+  if not _is_real(a.stage1_gain) or not 0 <= a.stage1_gain <= 1:
+    _fail('augment.stage1_gain', a.stage1_gain,
+          'must be a log-gain range in [0, 1] (0 = no gain jitter)')
+  if not _is_real(a.stage1_shift) or not 0 <= a.stage1_shift <= 128:
+    _fail('augment.stage1_shift', a.stage1_shift,
+          'must be a shift range in grey levels, in [0, 128] (0 = none)')
 
 
 def check_stage2(config: ml_collections.ConfigDict) -> None:

@@ -12,6 +12,7 @@ import numpy as np
 import optax
 
 from configs import tiny
+from relgan_jax.data import photometric
 from relgan_jax.model import models
 from relgan_jax.model import losses
 from relgan_jax.stage1 import expression_reader
@@ -361,6 +362,32 @@ def test_g_moving_average_follows_g_and_is_what_evaluation_reads():
   assert s_off.g_ema == {}
   chex.assert_trees_all_equal(gan_steps.g_variables(s_off)['params'],
                               s_off.g_params)
+
+
+def test_photometric_jitter_is_what_the_updates_see():
+  """With config.augment's jitter on, the iteration and D's update equal the
+  same programs without it run on the batch jittered by hand with the step's
+  key (fold_in(rng, step), device 0, the jitter's stream)."""
+  off = _config()
+  on = _config()
+  on.augment.stage1_gain, on.augment.stage1_shift = 0.15, 20.0
+  _, s0, (iteration_on, d_step_on, _) = _setup(on, 1, numpy_init=True)
+  _, _, (iteration_off, d_step_off, _) = _setup(off, 1, numpy_init=True)
+  s0 = jax.device_get(s0)
+  batch = _batch(0)
+  key = jax.random.fold_in(jax.random.fold_in(
+      jax.random.fold_in(s0.rng, s0.step), 0), gan_steps._PHOTOMETRIC_STREAM)
+  jittered = jax.device_get(photometric.jitter_triplets(
+      key, batch, gain=0.15, shift=20.0))
+  assert np.abs(jittered['x_t'] - batch['x_t']).max() > 1
+  for step_on, step_off in ((iteration_on, iteration_off),
+                            (d_step_on, d_step_off)):
+    a = jax.device_get(_run(step_on, s0, batch)[0])
+    b = jax.device_get(_run(step_off, s0, jittered)[0])
+    _assert_states_close(a, b)
+  # Off, the unjittered batch gives another state: the jitter is not a no-op.
+  c = jax.device_get(_run(d_step_off, s0, batch)[0])
+  assert any(jax.tree.leaves(_changed(a.d_params, c.d_params)))
 
 
 def test_batchnorm_generator_fused_iteration_and_one_vs_two_devices():

@@ -18,6 +18,7 @@ from relgan_jax.model import losses
 from relgan_jax.model import models
 from relgan_jax.stage1 import checkpointing
 from relgan_jax.stage1 import expression_reader
+from relgan_jax.stage1 import gan_steps
 from relgan_jax.stage1 import metric_writers
 from relgan_jax.stage1 import train
 
@@ -44,6 +45,32 @@ def _cross_entropy_on_a_batch(model, config, dataset, indices):
   y = np.concatenate([batch['y_e_s'], batch['y_e_s']])
   return jax.jit(lambda variables: losses.cross_entropy(
       model.apply(variables, x, train=False), y))
+
+
+class _Built(Exception):
+  """Raised by the spy below once the update programs are asked for."""
+
+
+def test_train_gan_hands_the_photometric_jitter_to_the_updates(
+    data_dir, tmp_path, monkeypatch):
+  """config.augment's jitter reaches gan_steps.make_steps (which applies it:
+  tests/test_gan_steps.py) through the loop's cached program builder."""
+  seen = []
+
+  def spy(config, *args, **kwargs):
+    del args, kwargs
+    seen.append((config.augment.stage1_gain, config.augment.stage1_shift))
+    raise _Built
+
+  monkeypatch.setattr(gan_steps, 'make_steps', spy)
+  train._stage1_programs.cache_clear()
+  config = _config(data_dir, num_steps=2)
+  config.augment.stage1_gain, config.augment.stage1_shift = 0.1, 12.0
+  dataset = records.PreparedDataset(data_dir)
+  with pytest.raises(_Built):
+    train.train_gan(config, str(tmp_path / 'run'), dataset,
+                    np.arange(len(dataset)))
+  assert seen == [(0.1, 12.0)]
 
 
 def test_train_gan_writes_events_checkpoints_and_resumes(data_dir, tmp_path):

@@ -39,6 +39,7 @@ import numpy as np
 import optax
 
 from relgan_jax.data import input_pipeline
+from relgan_jax.data import photometric
 from relgan_jax.model import layers
 from relgan_jax.model import losses
 from relgan_jax.model import models
@@ -198,6 +199,26 @@ def _varying(tree):
   return jax.tree.map(lambda p: lax.pcast(p, AXIS, to='varying'), tree)
 
 
+# fold_in tag of the photometric jitter's key (the only random draw of the
+# update programs today; a later one takes another tag).
+_PHOTOMETRIC_STREAM = 7
+
+
+def _jittered(state: GANState, batch: Batch,
+              jitter: Tuple[float, float]) -> Batch:
+  """The batch with config.augment's photometric jitter (gain, shift)
+  applied to x_s, x_t and x_tg (relgan_jax/data/photometric.py); unchanged
+  when both are 0. Keyed by the step and the device (module doc)."""
+  gain, shift = jitter
+  if gain <= 0 and shift <= 0:
+    return batch
+  key = jax.random.fold_in(jax.random.fold_in(state.rng, state.step),
+                           lax.axis_index(AXIS))
+  return photometric.jitter_triplets(
+      jax.random.fold_in(key, _PHOTOMETRIC_STREAM), batch, gain=gain,
+      shift=shift)
+
+
 def _inputs(batch: Batch):
   """x_s, x_t in [-1, 1] (float32)."""
   normalize = input_pipeline.normalize
@@ -341,14 +362,17 @@ def _g_update(state: GANState, batch: Batch, g_forward, *, d_model,
 
 
 def d_step_fn(state: GANState, batch: Batch, *, g_model, d_model, d_tx,
-              loss_config) -> Tuple[GANState, Metrics]:
+              loss_config, jitter: Tuple[float, float] = (0.0, 0.0)
+              ) -> Tuple[GANState, Metrics]:
   """One D update on this device's share of the batch (inside shard_map).
 
   L_D = λ1·CE(De(x_bar), fake) + λ3·CE(De(x_s), y_e_s)
         + λ4·CE(Di(x_t), y_i_t),
   differentiated w.r.t. D's params only; G runs forward (training mode) and
-  its BatchNorm statistics, if any, are not updated here.
+  its BatchNorm statistics, if any, are not updated here. `jitter`: the
+  photometric jitter's (gain, shift), as in every update program.
   """
+  batch = _jittered(state, batch, jitter)
   x_s, x_t = _inputs(batch)
   x_bar, _ = _reenact(g_model, g_variables(state, averaged=False), x_s, x_t)
   return _d_update(state, batch, x_s, x_t, x_bar, d_model=d_model, d_tx=d_tx,
@@ -356,8 +380,9 @@ def d_step_fn(state: GANState, batch: Batch, *, g_model, d_model, d_tx,
 
 
 def g_step_fn(state: GANState, batch: Batch, *, g_model, d_model, g_tx,
-              loss_config, reader_model=None,
-              g_ema_decay: float = 0.0) -> Tuple[GANState, Metrics]:
+              loss_config, reader_model=None, g_ema_decay: float = 0.0,
+              jitter: Tuple[float, float] = (0.0, 0.0)
+              ) -> Tuple[GANState, Metrics]:
   """One G update on this device's share of the batch (inside shard_map).
 
   L_G = λ1·L_adv + λ2·|x_bar − x_tg|_1 + λ3·CE(De(x_bar), y_e_s)
@@ -365,8 +390,10 @@ def g_step_fn(state: GANState, batch: Batch, *, g_model, d_model, g_tx,
         [+ λ6·|R(x_bar) − R(x_tg)|],
   differentiated w.r.t. G's params only (the contrast reaches Ges only; the
   reader R is frozen); then G's moving average, if the state keeps one, takes
-  a step towards the new params (weight `ema_weight`).
+  a step towards the new params (weight `ema_weight`). `jitter`: the
+  photometric jitter's (gain, shift), as in every update program.
   """
+  batch = _jittered(state, batch, jitter)
   g_forward = _g_forward(state, batch, *_inputs(batch), g_model=g_model,
                          loss_config=loss_config)
   return _g_update(state, batch, g_forward, d_model=d_model,
@@ -375,7 +402,8 @@ def g_step_fn(state: GANState, batch: Batch, *, g_model, d_model, g_tx,
 
 
 def iteration_fn(state: GANState, batch: Batch, *, g_model, d_model, g_tx,
-                 d_tx, loss_config, reader_model=None, g_ema_decay: float = 0.0
+                 d_tx, loss_config, reader_model=None, g_ema_decay: float = 0.0,
+                 jitter: Tuple[float, float] = (0.0, 0.0)
                  ) -> Tuple[GANState, Metrics]:
   """d_step_fn, then g_step_fn, on the same batch, with G's forward pass run
   once instead of twice.
@@ -385,8 +413,10 @@ def iteration_fn(state: GANState, batch: Batch, *, g_model, d_model, g_tx,
   here it is computed once, with its VJP, and the G update pulls
   dL_G/dx_bar (against the freshly updated D, as in g_step_fn) back through
   it. Same maths (tests/test_gan_steps.py), 3 instead of 4 G-forward costs
-  per iteration; G dominates the FLOPs (DESIGN.md §2).
+  per iteration; G dominates the FLOPs (DESIGN.md §2). Both updates see
+  the same photometric jitter (`jitter`: (gain, shift)).
   """
+  batch = _jittered(state, batch, jitter)
   x_s, x_t = _inputs(batch)
   g_forward = _g_forward(state, batch, x_s, x_t, g_model=g_model,
                          loss_config=loss_config)
@@ -439,7 +469,8 @@ def make_steps(config: ml_collections.ConfigDict, g_model, d_model, g_tx,
   Args:
     config: the run's config (config.loss gives the λs and the warm-up of
       G's D-judged terms, as a fraction of `total_steps`; config.train
-      g_ema_decay, G's moving average where the state keeps one).
+      g_ema_decay, G's moving average where the state keeps one;
+      config.augment.stage1_gain and stage1_shift, the photometric jitter).
     g_model, d_model: G and D (G built with bn_axis_name=AXIS).
     g_tx, d_tx: the two optimisers.
     mesh: the 1-D 'data' mesh.
@@ -454,7 +485,9 @@ def make_steps(config: ml_collections.ConfigDict, g_model, d_model, g_tx,
                                                           total_steps)
   if loss_config['lambda_reader'] > 0 and reader_model is None:
     raise ValueError('config.loss.lambda_reader > 0 needs the reader_model.')
-  common = dict(g_model=g_model, d_model=d_model,
+  jitter = (float(config.augment.stage1_gain),
+            float(config.augment.stage1_shift))
+  common = dict(g_model=g_model, d_model=d_model, jitter=jitter,
                 loss_config=ml_collections.FrozenConfigDict(loss_config))
   g_common = dict(g_tx=g_tx, reader_model=reader_model,
                   g_ema_decay=float(config.train.g_ema_decay), **common)

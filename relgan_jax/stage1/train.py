@@ -45,12 +45,17 @@ class _Programs(NamedTuple):
 @functools.lru_cache(maxsize=2)
 def _stage1_programs(g_model, d_model, reader_model, opt_hparams: Tuple,
                      loss_config: ml_collections.FrozenConfigDict,
-                     mesh, total_steps: int, g_ema_decay: float) -> _Programs:
-  """The jitted programs of one (models, optimisers, losses, mesh): cached, so
-  that further runs in the same process (folds, resumes) do not recompile."""
+                     mesh, total_steps: int, g_ema_decay: float,
+                     jitter: Tuple[float, float]) -> _Programs:
+  """The jitted programs of one (models, optimisers, losses, mesh, G's
+  moving average, photometric jitter (gain, shift)): cached, so that further
+  runs in the same process (folds, resumes) do not recompile."""
   g_tx, d_tx = gan_steps.adams(*opt_hparams)
-  config = ml_collections.ConfigDict({'loss': loss_config.as_configdict(),
-                                      'train': {'g_ema_decay': g_ema_decay}})
+  gain, shift = jitter
+  config = ml_collections.ConfigDict({
+      'loss': loss_config.as_configdict(),
+      'train': {'g_ema_decay': g_ema_decay},
+      'augment': {'stage1_gain': gain, 'stage1_shift': shift}})
   return _Programs(gan_steps.init_program(g_model, d_model, g_tx, d_tx, mesh,
                                           reader_model,
                                           g_ema=g_ema_decay > 0),
@@ -220,7 +225,9 @@ def train_gan(config: ml_collections.ConfigDict, workdir: str, dataset,
                               gan_steps.optimizer_hparams(config),
                               ml_collections.FrozenConfigDict(config.loss),
                               mesh, total_steps,
-                              float(config.train.g_ema_decay))
+                              float(config.train.g_ema_decay),
+                              (float(config.augment.stage1_gain),
+                               float(config.augment.stage1_shift)))
   meta = dict(dataset=dataset.manifest.get('name'),
               num_expressions=num_expressions, num_identities=num_identities,
               identity_map={str(k): int(v) for k, v in identity_map.items()},
