@@ -1,9 +1,9 @@
 r"""The built-in synthetic face set with a longer stage 1 and a wider G.
 
 configs/synthetic.py fits the whole method into ~15 minutes of a 2-core CPU,
-which leaves stage 1 1,500 iterations at width 0.25; this config gives it 6,000
-iterations at width 0.5 (G, and with it the CNN baseline, which is the Ges
-trunk: twice the channels, half the paper's). Everything else is
+which leaves stage 1 1,800 iterations at width 0.25 (1,500 until session 51);
+this config gives it 6,000 iterations at width 0.5 (G, and with it the CNN
+baseline, which is the Ges trunk: twice the channels, half the paper's). Everything else is
 configs/synthetic.py's: the data (128 pre-training people since session 43),
 G's perceptual term in a frozen expression reader (loss.lambda_reader = 300;
 the demo's too since session 45, this config's since session 16), D, losses,

@@ -1,5 +1,5 @@
 r"""The built-in synthetic face set, sized for one GPU: the demo's config with
-6x its stage-1 iterations.
+9,000 stage-1 iterations (6x the 1,500 it ran until session 51; 5x its 1,800).
 
 configs/synthetic.py fits the method into ~15 minutes of a 2-core CPU, which
 leaves stage 1 1,500 iterations: f(e) beats the CNN baseline by ~13 points
