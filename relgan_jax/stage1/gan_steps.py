@@ -17,10 +17,12 @@ Conventions:
     one G update, or `g_steps_per_d_step` G updates once the G boost has
     started. The extra G updates reuse the iteration's batch.
   * Randomness: the current networks draw no random numbers (GroupNorm, no
-    dropout). `state.rng` is the base key, checkpointed with everything else;
-    a step variant that needs randomness derives its key as
-    `fold_in(fold_in(state.rng, state.step), lax.axis_index('data'))`, never
-    by splitting and storing, so a resumed run draws the same numbers.
+    dropout); the optional photometric jitter (config.augment.stage1_gain,
+    stage1_shift) does. `state.rng` is the base key, checkpointed with
+    everything else; a step that needs randomness derives its key as
+    `fold_in(fold_in(state.rng, state.step), lax.axis_index('data'))` and
+    its own stream tag, never by splitting and storing, so a resumed run
+    draws the same numbers.
   * Batches arrive as host-local uint8/int32 numpy dicts (input_pipeline's
     stage-1 batches) and become global arrays sharded P('data'); images are
     normalised to [-1, 1] on the device.
