@@ -1,6 +1,6 @@
 """Photometric jitter of stage 1's faces (not in the paper; DESIGN §4's
 augmentation is geometric only): config.augment.stage1_gain and
-config.augment.stage1_shift, set by the small recipe (configs/small.py).
+config.augment.stage1_shift, 0 (off) in every config (configs/default.py).
 
 Each face's channels are scaled by exp(U(-gain, gain)) (one draw per channel;
 a grey face, whose three channels are equal, gets one draw for all three and
@@ -22,6 +22,14 @@ from typing import Mapping
 
 import jax
 import jax.numpy as jnp
+
+
+def ranges(config) -> tuple[float, float]:
+  """(gain, shift) from config.augment.stage1_gain and stage1_shift: what
+  stage 1's update programs are built with (gan_steps.make_steps, and the
+  loop's cache key in train._stage1_programs)."""
+  return (float(config.augment.stage1_gain),
+          float(config.augment.stage1_shift))
 
 
 def draw(gain_key: jax.Array, shift_key: jax.Array, num_faces: int, *,

@@ -487,9 +487,8 @@ def make_steps(config: ml_collections.ConfigDict, g_model, d_model, g_tx,
                                                           total_steps)
   if loss_config['lambda_reader'] > 0 and reader_model is None:
     raise ValueError('config.loss.lambda_reader > 0 needs the reader_model.')
-  jitter = (float(config.augment.stage1_gain),
-            float(config.augment.stage1_shift))
-  common = dict(g_model=g_model, d_model=d_model, jitter=jitter,
+  common = dict(g_model=g_model, d_model=d_model,
+                jitter=photometric.ranges(config),
                 loss_config=ml_collections.FrozenConfigDict(loss_config))
   g_common = dict(g_tx=g_tx, reader_model=reader_model,
                   g_ema_decay=float(config.train.g_ema_decay), **common)

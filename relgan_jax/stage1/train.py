@@ -22,6 +22,7 @@ import tqdm
 
 from relgan_jax import config_checks
 from relgan_jax.data import input_pipeline
+from relgan_jax.data import photometric
 from relgan_jax.model import models
 from relgan_jax.stage1 import checkpointing
 from relgan_jax.stage1 import distributed
@@ -226,8 +227,7 @@ def train_gan(config: ml_collections.ConfigDict, workdir: str, dataset,
                               ml_collections.FrozenConfigDict(config.loss),
                               mesh, total_steps,
                               float(config.train.g_ema_decay),
-                              (float(config.augment.stage1_gain),
-                               float(config.augment.stage1_shift)))
+                              photometric.ranges(config))
   meta = dict(dataset=dataset.manifest.get('name'),
               num_expressions=num_expressions, num_identities=num_identities,
               identity_map={str(k): int(v) for k, v in identity_map.items()},
