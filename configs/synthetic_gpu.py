@@ -2,9 +2,9 @@ r"""The built-in synthetic face set, sized for one GPU: the demo's config with
 9,000 stage-1 iterations (6x the 1,500 it ran until session 51; 5x its 1,800).
 
 configs/synthetic.py fits the method into ~15 minutes of a 2-core CPU, which
-leaves stage 1 1,500 iterations: f(e) beats the CNN baseline by ~13 points
-and the baseline reads ~80-88 % of the reenactments as the source's
-expression, but the grid is faint. On one GPU the same config takes ~2
+leaves stage 1 1,800 iterations (1,500 until session 51): f(e) beats the CNN
+baseline by ~15 points and the baseline reads ~89 % of the reenactments as
+the source's expression, but the grid is faint (README.md). On one GPU the same config takes ~2
 minutes (stage-1 loop ~80 iterations/s on an H200), so this config spends a
 few minutes on the same method with 9,000 iterations. Until session 45 the
 demo had no expression reader and this config added it (loss.lambda_reader
