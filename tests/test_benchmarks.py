@@ -1,5 +1,9 @@
-"""The benchmarks' analytic FLOP count (DESIGN.md §2), checked by hand, and
-the programs they time."""
+"""The benchmarks' analytic FLOP count (DESIGN.md §2), checked by hand, the
+programs they time, and the fresh-clone script that times the README's
+commands."""
+
+import os
+import subprocess
 
 import jax
 
@@ -74,3 +78,56 @@ def test_setup_builds_the_programs_with_the_expression_reader():
   # expression_reader.build_model) is None, so its state holds no reader.
   config.loss.lambda_reader = 0.0
   assert expression_reader.build_model(config, 7) is None
+
+
+_FRESH_CLONE = os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), 'benchmarks', 'fresh_clone.sh')
+
+
+def _git(repo, *args):
+  subprocess.run(['git', '-C', str(repo), *args], check=True,
+                 capture_output=True)
+
+
+def test_fresh_clone_runs_the_readmes_command_at_the_commit(tmp_path):
+  """On a made-up repository: the README's line for each mode, run in a
+  clone of the checked-out commit (not of later work), logged with its exit
+  status; a second run into the same folder and bad arguments are refused."""
+  repo = tmp_path / 'repo'
+  repo.mkdir()
+  _git(repo, 'init', '-q')
+  readme = repo / 'README.md'
+  readme.write_text(
+      'Quick start:\n\n'
+      '    echo demo-ran relgan_jax.main --config=configs/synthetic.py; '
+      'cat marker.txt\n\n'
+      '    echo tests-ran -m pytest; exit 3\n')
+  (repo / 'marker.txt').write_text('first commit\n')
+  _git(repo, 'add', '.')
+  _git(repo, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'a')
+  (repo / 'marker.txt').write_text('not committed\n')  # Not in the clone.
+  out = tmp_path / 'out'
+
+  run = lambda *args: subprocess.run(  # noqa: E731
+      ['bash', _FRESH_CLONE, *args], capture_output=True, text=True,
+      check=False)
+  assert run('demo', str(out), str(repo)).returncode == 0
+  log = (out / 'fresh_demo.log').read_text().splitlines()
+  assert log[0].endswith(':: echo demo-ran relgan_jax.main '
+                         '--config=configs/synthetic.py; cat marker.txt')
+  assert log[1].startswith('rc=0 wall=')
+  clone = log[2].removeprefix('clone: ')
+  assert os.path.isfile(os.path.join(clone, 'README.md'))
+  assert (out / 'fresh_demo.out').read_text() == (
+      'demo-ran relgan_jax.main --config=configs/synthetic.py\nfirst commit\n')
+
+  tests = run('tests', str(out), str(repo))
+  assert tests.returncode == 3  # The command's own status.
+  assert (out / 'fresh_tests.log').read_text().splitlines()[1].startswith(
+      'rc=3 wall=')
+  assert (out / 'fresh_tests.out').read_text() == 'tests-ran -m pytest\n'
+
+  again = run('demo', str(out), str(repo))
+  assert again.returncode == 1 and 'fresh_demo.log exists' in again.stderr
+  assert run('lint', str(out)).returncode == 2
+  assert run('tests').returncode == 2
