@@ -108,15 +108,18 @@ def test_fresh_clone_runs_the_readmes_command_at_the_commit(tmp_path):
   (repo / 'marker.txt').write_text('not committed\n')  # Not in the clone.
   out = tmp_path / 'out'
 
+  clones = tmp_path / 'clones'  # The script's temporary folders, not /tmp.
+  clones.mkdir()
   run = lambda *args: subprocess.run(  # noqa: E731
       ['bash', _FRESH_CLONE, *args], capture_output=True, text=True,
-      check=False)
+      check=False, env=dict(os.environ, TMPDIR=str(clones)))
   assert run('demo', str(out), str(repo)).returncode == 0
   log = (out / 'fresh_demo.log').read_text().splitlines()
   assert log[0].endswith(':: echo demo-ran relgan_jax.main '
                          '--config=configs/synthetic.py; cat marker.txt')
   assert log[1].startswith('rc=0 wall=')
   clone = log[2].removeprefix('clone: ')
+  assert os.path.dirname(clone) == str(clones)
   assert os.path.isfile(os.path.join(clone, 'README.md'))
   assert (out / 'fresh_demo.out').read_text() == (
       'demo-ran relgan_jax.main --config=configs/synthetic.py\nfirst commit\n')
