@@ -1,12 +1,14 @@
 """The benchmarks' analytic FLOP count (DESIGN.md §2), checked by hand, the
-programs they time, and the fresh-clone script that times the README's
-commands."""
+programs they time, the fresh-clone script that times the README's
+commands and the notebook runner's refusals."""
 
 import os
 import subprocess
+import sys
 
 import jax
 
+from benchmarks import run_notebook
 from benchmarks import stage1_programs
 from configs import tiny
 from relgan_jax.stage1 import expression_reader
@@ -134,3 +136,25 @@ def test_fresh_clone_runs_the_readmes_command_at_the_commit(tmp_path):
   assert again.returncode == 1 and 'fresh_demo.log exists' in again.stderr
   assert run('lint', str(out)).returncode == 2
   assert run('tests').returncode == 2
+
+
+def test_run_notebook_refuses_an_existing_out_dir_and_restores_the_env(
+    tmp_path, monkeypatch):
+  """The notebook runner never writes into a folder that exists (one line,
+  status 1) and leaves os.environ as it found it (its run: test_notebook)."""
+  result = subprocess.run(
+      [sys.executable, '-m', 'benchmarks.run_notebook',
+       f'--out_dir={tmp_path}'], capture_output=True, text=True, check=False,
+      cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+  assert result.returncode == 1
+  assert result.stderr.strip().splitlines() == [
+      f'run_notebook: {tmp_path} exists; give a new --out_dir (nothing is '
+      'overwritten).']
+  monkeypatch.setenv('RELGAN_DEMO_SMALL', '0')
+  monkeypatch.delenv('RELGAN_DEMO_WORKDIR', raising=False)
+  with run_notebook._environment(RELGAN_DEMO_SMALL=None,
+                                 RELGAN_DEMO_WORKDIR='/w'):
+    assert 'RELGAN_DEMO_SMALL' not in os.environ
+    assert os.environ['RELGAN_DEMO_WORKDIR'] == '/w'
+  assert os.environ['RELGAN_DEMO_SMALL'] == '0'
+  assert 'RELGAN_DEMO_WORKDIR' not in os.environ

@@ -3,63 +3,40 @@ its protocol cell runs `python -m relgan_jax.main` in a process of its own),
 then checks what the run left in its workdir (report, figures, stage-1 TensorBoard
 reenactment images) and that the trained fold serves the apps.
 
-The kernel is this test's own interpreter (a kernelspec written to a temporary
-JUPYTER_PATH), so a fresh CI venv needs no registered kernel.
+The kernel is this test's own interpreter (benchmarks/run_notebook.py, which
+writes a kernelspec to a temporary JUPYTER_PATH), so a fresh CI venv needs no
+registered kernel.
 """
 
 import contextlib
 import io
 import json
 import os
-import sys
 
 import nbformat
-from nbclient import NotebookClient
 import numpy as np
 from PIL import Image
 import pytest
 
+from benchmarks import run_notebook
 from relgan_jax import predict
 from relgan_jax.data import records
 from relgan_jax.data import tfrecord
 from relgan_jax.evaluation import inference
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-NOTEBOOK = os.path.join(ROOT, 'notebooks', 'relgan_demo.ipynb')
-KERNEL = 'relgan-jax-test'
+NOTEBOOK = run_notebook.NOTEBOOK
 
 
 def _code_cells(nb):
   return [c for c in nb.cells if c.cell_type == 'code']
 
 
-def _kernelspec(folder) -> None:
-  """A kernelspec named KERNEL that runs ipykernel in sys.executable."""
-  spec_dir = folder / 'kernels' / KERNEL
-  spec_dir.mkdir(parents=True)
-  (spec_dir / 'kernel.json').write_text(json.dumps({
-      'argv': [sys.executable, '-m', 'ipykernel_launcher', '-f',
-               '{connection_file}'],
-      'display_name': 'relgan_jax tests', 'language': 'python'}))
-
-
 @pytest.fixture(scope='module')
 def executed(tmp_path_factory):
   root = tmp_path_factory.mktemp('notebook')
   workdir = root / 'workdir'
-  _kernelspec(root / 'jupyter')
-  mp = pytest.MonkeyPatch()
-  mp.setenv('JUPYTER_PATH', str(root / 'jupyter'))
-  mp.setenv('RELGAN_DEMO_SMALL', '1')
-  mp.setenv('RELGAN_DEMO_WORKDIR', str(workdir))
-  mp.setenv('PYTHONPATH', os.pathsep.join(
-      [ROOT] + [p for p in [os.environ.get('PYTHONPATH')] if p]))
-  nb = nbformat.read(NOTEBOOK, as_version=4)
-  try:
-    NotebookClient(nb, kernel_name=KERNEL, timeout=300,
-                   resources={'metadata': {'path': ROOT}}).execute()
-  finally:
-    mp.undo()
+  nb = run_notebook.execute(str(root / 'jupyter'), str(workdir), small=True,
+                            timeout=300)
   return nb, str(workdir)
 
 
@@ -89,8 +66,7 @@ def test_notebook_runs_and_shows_its_pictures(executed):
   assert report['num_folds'] == 1
   assert len(report['relgan']['fold_accuracy']) == 1
   # The report's measures reach the notebook's printout.
-  printed = ''.join(o.get('text', '') for c in _code_cells(nb)
-                    for o in c.outputs if o.output_type == 'stream')
+  printed = run_notebook.shown_text(nb)
   measures = report['disentanglement']
   strength = measures['expression_strength']['mean']
   # On a CPU runtime the protocol ran as `python -m relgan_jax.main` in its
