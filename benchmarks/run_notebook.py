@@ -66,23 +66,41 @@ def _environment(**values: Optional[str]) -> Iterator[None]:
 
 
 def execute(jupyter_dir: str, workdir: str, small: bool, timeout: int,
-            notebook: str = NOTEBOOK):
+            notebook: str = NOTEBOOK, progress: bool = False):
   """Runs `notebook` top to bottom in a fresh kernel of this interpreter
   (its working directory the repository root, the repository first on
   PYTHONPATH, its workdir `workdir`); returns the executed nbformat node.
-  Raises nbclient's CellExecutionError when a cell fails."""
+  With `progress`, prints a line as each code cell starts. Raises nbclient's
+  CellExecutionError when a cell fails."""
   import nbformat  # noqa: PLC0415 (the test extra's packages)
   from nbclient import NotebookClient  # noqa: PLC0415
   kernel = write_kernelspec(jupyter_dir)
   path = os.pathsep.join([ROOT] + [p for p in [os.environ.get('PYTHONPATH')]
                                    if p])
   nb = nbformat.read(notebook, as_version=4)
+  hooks = {'on_cell_start': _progress_line(nb)} if progress else {}
   with _environment(JUPYTER_PATH=jupyter_dir, RELGAN_DEMO_WORKDIR=workdir,
                     RELGAN_DEMO_SMALL='1' if small else None,
                     PYTHONPATH=path):
     NotebookClient(nb, kernel_name=kernel, timeout=timeout,
-                   resources={'metadata': {'path': ROOT}}).execute()
+                   resources={'metadata': {'path': ROOT}},
+                   **hooks).execute()
   return nb
+
+
+def _progress_line(nb):
+  """An nbclient on_cell_start hook printing 'cell k of n at t s: <line>'."""
+  code = [i for i, c in enumerate(nb.cells) if c.cell_type == 'code']
+  start = time.time()
+
+  def hook(cell, cell_index):
+    if cell_index not in code:  # nbclient calls it for every cell.
+      return
+    first = next((line for line in cell.source.splitlines()
+                  if line.strip()), '')
+    print(f'run_notebook: cell {code.index(cell_index) + 1} of {len(code)} '
+          f'at {time.time() - start:.0f} s: {first[:70]}', flush=True)
+  return hook
 
 
 def shown_text(nb) -> str:
@@ -126,7 +144,8 @@ def main(argv) -> int:
   import nbformat  # noqa: PLC0415
   start = time.time()
   nb = execute(os.path.join(out_dir, 'jupyter'),
-               os.path.join(out_dir, 'work'), _SMALL.value, _TIMEOUT.value)
+               os.path.join(out_dir, 'work'), _SMALL.value, _TIMEOUT.value,
+               progress=True)
   seconds = time.time() - start
   nbformat.write(nb, os.path.join(out_dir, 'relgan_demo_executed.ipynb'))
   with open(os.path.join(out_dir, 'notebook.log'), 'w') as f:

@@ -158,3 +158,20 @@ def test_run_notebook_refuses_an_existing_out_dir_and_restores_the_env(
     assert os.environ['RELGAN_DEMO_WORKDIR'] == '/w'
   assert os.environ['RELGAN_DEMO_SMALL'] == '0'
   assert 'RELGAN_DEMO_WORKDIR' not in os.environ
+
+
+def test_run_notebook_progress_names_each_code_cell(capsys):
+  import nbformat  # noqa: PLC0415
+  nb = nbformat.v4.new_notebook(cells=[
+      nbformat.v4.new_markdown_cell('# title'),
+      nbformat.v4.new_code_cell('\n# first comment\nx = 1'),
+      nbformat.v4.new_code_cell('print(x)')])
+  hook = run_notebook._progress_line(nb)
+  hook(cell=nb.cells[0], cell_index=0)  # Markdown: no line.
+  hook(cell=nb.cells[1], cell_index=1)
+  hook(cell=nb.cells[2], cell_index=2)
+  lines = capsys.readouterr().out.splitlines()
+  assert [line.split(' at ')[0] for line in lines] == [
+      'run_notebook: cell 1 of 2', 'run_notebook: cell 2 of 2']
+  assert lines[0].endswith(' s: # first comment')
+  assert lines[1].endswith(' s: print(x)')

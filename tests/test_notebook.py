@@ -36,7 +36,7 @@ def executed(tmp_path_factory):
   root = tmp_path_factory.mktemp('notebook')
   workdir = root / 'workdir'
   nb = run_notebook.execute(str(root / 'jupyter'), str(workdir), small=True,
-                            timeout=300)
+                            timeout=300, progress=True)  # nbclient's hook.
   return nb, str(workdir)
 
 
