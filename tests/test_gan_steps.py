@@ -292,6 +292,52 @@ def test_reader_term_reaches_all_of_g_only_and_the_reader_stays_frozen():
   np.testing.assert_allclose(metrics['g_total'], 2.0 * expected, rtol=1e-5)
 
 
+def test_pixel_change_saliency_is_the_readers_and_weighs_the_pixel_term():
+  """With loss.pixel_change_saliency, a G step's pixel term is
+  losses.pixel_loss with R's saliency of x_tg (computed outside the step),
+  which differs from the term without it; the saliency of a batch is each
+  face's own |∂ log p(label | face) / ∂face|, averaged over channels."""
+  config = _config()
+  config.loss.lambda_reader = 2.0
+  config.loss.pixel_change_weight = 4.0
+  config.loss.pixel_change_saliency = True
+  mesh, state, (_, _, g_step) = _setup(config, 1, numpy_init=True)
+  s0 = jax.device_get(state)
+  batch = _batch(0)
+  _, metrics = _run(g_step, state, gan_steps.shard_batch(batch, mesh))
+  g_model = models.build_generator(config)
+  reader_model = models.build_classifier(config, NE)
+  x_s, x_t, x_tg = (np.asarray(batch[k], np.float32) / 127.5 - 1.0
+                    for k in ('x_s', 'x_t', 'x_tg'))
+  labels = np.asarray(batch['y_e_s'])
+
+  @jax.jit
+  def pixel_terms(g_variables, reader):
+    x_bar = g_model.apply(g_variables, x_s, x_t, train=True)
+    saliency = expression_reader.saliency(reader_model, reader, x_tg, labels)
+    return (saliency, losses.pixel_loss(x_bar, x_tg, x_t, 4.0, saliency),
+            losses.pixel_loss(x_bar, x_tg, x_t, 4.0))
+
+  saliency, expected, without = pixel_terms(gan_steps.g_variables(s0),
+                                            s0.reader)
+  np.testing.assert_allclose(metrics['g_pix'], expected, rtol=1e-5)
+  assert float(without) != float(expected)
+  # G's x_bar is far from x_tg everywhere at initialisation, so the weights'
+  # effect on the term is small; on the weights themselves it is not.
+  weights = [np.asarray(losses.change_map(x_tg, x_t, s)) for s in
+             (saliency, None)]
+  assert np.abs(weights[0] - weights[1]).max() > 0.5
+  assert saliency.shape == x_tg.shape[:3] + (1,)
+
+  def own(face, label):
+    logits = reader_model.apply(s0.reader, face[None], train=False)
+    return jax.nn.log_softmax(logits)[0, label]
+  for i in (0, len(labels) - 1):
+    grad = jax.grad(own)(x_tg[i], labels[i])
+    np.testing.assert_allclose(saliency[i, ..., 0],
+                               np.abs(grad).mean(-1), rtol=1e-4, atol=1e-9)
+
+
 def test_reader_training_compiles_its_step_once():
   """expression_reader.train places Adam's state like R's params (replicated
   over the mesh), so the second step runs the first step's program."""

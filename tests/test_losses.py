@@ -22,7 +22,8 @@ LAMBDAS = ml_collections.ConfigDict(dict(
     lambda_adv=0.7, lambda_pix=20.0, lambda_exp=50.0, lambda_id=30.0,
     pixel_scale=1.0, d_terms_warmup=0.0, lambda_fe_contrast=0.0,
     fe_contrast_temperature=0.1,
-    pixel_change_weight=0.0, lambda_reader=0.0, reader_border=0.0))
+    pixel_change_weight=0.0, lambda_reader=0.0, reader_border=0.0,
+    pixel_change_saliency=False))
 
 
 def _softmax(z):
@@ -114,6 +115,49 @@ def test_pixel_change_weight_by_hand():
   x_bar = x_tg + 0.5
   grad_t = jax.grad(lambda t: losses.pixel_loss(x_bar, x_tg, t, 1.0))(x_t)
   np.testing.assert_array_equal(grad_t, 0.0)
+
+
+def test_pixel_change_weight_times_saliency_by_hand():
+  """9x9 faces, x_tg = x_t but for two pixels, (2, 2) and (6, 6): c is 1 on
+  each one's 5x5 block (0 where no block reaches). A saliency that is 1 at
+  (2, 2) and 0 elsewhere smooths to 1/25 on its block: the product keeps
+  (2, 2)'s block alone, at mean 1 per image."""
+  x_t = np.zeros((1, 9, 9, 3), np.float32)
+  x_tg = x_t.copy()
+  x_tg[0, 2, 2] = x_tg[0, 6, 6] = 1.0
+  plain = np.asarray(losses.change_map(x_tg, x_t))[0, ..., 0]
+  first, second = np.zeros((9, 9), bool), np.zeros((9, 9), bool)
+  first[0:5, 0:5] = True
+  second[4:9, 4:9] = True
+  np.testing.assert_allclose(plain[first ^ second], 81 / 50, rtol=1e-6)
+  np.testing.assert_allclose(plain[first & second], 81 / 25, rtol=1e-6)
+  saliency = np.zeros((1, 9, 9, 1), np.float32)
+  saliency[0, 2, 2] = 5.0
+  c = np.asarray(losses.change_map(x_tg, x_t, saliency))[0, ..., 0]
+  # The saliency's scale does not matter.
+  np.testing.assert_allclose(losses.change_map(x_tg, x_t, 0.01 * saliency),
+                             c[None, ..., None], rtol=1e-5)
+  np.testing.assert_allclose(c.mean(), 1.0, rtol=1e-6)
+  # On first's block both factors are constant but where second's overlaps
+  # (c twice as large there); nothing outside first's block.
+  expected = np.where(first, np.where(second, 2.0, 1.0), 0.0)
+  np.testing.assert_allclose(c, expected / expected.mean(), rtol=1e-6)
+  x_bar = x_tg.copy()
+  x_bar[0, 8, 8] += 1.0  # An error where the saliency is 0 weighs 1/(1 + α).
+  np.testing.assert_allclose(
+      losses.pixel_loss(x_bar, x_tg, x_t, 3.0, saliency), 0.25 / 81,
+      rtol=1e-6)
+
+
+def test_reader_saliency_needs_the_reader_and_the_change_weight():
+  config = ml_collections.ConfigDict(dict(LAMBDAS))
+  config.pixel_change_saliency = True
+  for reader, weight in [(0.0, 16.0), (300.0, 0.0)]:
+    config.lambda_reader, config.pixel_change_weight = reader, weight
+    with pytest.raises(ValueError, match='pixel_change_saliency .* needs '):
+      losses.check_loss_config(config)
+  config.lambda_reader, config.pixel_change_weight = 300.0, 16.0
+  losses.check_loss_config(config)
 
 
 def test_reader_feature_loss_by_hand():

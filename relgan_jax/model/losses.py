@@ -96,7 +96,8 @@ def adversarial_loss(de_logits: jnp.ndarray) -> jnp.ndarray:
 
 def pixel_loss(x_bar: jnp.ndarray, x_tg: jnp.ndarray,
                x_t: Optional[jnp.ndarray] = None,
-               change_weight: float = 0.0) -> jnp.ndarray:
+               change_weight: float = 0.0,
+               saliency: Optional[jnp.ndarray] = None) -> jnp.ndarray:
   """|x_bar − x_tg|_1 as the mean absolute error over all pixels/channels.
 
   With `change_weight` α > 0 (and x_t given), each pixel's error is weighted
@@ -104,26 +105,44 @@ def pixel_loss(x_bar: jnp.ndarray, x_tg: jnp.ndarray,
   and a 5x5 neighbourhood: x_t and x_tg are one person under one geometric
   draw, so c marks where the expression changes the face. The weights
   average to 1 per image (the term keeps its scale) and are constants.
+  With `saliency` [B, S, S, 1] (config.loss.pixel_change_saliency: where the
+  frozen expression reader finds x_tg's expression), c is multiplied by it,
+  5x5-smoothed, each over its image mean (`change_map`).
   """
   error = jnp.abs(x_bar.astype(jnp.float32) - x_tg.astype(jnp.float32))
   if not change_weight:
     return jnp.mean(error)
   if x_t is None:
     raise ValueError('pixel_loss: change_weight > 0 needs x_t.')
-  change = change_map(x_tg, x_t)
+  change = change_map(x_tg, x_t, saliency)
   weight = (1.0 + change_weight * change) / (1.0 + change_weight)
   return jnp.mean(error * weight)
 
 
-def change_map(x_tg: jnp.ndarray, x_t: jnp.ndarray) -> jnp.ndarray:
+def change_map(x_tg: jnp.ndarray, x_t: jnp.ndarray,
+               saliency: Optional[jnp.ndarray] = None) -> jnp.ndarray:
   """c / mean(c) per image, [B, S, S, 1], c = |x_tg − x_t| averaged over
-  channels and a 5x5 window (zeros beyond the border); constant for G."""
+  channels and a 5x5 window (zeros beyond the border); constant for G.
+  With `saliency` [B, S, S, 1], c is that map times the 5x5-smoothed
+  saliency over its own image mean."""
   diff = jnp.mean(jnp.abs(x_tg.astype(jnp.float32) - x_t.astype(jnp.float32)),
                   axis=-1, keepdims=True)
-  local = lax.reduce_window(diff, 0.0, lax.add, (1, 5, 5, 1), (1, 1, 1, 1),
-                            'SAME') / 25.0
-  mean = jnp.mean(local, axis=(1, 2, 3), keepdims=True)
-  return lax.stop_gradient(local / jnp.maximum(mean, 1e-6))
+  local = _box5(diff)
+  if saliency is not None:
+    local = _over_mean(local) * _over_mean(
+        _box5(saliency.astype(jnp.float32)))
+  return lax.stop_gradient(_over_mean(local))
+
+
+def _box5(x: jnp.ndarray) -> jnp.ndarray:
+  """The mean over each pixel's 5x5 window, zeros beyond the border."""
+  return lax.reduce_window(x, 0.0, lax.add, (1, 5, 5, 1), (1, 1, 1, 1),
+                           'SAME') / 25.0
+
+
+def _over_mean(x: jnp.ndarray) -> jnp.ndarray:
+  """x divided by its mean over each image ([B, S, S, 1])."""
+  return x / jnp.maximum(jnp.mean(x, axis=(1, 2, 3), keepdims=True), 1e-6)
 
 
 def reader_feature_loss(fake_blocks: Sequence[jnp.ndarray],
@@ -167,8 +186,9 @@ def reader_view(x_bar: jnp.ndarray, x_tg: jnp.ndarray,
 
 def check_loss_config(loss_config: ml_collections.ConfigDict) -> None:
   """Raises ValueError naming a negative λ in config.loss, a contrast
-  temperature <= 0, a warm-up fraction outside [0, 1], or a reader frame
-  outside [0, 0.5)."""
+  temperature <= 0, a warm-up fraction outside [0, 1], the reader's saliency
+  without the reader or the change weight, or a reader frame outside
+  [0, 0.5)."""
   for name in ('lambda_adv', 'lambda_pix', 'lambda_exp', 'lambda_id',
                'lambda_fe_contrast', 'pixel_scale', 'pixel_change_weight',
                'lambda_reader'):
@@ -182,6 +202,12 @@ def check_loss_config(loss_config: ml_collections.ConfigDict) -> None:
   if not 0.0 <= warmup <= 1.0:
     raise ValueError(f'config.loss.d_terms_warmup must be in [0, 1] (a '
                      f'fraction of stage 1), got {warmup}.')
+  if loss_config.pixel_change_saliency and not (
+      loss_config.lambda_reader > 0 and loss_config.pixel_change_weight > 0):
+    raise ValueError('config.loss.pixel_change_saliency weighs the pixel '
+                     'term with the expression reader\'s saliency: it needs '
+                     'config.loss.lambda_reader > 0 and '
+                     'config.loss.pixel_change_weight > 0.')
   border = loss_config.reader_border
   if not 0.0 <= border < 0.5:
     raise ValueError(f'config.loss.reader_border must be in [0, 0.5) (a '
@@ -237,6 +263,7 @@ def g_loss(de_fake: jnp.ndarray, di_fake: jnp.ndarray, x_bar: jnp.ndarray,
            loss_config: ml_collections.ConfigDict,
            d_scale: jnp.ndarray | float = 1.0,
            x_t: Optional[jnp.ndarray] = None,
+           saliency: Optional[jnp.ndarray] = None,
            ) -> Tuple[jnp.ndarray, Metrics]:
   """L_G (Eq. 2/4 of the paper as DESIGN.md §3 pins it down).
 
@@ -250,6 +277,8 @@ def g_loss(de_fake: jnp.ndarray, di_fake: jnp.ndarray, x_bar: jnp.ndarray,
     loss_config: config.loss (the λs).
     d_scale: multiplies λ1, λ3 and λ4 (the D-judged terms; `d_terms_scale`).
     x_t: the target faces, for config.loss.pixel_change_weight > 0.
+    saliency: where the expression reader finds x_tg's expression [B, S, S,
+      1], with config.loss.pixel_change_saliency (`pixel_loss`).
 
   Returns:
     (L_G, metrics with the unweighted terms g_adv, g_pix, g_exp, g_id and
@@ -257,7 +286,8 @@ def g_loss(de_fake: jnp.ndarray, di_fake: jnp.ndarray, x_bar: jnp.ndarray,
   """
   terms = {
       'g_adv': adversarial_loss(de_fake),
-      'g_pix': pixel_loss(x_bar, x_tg, x_t, loss_config.pixel_change_weight),
+      'g_pix': pixel_loss(x_bar, x_tg, x_t, loss_config.pixel_change_weight,
+                          saliency),
       'g_exp': cross_entropy(de_fake, y_e_s),
       'g_id': cross_entropy(di_fake, y_i_t),
   }

@@ -66,6 +66,22 @@ def block_features(model: models.CNNBaseline, variables,
   return [blocks[f'block{i}'][0] for i in range(len(blocks))]
 
 
+def saliency(model: models.CNNBaseline, variables, x: jnp.ndarray,
+             labels: jnp.ndarray) -> jnp.ndarray:
+  """Where R finds each face's expression: |∂ log p(label | x) / ∂x|
+  averaged over channels, [B, S, S, 1], a constant (the pixel term's
+  weight with config.loss.pixel_change_saliency: losses.change_map). Each
+  face's log-probability depends on that face alone (GroupNorm), so one
+  gradient of their sum gives every face's."""
+  def log_likelihood(x):
+    logits = model.apply(variables, x, train=False).astype(jnp.float32)
+    log_p = jax.nn.log_softmax(logits)
+    return jnp.sum(jnp.take_along_axis(log_p, labels[:, None], axis=1))
+  grad = jax.grad(log_likelihood)(jax.lax.stop_gradient(x))
+  return jax.lax.stop_gradient(jnp.mean(jnp.abs(grad), axis=-1,
+                                        keepdims=True))
+
+
 def num_steps(config: ml_collections.ConfigDict, num_records: int) -> int:
   """config.reader.epochs over the records, 2 faces (x_s, x_tg) per pair."""
   faces_per_step = 2 * int(config.train.batch_size)

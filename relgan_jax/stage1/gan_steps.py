@@ -299,9 +299,14 @@ def _g_objective(x_bar, d_params, reader, batch: Batch, d_scale, *, d_model,
   (L_G, terms)."""
   de, di = d_model.apply({'params': d_params}, x_bar)
   x_tg = input_pipeline.normalize(batch['x_tg'])
+  saliency = None
+  if loss_config.pixel_change_saliency:
+    saliency = expression_reader.saliency(reader_model, reader, x_tg,
+                                          batch['y_e_s'])
   total, terms = losses.g_loss(de, di, x_bar, x_tg, batch['y_e_s'],
                                batch['y_i_t'], loss_config, d_scale,
-                               x_t=input_pipeline.normalize(batch['x_t']))
+                               x_t=input_pipeline.normalize(batch['x_t']),
+                               saliency=saliency)
   if loss_config.lambda_reader > 0:
     # One pass of R over [x_bar in x_tg's frame; x_tg].
     shown = losses.reader_view(x_bar, x_tg, loss_config.reader_border)
