@@ -176,16 +176,17 @@ def get_config() -> ml_collections.ConfigDict:
   # frame none at the same seed (at λ6 = 300 or 1000), 5 % at another seed
   # (EXPERIMENTS.md, session 46). 0 = R reads all of x_bar.
   config.loss.reader_border = 0.0625
-  # The pixel term's change weight (pixel_change_weight > 0) also where the
-  # reader R finds x_tg's expression: c = |x_tg − x_t| times R's saliency
-  # |∂ log p(e | x_tg) / ∂x_tg|, both 5x5-smoothed (losses.change_map;
-  # needs λ6 > 0). Two photos of a person also differ where a pixel of
-  # residual misalignment moves the hair, the outline and the eyes, which
-  # nothing G sees predicts; on generated pairs that is ~4/5 of c's weight
-  # for sadness, and R's saliency takes sadness's share inside its region
-  # from 23 to 50 %, the other expressions' from 27-37 to 61-67 %
-  # (EXPERIMENTS.md, session 53). False = |x_tg − x_t| alone.
-  config.loss.pixel_change_saliency = False
+  # σ, the share of the pixel term's change map (pixel_change_weight > 0)
+  # that the reader R shapes: c = |x_tg − x_t| times (1 − σ) + σ·s, s R's
+  # saliency |∂ log p(e | x_tg) / ∂x_tg|, both 5x5-smoothed, each over its
+  # image mean (losses.change_map; needs λ6 > 0). Two photos of a person
+  # also differ where a pixel of residual misalignment moves the hair, the
+  # outline and the eyes, which nothing G sees predicts; on generated pairs
+  # that is ~4/5 of c's weight for sadness. At σ = 1 R's saliency takes
+  # sadness's share inside its region from 23 to 50 % (the others' from
+  # 27-37 to 61-67 %) and the corners' weight from ~0.5 to ~0.12 of the
+  # mean; at 1/2 38 % and 0.32 (EXPERIMENTS.md, session 53). 0 = c alone.
+  config.loss.pixel_change_saliency = 0.0
 
   # --- Stage 1: adversarial reenactment training (DESIGN.md §4) ---------------
   config.train = ml_collections.ConfigDict()

@@ -300,7 +300,7 @@ def test_pixel_change_saliency_is_the_readers_and_weighs_the_pixel_term():
   config = _config()
   config.loss.lambda_reader = 2.0
   config.loss.pixel_change_weight = 4.0
-  config.loss.pixel_change_saliency = True
+  config.loss.pixel_change_saliency = 1.0
   mesh, state, (_, _, g_step) = _setup(config, 1, numpy_init=True)
   s0 = jax.device_get(state)
   batch = _batch(0)

@@ -23,7 +23,7 @@ LAMBDAS = ml_collections.ConfigDict(dict(
     pixel_scale=1.0, d_terms_warmup=0.0, lambda_fe_contrast=0.0,
     fe_contrast_temperature=0.1,
     pixel_change_weight=0.0, lambda_reader=0.0, reader_border=0.0,
-    pixel_change_saliency=False))
+    pixel_change_saliency=0.0))
 
 
 def _softmax(z):
@@ -121,7 +121,8 @@ def test_pixel_change_weight_times_saliency_by_hand():
   """9x9 faces, x_tg = x_t but for two pixels, (2, 2) and (6, 6): c is 1 on
   each one's 5x5 block (0 where no block reaches). A saliency that is 1 at
   (2, 2) and 0 elsewhere smooths to 1/25 on its block: the product keeps
-  (2, 2)'s block alone, at mean 1 per image."""
+  (2, 2)'s block alone, at mean 1 per image; at share 1/2 half of the map
+  keeps its old shape."""
   x_t = np.zeros((1, 9, 9, 3), np.float32)
   x_tg = x_t.copy()
   x_tg[0, 2, 2] = x_tg[0, 6, 6] = 1.0
@@ -142,6 +143,12 @@ def test_pixel_change_weight_times_saliency_by_hand():
   # (c twice as large there); nothing outside first's block.
   expected = np.where(first, np.where(second, 2.0, 1.0), 0.0)
   np.testing.assert_allclose(c, expected / expected.mean(), rtol=1e-6)
+  # Half of the map shaped by the saliency: c·(1/2 + s/2), s = 81/25 on
+  # first's block (the smoothed saliency over its mean), 0 elsewhere.
+  half = plain * (0.5 + 0.5 * np.where(first, 81 / 25, 0.0))
+  np.testing.assert_allclose(
+      losses.change_map(x_tg, x_t, saliency, 0.5)[0, ..., 0],
+      half / half.mean(), rtol=1e-5)
   x_bar = x_tg.copy()
   x_bar[0, 8, 8] += 1.0  # An error where the saliency is 0 weighs 1/(1 + α).
   np.testing.assert_allclose(
@@ -151,13 +158,17 @@ def test_pixel_change_weight_times_saliency_by_hand():
 
 def test_reader_saliency_needs_the_reader_and_the_change_weight():
   config = ml_collections.ConfigDict(dict(LAMBDAS))
-  config.pixel_change_saliency = True
+  config.pixel_change_saliency = 1.0
   for reader, weight in [(0.0, 16.0), (300.0, 0.0)]:
     config.lambda_reader, config.pixel_change_weight = reader, weight
     with pytest.raises(ValueError, match='pixel_change_saliency .* needs '):
       losses.check_loss_config(config)
   config.lambda_reader, config.pixel_change_weight = 300.0, 16.0
   losses.check_loss_config(config)
+  for share in (-0.1, 1.5):
+    config.pixel_change_saliency = share
+    with pytest.raises(ValueError, match=r'must be in \[0, 1\]'):
+      losses.check_loss_config(config)
 
 
 def test_reader_feature_loss_by_hand():

@@ -97,7 +97,8 @@ def adversarial_loss(de_logits: jnp.ndarray) -> jnp.ndarray:
 def pixel_loss(x_bar: jnp.ndarray, x_tg: jnp.ndarray,
                x_t: Optional[jnp.ndarray] = None,
                change_weight: float = 0.0,
-               saliency: Optional[jnp.ndarray] = None) -> jnp.ndarray:
+               saliency: Optional[jnp.ndarray] = None,
+               saliency_share: float = 1.0) -> jnp.ndarray:
   """|x_bar − x_tg|_1 as the mean absolute error over all pixels/channels.
 
   With `change_weight` α > 0 (and x_t given), each pixel's error is weighted
@@ -105,32 +106,35 @@ def pixel_loss(x_bar: jnp.ndarray, x_tg: jnp.ndarray,
   and a 5x5 neighbourhood: x_t and x_tg are one person under one geometric
   draw, so c marks where the expression changes the face. The weights
   average to 1 per image (the term keeps its scale) and are constants.
-  With `saliency` [B, S, S, 1] (config.loss.pixel_change_saliency: where the
-  frozen expression reader finds x_tg's expression), c is multiplied by it,
-  5x5-smoothed, each over its image mean (`change_map`).
+  With `saliency` [B, S, S, 1] (where the frozen expression reader finds
+  x_tg's expression), `saliency_share` σ of c is shaped by it
+  (config.loss.pixel_change_saliency; `change_map`).
   """
   error = jnp.abs(x_bar.astype(jnp.float32) - x_tg.astype(jnp.float32))
   if not change_weight:
     return jnp.mean(error)
   if x_t is None:
     raise ValueError('pixel_loss: change_weight > 0 needs x_t.')
-  change = change_map(x_tg, x_t, saliency)
+  change = change_map(x_tg, x_t, saliency, saliency_share)
   weight = (1.0 + change_weight * change) / (1.0 + change_weight)
   return jnp.mean(error * weight)
 
 
 def change_map(x_tg: jnp.ndarray, x_t: jnp.ndarray,
-               saliency: Optional[jnp.ndarray] = None) -> jnp.ndarray:
+               saliency: Optional[jnp.ndarray] = None,
+               saliency_share: float = 1.0) -> jnp.ndarray:
   """c / mean(c) per image, [B, S, S, 1], c = |x_tg − x_t| averaged over
   channels and a 5x5 window (zeros beyond the border); constant for G.
-  With `saliency` [B, S, S, 1], c is that map times the 5x5-smoothed
-  saliency over its own image mean."""
+  With `saliency` [B, S, S, 1], c (over its mean) is multiplied by
+  (1 − σ) + σ·s, s the 5x5-smoothed saliency over its own mean, σ =
+  `saliency_share`: at 1 the product, at 1/2 half of c kept as it was."""
   diff = jnp.mean(jnp.abs(x_tg.astype(jnp.float32) - x_t.astype(jnp.float32)),
                   axis=-1, keepdims=True)
   local = _box5(diff)
   if saliency is not None:
-    local = _over_mean(local) * _over_mean(
-        _box5(saliency.astype(jnp.float32)))
+    local = _over_mean(local) * (
+        (1.0 - saliency_share)
+        + saliency_share * _over_mean(_box5(saliency.astype(jnp.float32))))
   return lax.stop_gradient(_over_mean(local))
 
 
@@ -202,8 +206,13 @@ def check_loss_config(loss_config: ml_collections.ConfigDict) -> None:
   if not 0.0 <= warmup <= 1.0:
     raise ValueError(f'config.loss.d_terms_warmup must be in [0, 1] (a '
                      f'fraction of stage 1), got {warmup}.')
-  if loss_config.pixel_change_saliency and not (
-      loss_config.lambda_reader > 0 and loss_config.pixel_change_weight > 0):
+  share = loss_config.pixel_change_saliency
+  if not 0.0 <= share <= 1.0:
+    raise ValueError('config.loss.pixel_change_saliency must be in [0, 1] '
+                     f'(the share of the change map the reader shapes), got '
+                     f'{share}.')
+  if share > 0 and not (loss_config.lambda_reader > 0
+                        and loss_config.pixel_change_weight > 0):
     raise ValueError('config.loss.pixel_change_saliency weighs the pixel '
                      'term with the expression reader\'s saliency: it needs '
                      'config.loss.lambda_reader > 0 and '
@@ -278,7 +287,7 @@ def g_loss(de_fake: jnp.ndarray, di_fake: jnp.ndarray, x_bar: jnp.ndarray,
     d_scale: multiplies λ1, λ3 and λ4 (the D-judged terms; `d_terms_scale`).
     x_t: the target faces, for config.loss.pixel_change_weight > 0.
     saliency: where the expression reader finds x_tg's expression [B, S, S,
-      1], with config.loss.pixel_change_saliency (`pixel_loss`).
+      1], when config.loss.pixel_change_saliency > 0 (`pixel_loss`).
 
   Returns:
     (L_G, metrics with the unweighted terms g_adv, g_pix, g_exp, g_id and
@@ -287,7 +296,7 @@ def g_loss(de_fake: jnp.ndarray, di_fake: jnp.ndarray, x_bar: jnp.ndarray,
   terms = {
       'g_adv': adversarial_loss(de_fake),
       'g_pix': pixel_loss(x_bar, x_tg, x_t, loss_config.pixel_change_weight,
-                          saliency),
+                          saliency, loss_config.pixel_change_saliency),
       'g_exp': cross_entropy(de_fake, y_e_s),
       'g_id': cross_entropy(di_fake, y_i_t),
   }

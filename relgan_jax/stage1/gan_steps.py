@@ -300,7 +300,7 @@ def _g_objective(x_bar, d_params, reader, batch: Batch, d_scale, *, d_model,
   de, di = d_model.apply({'params': d_params}, x_bar)
   x_tg = input_pipeline.normalize(batch['x_tg'])
   saliency = None
-  if loss_config.pixel_change_saliency:
+  if loss_config.pixel_change_saliency > 0:
     saliency = expression_reader.saliency(reader_model, reader, x_tg,
                                           batch['y_e_s'])
   total, terms = losses.g_loss(de, di, x_bar, x_tg, batch['y_e_s'],
