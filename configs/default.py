@@ -185,7 +185,10 @@ def get_config() -> ml_collections.ConfigDict:
   # that is ~4/5 of c's weight for sadness. At σ = 1 R's saliency takes
   # sadness's share inside its region from 23 to 50 % (the others' from
   # 27-37 to 61-67 %) and the corners' weight from ~0.5 to ~0.12 of the
-  # mean; at 1/2 38 % and 0.32 (EXPERIMENTS.md, session 53). 0 = c alone.
+  # mean; at 1/2 38 % and 0.32 (EXPERIMENTS.md, session 53). Outside the
+  # reader's frame (reader_border), where only the pixel term and D judge
+  # x_bar, c keeps its own shape: a corner left without weight grew a blob.
+  # 0 = c alone.
   config.loss.pixel_change_saliency = 0.0
 
   # --- Stage 1: adversarial reenactment training (DESIGN.md §4) ---------------

@@ -294,7 +294,8 @@ def test_reader_term_reaches_all_of_g_only_and_the_reader_stays_frozen():
 
 def test_pixel_change_saliency_is_the_readers_and_weighs_the_pixel_term():
   """With loss.pixel_change_saliency, a G step's pixel term is
-  losses.pixel_loss with R's saliency of x_tg (computed outside the step),
+  losses.pixel_loss with R's saliency of x_tg (computed outside the step)
+  inside the reader's frame,
   which differs from the term without it; the saliency of a batch is each
   face's own |∂ log p(label | face) / ∂face|, averaged over channels."""
   config = _config()
@@ -315,7 +316,9 @@ def test_pixel_change_saliency_is_the_readers_and_weighs_the_pixel_term():
   def pixel_terms(g_variables, reader):
     x_bar = g_model.apply(g_variables, x_s, x_t, train=True)
     saliency = expression_reader.saliency(reader_model, reader, x_tg, labels)
-    return (saliency, losses.pixel_loss(x_bar, x_tg, x_t, 4.0, saliency),
+    border = config.loss.reader_border  # The reader's frame.
+    return (saliency,
+            losses.pixel_loss(x_bar, x_tg, x_t, 4.0, saliency, 1.0, border),
             losses.pixel_loss(x_bar, x_tg, x_t, 4.0))
 
   saliency, expected, without = pixel_terms(gan_steps.g_variables(s0),
@@ -324,8 +327,9 @@ def test_pixel_change_saliency_is_the_readers_and_weighs_the_pixel_term():
   assert float(without) != float(expected)
   # G's x_bar is far from x_tg everywhere at initialisation, so the weights'
   # effect on the term is small; on the weights themselves it is not.
-  weights = [np.asarray(losses.change_map(x_tg, x_t, s)) for s in
-             (saliency, None)]
+  weights = [np.asarray(losses.change_map(x_tg, x_t, s, 1.0, border))
+             for s, border in ((saliency, config.loss.reader_border),
+                               (None, 0.0))]
   assert np.abs(weights[0] - weights[1]).max() > 0.5
   assert saliency.shape == x_tg.shape[:3] + (1,)
 

@@ -122,7 +122,7 @@ def test_pixel_change_weight_times_saliency_by_hand():
   each one's 5x5 block (0 where no block reaches). A saliency that is 1 at
   (2, 2) and 0 elsewhere smooths to 1/25 on its block: the product keeps
   (2, 2)'s block alone, at mean 1 per image; at share 1/2 half of the map
-  keeps its old shape."""
+  keeps its old shape, and outside a frame all of it."""
   x_t = np.zeros((1, 9, 9, 3), np.float32)
   x_tg = x_t.copy()
   x_tg[0, 2, 2] = x_tg[0, 6, 6] = 1.0
@@ -149,6 +149,13 @@ def test_pixel_change_weight_times_saliency_by_hand():
   np.testing.assert_allclose(
       losses.change_map(x_tg, x_t, saliency, 0.5)[0, ..., 0],
       half / half.mean(), rtol=1e-5)
+  # Outside a 1-px frame (border 1/9) the map keeps its own shape.
+  inside = np.zeros((9, 9), bool)
+  inside[1:8, 1:8] = True
+  framed = plain * np.where(inside, np.where(first, 81 / 25, 0.0), 1.0)
+  np.testing.assert_allclose(
+      losses.change_map(x_tg, x_t, saliency, 1.0, 1 / 9)[0, ..., 0],
+      framed / framed.mean(), rtol=1e-5)
   x_bar = x_tg.copy()
   x_bar[0, 8, 8] += 1.0  # An error where the saliency is 0 weighs 1/(1 + α).
   np.testing.assert_allclose(

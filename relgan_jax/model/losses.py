@@ -98,7 +98,8 @@ def pixel_loss(x_bar: jnp.ndarray, x_tg: jnp.ndarray,
                x_t: Optional[jnp.ndarray] = None,
                change_weight: float = 0.0,
                saliency: Optional[jnp.ndarray] = None,
-               saliency_share: float = 1.0) -> jnp.ndarray:
+               saliency_share: float = 1.0,
+               saliency_border: float = 0.0) -> jnp.ndarray:
   """|x_bar − x_tg|_1 as the mean absolute error over all pixels/channels.
 
   With `change_weight` α > 0 (and x_t given), each pixel's error is weighted
@@ -107,34 +108,44 @@ def pixel_loss(x_bar: jnp.ndarray, x_tg: jnp.ndarray,
   draw, so c marks where the expression changes the face. The weights
   average to 1 per image (the term keeps its scale) and are constants.
   With `saliency` [B, S, S, 1] (where the frozen expression reader finds
-  x_tg's expression), `saliency_share` σ of c is shaped by it
-  (config.loss.pixel_change_saliency; `change_map`).
+  x_tg's expression), `saliency_share` σ of c is shaped by it inside a
+  frame of `saliency_border` (config.loss.pixel_change_saliency and
+  reader_border; `change_map`).
   """
   error = jnp.abs(x_bar.astype(jnp.float32) - x_tg.astype(jnp.float32))
   if not change_weight:
     return jnp.mean(error)
   if x_t is None:
     raise ValueError('pixel_loss: change_weight > 0 needs x_t.')
-  change = change_map(x_tg, x_t, saliency, saliency_share)
+  change = change_map(x_tg, x_t, saliency, saliency_share, saliency_border)
   weight = (1.0 + change_weight * change) / (1.0 + change_weight)
   return jnp.mean(error * weight)
 
 
 def change_map(x_tg: jnp.ndarray, x_t: jnp.ndarray,
                saliency: Optional[jnp.ndarray] = None,
-               saliency_share: float = 1.0) -> jnp.ndarray:
+               saliency_share: float = 1.0,
+               saliency_border: float = 0.0) -> jnp.ndarray:
   """c / mean(c) per image, [B, S, S, 1], c = |x_tg − x_t| averaged over
   channels and a 5x5 window (zeros beyond the border); constant for G.
   With `saliency` [B, S, S, 1], c (over its mean) is multiplied by
   (1 − σ) + σ·s, s the 5x5-smoothed saliency over its own mean, σ =
-  `saliency_share`: at 1 the product, at 1/2 half of c kept as it was."""
+  `saliency_share`: at 1 the product, at 1/2 half of c kept as it was.
+  Outside a frame of `saliency_border` (a fraction of the side at each
+  edge) c keeps its own shape: there only the pixel term and D judge
+  x_bar (the reader reads x_bar inside that frame, `reader_view`), and a
+  corner the saliency leaves without weight can run away."""
   diff = jnp.mean(jnp.abs(x_tg.astype(jnp.float32) - x_t.astype(jnp.float32)),
                   axis=-1, keepdims=True)
   local = _box5(diff)
   if saliency is not None:
-    local = _over_mean(local) * (
-        (1.0 - saliency_share)
-        + saliency_share * _over_mean(_box5(saliency.astype(jnp.float32))))
+    factor = ((1.0 - saliency_share)
+              + saliency_share * _over_mean(_box5(saliency.astype(
+                  jnp.float32))))
+    inside = _inside_frame(x_tg.shape[1], saliency_border)
+    if inside is not None:
+      factor = jnp.where(inside, factor, 1.0)
+    local = _over_mean(local) * factor
   return lax.stop_gradient(_over_mean(local))
 
 
@@ -178,14 +189,21 @@ def reader_view(x_bar: jnp.ndarray, x_tg: jnp.ndarray,
   reader R reads of x_bar. The frame is then R's real face's own, so R's
   term judges the face inside it and sends x_bar's edges no gradient.
   border 0: x_bar itself."""
-  size = x_bar.shape[1]
+  mask = _inside_frame(x_bar.shape[1], border)
+  if mask is None:
+    return x_bar
+  return jnp.where(mask, x_bar, lax.stop_gradient(x_tg))
+
+
+def _inside_frame(size: int, border: float) -> Optional[jnp.ndarray]:
+  """[1, size, size, 1] bool, True inside the outer `border` (a fraction of
+  the side, at each edge); None when the frame is empty."""
   width = int(round(border * size))
   if width <= 0:
-    return x_bar
+    return None
   rows = jnp.arange(size)
   inside = (rows >= width) & (rows < size - width)
-  mask = (inside[:, None] & inside[None, :])[None, :, :, None]
-  return jnp.where(mask, x_bar, lax.stop_gradient(x_tg))
+  return (inside[:, None] & inside[None, :])[None, :, :, None]
 
 
 def check_loss_config(loss_config: ml_collections.ConfigDict) -> None:
@@ -296,7 +314,8 @@ def g_loss(de_fake: jnp.ndarray, di_fake: jnp.ndarray, x_bar: jnp.ndarray,
   terms = {
       'g_adv': adversarial_loss(de_fake),
       'g_pix': pixel_loss(x_bar, x_tg, x_t, loss_config.pixel_change_weight,
-                          saliency, loss_config.pixel_change_saliency),
+                          saliency, loss_config.pixel_change_saliency,
+                          loss_config.reader_border),
       'g_exp': cross_entropy(de_fake, y_e_s),
       'g_id': cross_entropy(di_fake, y_i_t),
   }
