@@ -58,6 +58,7 @@ def get_config():
   # frame (session 46) has not been run at this length.
   config.loss.lambda_reader = 300.0
   config.loss.reader_border = 0.0
+  config.loss.pixel_change_saliency = 0.0  # The map without R (session 53).
   config.model.width = 0.5
   config.model.gde_width = 0.0  # Gde at G's width (0.5), as measured.
   config.train.num_steps = 6000

@@ -53,5 +53,6 @@ def get_config():
   # frame (session 46) has not been run at this length.
   config.loss.lambda_reader = 300.0
   config.loss.reader_border = 0.0
+  config.loss.pixel_change_saliency = 0.0  # The map without R (session 53).
   config.train.num_steps = 9000
   return config

@@ -40,14 +40,16 @@ def test_small_recipe_keeps_the_dataset_and_its_yardstick(name):
     assert config[section].to_dict() == own[section].to_dict(), section
   assert config.augment.five_crops == own.augment.five_crops
   # Stage 1 and the networks are the demo's recipe, field for field, but for
-  # the expression reader, which the demo adds and the recipe leaves off
-  # (not measured on real faces), and the demo's 1,800 iterations (what its
-  # 15 minutes hold).
+  # the expression reader and its saliency in the pixel term's map, which
+  # the demo adds and the recipe leaves off (not measured on real faces),
+  # and the demo's 1,800 iterations (what its 15 minutes hold).
   demo = synthetic.get_config()
   for section in ('model', 'loss', 'train'):
     ours, demos = config[section].to_dict(), demo[section].to_dict()
     if section == 'loss':
       assert (ours.pop('lambda_reader'), demos.pop('lambda_reader')) == (0, 1000)
+      assert (ours.pop('pixel_change_saliency'),
+              demos.pop('pixel_change_saliency')) == (0, 0.5)
     if section == 'train':
       assert (ours.pop('num_steps'), demos.pop('num_steps')) == (1500, 1800)
     assert ours == demos, section
