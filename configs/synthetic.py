@@ -31,8 +31,9 @@ README.md). What differs from the paper's settings, and why:
   G's drawing is what the demo's budget limits: at seed 0 1,800 drew 49.2 %
   of the expression change against 46.4 %, kept the target's person in
   87.5 % of reenactments against 82.9 %, read 89.4 % of them as the
-  source's expression against 87.7 % (session 50); the grid's rows all
-  differ from ~3,000 (README, "What the grid needs").
+  source's expression against 87.7 % (session 50); without the reader's
+  saliency below the grid's rows all differ from ~3,000 (README, "What the
+  grid needs").
 - Not in the recipe: the frozen expression reader's perceptual term
   (with_reader below: the reader trained for 10 epochs of the pre-training
   set, its term warmed up with the D-judged terms), as both long configs run
