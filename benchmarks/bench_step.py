@@ -80,8 +80,12 @@ flags.DEFINE_float('lambda_fe_contrast', None,
                   "config's; 0 times the paper's L_G alone).")
 flags.DEFINE_float('lambda_reader', None,
                    "λ6, the expression reader's term (default: the config's, "
-                   '0 = none; configs/synthetic.py uses 300). The reader is '
+                   '0 = none; configs/synthetic.py uses 1000). The reader is '
                    "untrained and its FLOPs are not in the analytic count.")
+flags.DEFINE_float('pixel_change_saliency', None,
+                   "σ, the share of the change map the reader's saliency "
+                   "shapes (default: the config's, 0; configs/synthetic.py "
+                   'uses 0.5 with --pixel_change_weight and --lambda_reader).')
 flags.DEFINE_float('g_ema_decay', None,
                    "G's moving average (default: the config's, 0 = none; "
                    'configs/synthetic.py uses 0.999).')
@@ -163,7 +167,8 @@ def _cpu_model() -> str:
 def config_from_flags():
   """The default config with this script's --image_size, --width, --dtype,
   --conv_impl, --norm, --d_width, --gde_width, --d_norm, --lambda_fe_contrast,
-  --pixel_change_weight, --lambda_reader, --g_ema_decay and --batch
+  --pixel_change_weight, --lambda_reader, --pixel_change_saliency,
+  --g_ema_decay and --batch
   (shared with profile_step.py)."""
   config = default.get_config()
   config.model.image_size = FLAGS.image_size
@@ -185,6 +190,8 @@ def config_from_flags():
     config.loss.pixel_change_weight = FLAGS.pixel_change_weight
   if FLAGS.lambda_reader is not None:
     config.loss.lambda_reader = FLAGS.lambda_reader
+  if FLAGS.pixel_change_saliency is not None:
+    config.loss.pixel_change_saliency = FLAGS.pixel_change_saliency
   if FLAGS.g_ema_decay is not None:
     config.train.g_ema_decay = FLAGS.g_ema_decay
   config.train.batch_size = FLAGS.batch
@@ -257,6 +264,7 @@ def main(argv):
       'lambda_fe_contrast': config.loss.lambda_fe_contrast,
       'pixel_change_weight': config.loss.pixel_change_weight,
       'lambda_reader': config.loss.lambda_reader,
+      'pixel_change_saliency': config.loss.pixel_change_saliency,
       'g_ema_decay': config.train.g_ema_decay,
       'xla_flags': os.environ.get('XLA_FLAGS', ''),
       'malloc_tuned': host_malloc.is_tuned(),

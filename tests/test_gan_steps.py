@@ -342,6 +342,22 @@ def test_pixel_change_saliency_is_the_readers_and_weighs_the_pixel_term():
                                np.abs(grad).mean(-1), rtol=1e-4, atol=1e-9)
 
 
+def test_saliency_without_the_reader_is_refused():
+  config = _config()
+  config.loss.pixel_change_saliency = 0.5  # λ6 = 0: no reader to ask.
+  g_model = models.build_generator(config, bn_axis_name=gan_steps.AXIS)
+  d_model = models.build_discriminator(config, NE, NI)
+  g_tx, d_tx = gan_steps.make_optimizers(config)
+  mesh = gan_steps.make_mesh(jax.devices()[:1])
+  try:
+    gan_steps.make_steps(config, g_model, d_model, g_tx, d_tx, mesh,
+                         reader_model=None)
+  except ValueError as e:
+    assert 'pixel_change_saliency > 0) needs the reader_model' in str(e)
+  else:
+    raise AssertionError('make_steps took the saliency without a reader')
+
+
 def test_reader_training_compiles_its_step_once():
   """expression_reader.train places Adam's state like R's params (replicated
   over the mesh), so the second step runs the first step's program."""

@@ -299,10 +299,8 @@ def _g_objective(x_bar, d_params, reader, batch: Batch, d_scale, *, d_model,
   (L_G, terms)."""
   de, di = d_model.apply({'params': d_params}, x_bar)
   x_tg = input_pipeline.normalize(batch['x_tg'])
-  saliency = None
-  if loss_config.pixel_change_saliency > 0:
-    saliency = expression_reader.saliency(reader_model, reader, x_tg,
-                                          batch['y_e_s'])
+  saliency = None if loss_config.pixel_change_saliency <= 0 else (
+      expression_reader.saliency(reader_model, reader, x_tg, batch['y_e_s']))
   total, terms = losses.g_loss(de, di, x_bar, x_tg, batch['y_e_s'],
                                batch['y_i_t'], loss_config, d_scale,
                                x_t=input_pipeline.normalize(batch['x_t']),
@@ -490,8 +488,10 @@ def make_steps(config: ml_collections.ConfigDict, g_model, d_model, g_tx,
   loss_config = config.loss.to_dict()
   loss_config['d_terms_ramp_steps'] = losses.warmup_steps(config.loss,
                                                           total_steps)
-  if loss_config['lambda_reader'] > 0 and reader_model is None:
-    raise ValueError('config.loss.lambda_reader > 0 needs the reader_model.')
+  if reader_model is None and (loss_config['lambda_reader'] > 0
+                               or loss_config['pixel_change_saliency'] > 0):
+    raise ValueError('config.loss.lambda_reader > 0 (and so '
+                     'pixel_change_saliency > 0) needs the reader_model.')
   common = dict(g_model=g_model, d_model=d_model,
                 jitter=photometric.ranges(config),
                 loss_config=ml_collections.FrozenConfigDict(loss_config))
