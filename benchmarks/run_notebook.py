@@ -51,18 +51,19 @@ def _environment(**values: Optional[str]) -> Iterator[None]:
   """os.environ with `values` set (None: removed), restored afterwards."""
   saved = {name: os.environ.get(name) for name in values}
   try:
-    for name, value in values.items():
-      if value is None:
-        os.environ.pop(name, None)
-      else:
-        os.environ[name] = value
+    _put(values)
     yield
   finally:
-    for name, value in saved.items():
-      if value is None:
-        os.environ.pop(name, None)
-      else:
-        os.environ[name] = value
+    _put(saved)
+
+
+def _put(values: dict[str, Optional[str]]) -> None:
+  """Sets each os.environ[name] to its value, or removes it where None."""
+  for name, value in values.items():
+    if value is None:
+      os.environ.pop(name, None)
+    else:
+      os.environ[name] = value
 
 
 def execute(jupyter_dir: str, workdir: str, small: bool, timeout: int,
