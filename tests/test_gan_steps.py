@@ -342,6 +342,48 @@ def test_pixel_change_saliency_is_the_readers_and_weighs_the_pixel_term():
                                np.abs(grad).mean(-1), rtol=1e-4, atol=1e-9)
 
 
+def test_one_reader_pass_gives_the_terms_gradient_and_the_saliency():
+  """gan_steps._reader_pass (one pass of R over [x_bar in x_tg's frame;
+  x_tg], one pull-back) gives R's term, its gradient w.r.t. x_bar as
+  autodiff of the term read in two passes, and expression_reader.saliency of
+  x_tg; without the saliency, the same term and gradient."""
+  config = _config()
+  config.loss.lambda_reader = 2.0
+  config.loss.reader_border = 0.25
+  reader_model = expression_reader.build_model(config, NE)
+  reader = expression_reader.init(reader_model, jax.random.PRNGKey(1))
+  batch = _batch(0)
+  x_tg = np.asarray(batch['x_tg'], np.float32) / 127.5 - 1.0
+  x_bar = np.random.default_rng(1).uniform(-1, 1, x_tg.shape).astype(
+      np.float32)
+
+  def two_passes(x_bar):
+    fake = expression_reader.block_features(
+        reader_model, reader, losses.reader_view(x_bar, x_tg, 0.25))
+    real = expression_reader.block_features(reader_model, reader, x_tg)
+    return losses.reader_feature_loss(fake, real)
+  term, grad = jax.jit(jax.value_and_grad(two_passes))(x_bar)
+  expected_saliency = expression_reader.saliency(reader_model, reader, x_tg,
+                                                 batch['y_e_s'])
+  assert float(np.abs(grad).max()) > 0
+  assert float(np.abs(expected_saliency).max()) > 0
+  for share in (0.5, 0.0):
+    config.loss.pixel_change_saliency = share
+    got = jax.jit(functools.partial(
+        gan_steps._reader_pass, reader_model=reader_model,
+        loss_config=config.loss))(x_bar, reader, batch)
+    np.testing.assert_allclose(got[0], term, rtol=1e-6)
+    np.testing.assert_allclose(got[1], grad, rtol=1e-5,
+                               atol=1e-5 * np.abs(grad).max())
+    # R's frame (a quarter of the side) gets no gradient.
+    assert not np.any(np.asarray(got[1])[:, :8])
+    if share:
+      np.testing.assert_allclose(got[2], expected_saliency, rtol=1e-4,
+                                 atol=1e-5 * np.abs(expected_saliency).max())
+    else:
+      assert got[2] is None
+
+
 def test_saliency_without_the_reader_is_refused():
   config = _config()
   config.loss.pixel_change_saliency = 0.5  # λ6 = 0: no reader to ask.

@@ -29,10 +29,11 @@ no other data: nothing is downloaded.
 
 import functools
 import math
-from typing import Any, Iterator, List, Optional
+from typing import Any, Iterator, List, Optional, Tuple
 
 from absl import logging
 import jax
+from jax import lax
 import jax.numpy as jnp
 import ml_collections
 import optax
@@ -56,14 +57,36 @@ def init(model: models.CNNBaseline, rng: jnp.ndarray) -> Any:
   return model.init(rng, x, train=False)
 
 
+def read(model: models.CNNBaseline, variables,
+         x: jnp.ndarray) -> Tuple[jnp.ndarray, List[jnp.ndarray]]:
+  """R's logits of x and its five block activations (after each LeakyReLU,
+  before its pooling), in order, from one pass."""
+  logits, sown = model.apply(variables, x, train=False,
+                             mutable=['intermediates'])
+  blocks = sown['intermediates']['trunk']
+  return logits, [blocks[f'block{i}'][0] for i in range(len(blocks))]
+
+
 def block_features(model: models.CNNBaseline, variables,
                    x: jnp.ndarray) -> List[jnp.ndarray]:
-  """R's five block activations of x (after each LeakyReLU, before its
-  pooling), in order."""
-  _, sown = model.apply(variables, x, train=False,
-                        mutable=['intermediates'])
-  blocks = sown['intermediates']['trunk']
-  return [blocks[f'block{i}'][0] for i in range(len(blocks))]
+  """R's five block activations of x (`read`)."""
+  return read(model, variables, x)[1]
+
+
+def log_likelihood_cotangent(logits: jnp.ndarray,
+                             labels: jnp.ndarray) -> jnp.ndarray:
+  """∂ log p(label | x) / ∂logits = onehot(label) − softmax(logits), each
+  row its own face's (float32, [B, Ne])."""
+  logits = logits.astype(jnp.float32)
+  return (jax.nn.one_hot(labels, logits.shape[-1], dtype=jnp.float32)
+          - jax.nn.softmax(logits))
+
+
+def saliency_of(input_grad: jnp.ndarray) -> jnp.ndarray:
+  """The saliency map [B, S, S, 1] from ∂ log p(label | x) / ∂x: its
+  absolute value averaged over channels, a constant."""
+  return lax.stop_gradient(jnp.mean(jnp.abs(input_grad.astype(jnp.float32)),
+                                    axis=-1, keepdims=True))
 
 
 def saliency(model: models.CNNBaseline, variables, x: jnp.ndarray,
@@ -72,14 +95,13 @@ def saliency(model: models.CNNBaseline, variables, x: jnp.ndarray,
   averaged over channels, [B, S, S, 1], a constant (the pixel term's
   weight with config.loss.pixel_change_saliency: losses.change_map). Each
   face's log-probability depends on that face alone (GroupNorm), so one
-  gradient of their sum gives every face's."""
+  gradient of their sum gives every face's. The G update
+  computes the same from its own pass of R (gan_steps._reader_pass)."""
   def log_likelihood(x):
     logits = model.apply(variables, x, train=False).astype(jnp.float32)
     log_p = jax.nn.log_softmax(logits)
     return jnp.sum(jnp.take_along_axis(log_p, labels[:, None], axis=1))
-  grad = jax.grad(log_likelihood)(jax.lax.stop_gradient(x))
-  return jax.lax.stop_gradient(jnp.mean(jnp.abs(grad), axis=-1,
-                                        keepdims=True))
+  return saliency_of(jax.grad(log_likelihood)(lax.stop_gradient(x)))
 
 
 def num_steps(config: ml_collections.ConfigDict, num_records: int) -> int:

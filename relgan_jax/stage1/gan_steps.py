@@ -293,31 +293,48 @@ def _d_update(state: GANState, batch: Batch, x_s, x_t, x_bar, *, d_model,
   return new_state, metrics
 
 
-def _g_objective(x_bar, d_params, reader, batch: Batch, d_scale, *, d_model,
-                 reader_model, loss_config):
-  """L_G as a function of x_bar (D's params and the reader fixed):
-  (L_G, terms)."""
+def _g_objective(x_bar, d_params, batch: Batch, d_scale, saliency, *,
+                 d_model, loss_config):
+  """L_G's terms but the reader's as a function of x_bar (D's params and
+  the pixel term's saliency fixed): (their sum, terms)."""
   de, di = d_model.apply({'params': d_params}, x_bar)
+  return losses.g_loss(de, di, x_bar, input_pipeline.normalize(batch['x_tg']),
+                       batch['y_e_s'], batch['y_i_t'], loss_config, d_scale,
+                       x_t=input_pipeline.normalize(batch['x_t']),
+                       saliency=saliency)
+
+
+def _reader_pass(x_bar, reader, batch: Batch, *, reader_model, loss_config):
+  """The reader R's term (λ6), its gradient w.r.t. x_bar, and R's saliency
+  of x_tg (None unless config.loss.pixel_change_saliency > 0), from one pass
+  of R over [x_bar in x_tg's frame; x_tg] and one pull-back through it.
+
+  The pull-back carries the term's cotangent on x_bar's half and, on
+  x_tg's half, that of log p(y_e_s | x_tg) (the term's is zero there: x_tg's
+  activations are its constant target), so the one backward pass gives
+  both the term's gradient and the saliency
+  (expression_reader.saliency's |∂ log p / ∂x_tg|)."""
   x_tg = input_pipeline.normalize(batch['x_tg'])
-  saliency = None if loss_config.pixel_change_saliency <= 0 else (
-      expression_reader.saliency(reader_model, reader, x_tg, batch['y_e_s']))
-  total, terms = losses.g_loss(de, di, x_bar, x_tg, batch['y_e_s'],
-                               batch['y_i_t'], loss_config, d_scale,
-                               x_t=input_pipeline.normalize(batch['x_t']),
-                               saliency=saliency)
-  if loss_config.lambda_reader > 0:
-    # One pass of R over [x_bar in x_tg's frame; x_tg].
+  b = x_bar.shape[0]
+
+  def read(x_bar, x_tg):
     shown = losses.reader_view(x_bar, x_tg, loss_config.reader_border)
-    blocks = expression_reader.block_features(
-        reader_model, reader, jnp.concatenate([shown, x_tg]))
-    b = x_bar.shape[0]
-    terms['g_reader'] = losses.reader_feature_loss(
-        [a[:b] for a in blocks], [a[b:] for a in blocks])
-    # The reader judges x_bar as D does: its term ramps up with theirs.
-    scale = d_scale if loss_config.reader_warmup else 1.0
-    total = total + scale * loss_config.lambda_reader * terms['g_reader']
-    terms['g_total'] = total
-  return total, terms
+    return expression_reader.read(reader_model, reader,
+                                  jnp.concatenate([shown, x_tg]))
+
+  (logits, blocks), pull_back = jax.vjp(read, x_bar, x_tg)
+  term, d_blocks = jax.value_and_grad(
+      lambda blocks: losses.reader_feature_loss([a[:b] for a in blocks],
+                                                [a[b:] for a in blocks]))(
+                                                    blocks)
+  d_logits = jnp.zeros_like(logits)
+  if loss_config.pixel_change_saliency > 0:
+    d_logits = d_logits.at[b:].set(expression_reader.log_likelihood_cotangent(
+        logits[b:], batch['y_e_s']).astype(logits.dtype))
+  d_x_bar, d_x_tg = pull_back((d_logits, d_blocks))
+  saliency = (expression_reader.saliency_of(d_x_tg)
+              if loss_config.pixel_change_saliency > 0 else None)
+  return term, d_x_bar, saliency
 
 
 def ema_weight(step: jnp.ndarray, decay: float) -> jnp.ndarray:
@@ -336,9 +353,21 @@ def _g_update(state: GANState, batch: Batch, g_forward, *, d_model,
   dL_G/dx_bar against the state's D, pulled back through G, then Adam, then
   G's moving average (when the state keeps one)."""
   d_scale = losses.d_terms_scale(state.step, loss_config.d_terms_ramp_steps)
+  x_bar, saliency = g_forward.x_bar, None
+  if loss_config.lambda_reader > 0:
+    reader_term, dx_reader, saliency = _reader_pass(
+        x_bar, state.reader, batch, reader_model=reader_model,
+        loss_config=loss_config)
   (_, metrics), dx_bar = jax.value_and_grad(_g_objective, has_aux=True)(
-      g_forward.x_bar, state.d_params, state.reader, batch, d_scale,
-      d_model=d_model, reader_model=reader_model, loss_config=loss_config)
+      x_bar, state.d_params, batch, d_scale, saliency, d_model=d_model,
+      loss_config=loss_config)
+  if loss_config.lambda_reader > 0:
+    # + λ6·R's term, ramping up with the D-judged terms' (reader_warmup).
+    weight = ((d_scale if loss_config.reader_warmup else 1.0)
+              * loss_config.lambda_reader)
+    dx_bar = dx_bar + weight * dx_reader
+    metrics['g_reader'] = reader_term
+    metrics['g_total'] = metrics['g_total'] + weight * reader_term
   # L_G = (the terms above) + λ5·contrast: the contrast's cotangent is λ5
   # (written from `contrast` so that it has the output's device-varying type).
   lambda_contrast = loss_config.lambda_fe_contrast
