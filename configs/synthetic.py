@@ -63,8 +63,9 @@ README.md). What differs from the paper's settings, and why:
   0's grid draws all seven rows in every column (before: sadness faintly in
   three of five, happy's smile in two), seed 1's as before. Outside the
   frame the map stays the pair's: at σ = 1, or at ½ over the whole image,
-  a corner left without weight grew a saturated blob. Its cost: one more
-  reader pass over x_tg per iteration.
+  a corner left without weight grew a saturated blob. It costs no reader
+  pass of its own: the reader term's pass over x_tg and its pull-back give
+  it (session 54; as a pass of its own, +6-15 % per iteration).
 - The two highest of the synthetic set's three expression intensities (plus
   the neutral faces), like the paper's BU-3DFE protocol.
 - The paper's λ2 = 20 with the pixel term in 8-bit grey levels
