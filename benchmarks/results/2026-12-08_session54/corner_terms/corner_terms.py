@@ -4,7 +4,11 @@ stage-1 batches of the pre-training set, G's live params; per 4x4 corner, its
 mean |gradient| over the image's, and how much of the descent step there
 points away from 0 (toward saturation: mean of -g*sign(x_bar) over mean |g|,
 +1 all outward, -1 all inward), beside the share of the corner's values above
-0.9. Run from the repository root: PYTHONPATH=. python corner_terms.py RUN_DIR..."""
+0.9. With --at_step: the D-judged terms and the reader weighted as at the
+checkpoint's step (the warm-up over loss.d_terms_warmup of 1,800 iterations),
+and each term's mean |gradient| in the corner printed too. Run from the repository root: PYTHONPATH=. python corner_terms.py PATH...,
+each PATH a finished run's pretrain/ folder or one of its checkpoint step folders
+(corner_terms.txt: the four runs' pretrain/, named by their run)."""
 import sys
 
 import jax
@@ -24,8 +28,11 @@ reader_model = expression_reader.build_model(config, 7)
 CORNERS = {'TL': (slice(0, 4), slice(0, 4)), 'TR': (slice(0, 4), slice(60, 64)),
            'BL': (slice(60, 64), slice(0, 4)), 'BR': (slice(60, 64), slice(60, 64))}
 
-for run in sys.argv[1:]:
-  state, _ = checkpointing.load_state_tree(run + '/pretrain')
+AT_STEP = '--at_step' in sys.argv
+for run in [a for a in sys.argv[1:] if a != '--at_step']:
+  state, meta = checkpointing.load_state_tree(run)
+  scale = (float(losses.d_terms_scale(jnp.asarray(meta['step']), losses.warmup_steps(L, 1800)))
+           if AT_STEP else 1.0)
   ni = state['d_params']['Di']['logits']['kernel'].shape[-1]
   d_model = models.build_discriminator(config, 7, ni)
 
@@ -45,6 +52,7 @@ for run in sys.argv[1:]:
                   L.reader_border)}[name]()
     out = {n: jax.grad(lambda xb, n=n: term(n, xb))(x_bar) for n in ('adv', 'exp', 'id', 'pix')}
     out['reader'] = L.lambda_reader * d_reader
+    out = {n: v * (scale if n != 'pix' else 1.0) for n, v in out.items()}
     return x_bar, out
 
   it = input_pipeline.stage1_dataset(ds, np.arange(len(ds)), config, seed=123)
@@ -59,8 +67,10 @@ for run in sys.argv[1:]:
         mag = np.abs(gn[:, r, s]).mean() / np.abs(gn).mean()
         out = (-gn[:, r, s] * np.sign(x_bar[:, r, s])).mean() / max(np.abs(gn[:, r, s]).mean(), 1e-30)
         acc.setdefault((c, n), []).append((mag, out))
-  print(f'== {run}')
+        acc.setdefault((c, n, 'abs'), []).append(np.abs(gn[:, r, s]).mean())
+  print(f'== {run}' + (f' (step {meta["step"]}, D-judged terms x{scale:.2f})' if AT_STEP else ''))
   for c in CORNERS:
     parts = [f'{n} {np.mean([a for a, _ in acc[(c, n)]]):.2f}x {np.mean([b for _, b in acc[(c, n)]]):+.2f}'
+             + (f' |{np.mean(acc[(c, n, "abs")]):.1e}|' if AT_STEP else '')
              for n in ('adv', 'exp', 'id', 'pix', 'reader')]
     print(f'  {c} (>0.9: {np.mean(sat[c]):.2f}): ' + ' | '.join(parts), flush=True)
