@@ -83,25 +83,13 @@ def log_likelihood_cotangent(logits: jnp.ndarray,
 
 
 def saliency_of(input_grad: jnp.ndarray) -> jnp.ndarray:
-  """The saliency map [B, S, S, 1] from ∂ log p(label | x) / ∂x: its
-  absolute value averaged over channels, a constant."""
+  """Where R finds each face's expression, [B, S, S, 1], from
+  ∂ log p(label | x) / ∂x: its absolute value averaged over channels, a
+  constant (the pixel term's weight with config.loss.pixel_change_saliency:
+  losses.change_map). The G update pulls log_likelihood_cotangent back
+  through its own pass of R (gan_steps._reader_pass)."""
   return lax.stop_gradient(jnp.mean(jnp.abs(input_grad.astype(jnp.float32)),
                                     axis=-1, keepdims=True))
-
-
-def saliency(model: models.CNNBaseline, variables, x: jnp.ndarray,
-             labels: jnp.ndarray) -> jnp.ndarray:
-  """Where R finds each face's expression: |∂ log p(label | x) / ∂x|
-  averaged over channels, [B, S, S, 1], a constant (the pixel term's
-  weight with config.loss.pixel_change_saliency: losses.change_map). Each
-  face's log-probability depends on that face alone (GroupNorm), so one
-  gradient of their sum gives every face's. The G update
-  computes the same from its own pass of R (gan_steps._reader_pass)."""
-  def log_likelihood(x):
-    logits = model.apply(variables, x, train=False).astype(jnp.float32)
-    log_p = jax.nn.log_softmax(logits)
-    return jnp.sum(jnp.take_along_axis(log_p, labels[:, None], axis=1))
-  return saliency_of(jax.grad(log_likelihood)(lax.stop_gradient(x)))
 
 
 def num_steps(config: ml_collections.ConfigDict, num_records: int) -> int:

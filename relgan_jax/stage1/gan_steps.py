@@ -312,8 +312,8 @@ def _reader_pass(x_bar, reader, batch: Batch, *, reader_model, loss_config):
   The pull-back carries the term's cotangent on x_bar's half and, on
   x_tg's half, that of log p(y_e_s | x_tg) (the term's is zero there: x_tg's
   activations are its constant target), so the one backward pass gives
-  both the term's gradient and the saliency
-  (expression_reader.saliency's |∂ log p / ∂x_tg|)."""
+  both the term's gradient and the saliency (|∂ log p / ∂x_tg|,
+  expression_reader.saliency_of)."""
   x_tg = input_pipeline.normalize(batch['x_tg'])
   b = x_bar.shape[0]
 
@@ -327,14 +327,14 @@ def _reader_pass(x_bar, reader, batch: Batch, *, reader_model, loss_config):
       lambda blocks: losses.reader_feature_loss([a[:b] for a in blocks],
                                                 [a[b:] for a in blocks]))(
                                                     blocks)
+  with_saliency = loss_config.pixel_change_saliency > 0
   d_logits = jnp.zeros_like(logits)
-  if loss_config.pixel_change_saliency > 0:
+  if with_saliency:
     d_logits = d_logits.at[b:].set(expression_reader.log_likelihood_cotangent(
         logits[b:], batch['y_e_s']).astype(logits.dtype))
   d_x_bar, d_x_tg = pull_back((d_logits, d_blocks))
-  saliency = (expression_reader.saliency_of(d_x_tg)
-              if loss_config.pixel_change_saliency > 0 else None)
-  return term, d_x_bar, saliency
+  return (term, d_x_bar,
+          expression_reader.saliency_of(d_x_tg) if with_saliency else None)
 
 
 def ema_weight(step: jnp.ndarray, decay: float) -> jnp.ndarray:

@@ -3,7 +3,9 @@
 backward) against this commit's (the saliency from the reader term's own pass
 and pull-back: gan_steps._reader_pass), blocks of STEPS iterations taking turns.
 Also the first iteration's metrics of both from one state.
-Run from the repository root, with the old gan_steps.py saved as OLD:
+Run at ee770e0 (19b97d2's G update calls expression_reader.saliency, which
+the review after session 54 removed) from the repository root, with the old
+gan_steps.py saved as OLD:
   git show 19b97d2:relgan_jax/stage1/gan_steps.py > /tmp/gan_steps_old.py
   PYTHONPATH=. python benchmarks/results/2026-12-08_session54/fused_reader_ab.py /tmp/gan_steps_old.py [STEPS] [ROUNDS]"""
 import importlib.util
